@@ -1,0 +1,104 @@
+"""The physical rating buttons and their confirmation LEDs, through gpiozero.
+
+Hardware sits behind gpiozero's pin factory: on a Pi the default (lgpio on
+Bookworm), in demo and tests ``MockFactory``. Nothing here knows which.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from gpiozero import LED, Button
+
+from kiosk.config import Level
+from kiosk.ratings import PressOutcome, RatingRecorder
+from kiosk.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class PressFailed:
+    """A press that could not be stored; nothing was acknowledged."""
+
+    def __init__(self, level: int, error: StoreUnavailable):
+        self.level, self.error = level, error
+
+
+class RatingButtons:
+    """One gpiozero ``Button`` (and optional ``LED``) per rating level.
+
+    recorder: stores each press before anything is acknowledged.
+    listener: called with a ``PressOutcome`` or ``PressFailed`` after each press.
+    pull_up: True when a button connects its pin to ground.
+    bounce_time: seconds of contact bounce to ignore after a press.
+    led_seconds: how long an LED lights to confirm a stored press.
+    next_pin: the staff "next" button's pin, or None.
+    on_next: called when the staff "next" button is pressed.
+    pin_factory: gpiozero pin factory; None means gpiozero's default.
+    """
+
+    def __init__(self, levels: list[Level], recorder: RatingRecorder, *,
+                 listener: Callable[[object], None] = lambda outcome: None,
+                 pull_up: bool = True, bounce_time: float | None = 0.05,
+                 led_seconds: float = 1.0, next_pin=None,
+                 on_next: Callable[[], None] = lambda: None, pin_factory=None):
+        self.recorder = recorder
+        self.listener = listener
+        self.bounce_time = bounce_time or 0.0
+        self.led_seconds = led_seconds
+        self.on_next = on_next
+        self.buttons: dict[int, Button] = {}
+        self.leds: dict[int, LED] = {}
+        self._last_edge: dict[int, float] = {}
+        kw = {"pin_factory": pin_factory} if pin_factory is not None else {}
+        for level in levels:
+            button = Button(level.pin, pull_up=pull_up, bounce_time=bounce_time or None, **kw)
+            button.when_pressed = lambda _dev=None, n=level.number: self._pressed(n)
+            self.buttons[level.number] = button
+            if level.led is not None:
+                self.leds[level.number] = LED(level.led, **kw)
+        self.next_button = None
+        if next_pin is not None:
+            self.next_button = Button(next_pin, pull_up=pull_up, bounce_time=bounce_time or None, **kw)
+            self.next_button.when_pressed = lambda _dev=None: self.on_next()
+
+    def _pressed(self, level: int) -> None:
+        # gpiozero passes bounce_time to the pin driver (lgpio debounces in the
+        # kernel); this guard repeats the check NativePin does in software, so a
+        # driver without debounce (MockPin has none) cannot double-count a press.
+        now = self.recorder.store.clock.monotonic()
+        last = self._last_edge.get(level)
+        if last is not None and 0 <= now - last < self.bounce_time:
+            log.debug("Ignored bounce on level %s button", level)
+            return
+        self._last_edge[level] = now
+        try:
+            outcome = self.recorder.press(level)
+        except StoreUnavailable as exc:
+            log.error("Press on level %s not stored: %s", level, exc)
+            self.listener(PressFailed(level, exc))
+            return
+        if outcome.counted and level in self.leds:
+            self.leds[level].blink(on_time=self.led_seconds, off_time=0, n=1, background=True)
+        self.listener(outcome)
+
+    def close(self) -> None:
+        for device in [*self.buttons.values(), *self.leds.values(), self.next_button]:
+            if device is not None:
+                device.close()
+
+
+def press_mock_pin(button: Button, *, hold: float = 0.0) -> None:
+    """Press and release a button wired to a gpiozero MockFactory pin (demo keys, simulate)."""
+    import time
+
+    pin = button.pin
+    pressed_low = button.pull_up
+    (pin.drive_low if pressed_low else pin.drive_high)()
+    if hold:
+        time.sleep(hold)
+    (pin.drive_high if pressed_low else pin.drive_low)()
+
+
+__all__ = ["RatingButtons", "PressOutcome", "PressFailed", "press_mock_pin"]

@@ -1,0 +1,136 @@
+"""The `kiosk` command: run the touchscreen, print events, simulate, check the setup."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from kiosk import __version__
+from kiosk.config import ConfigError, default_data_dir, load
+
+
+def common_options(func):
+    """--config and --data-dir, taken by every command."""
+
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                  envvar="KIOSK_CONFIG", help="TOML config file (default: built-in defaults).")
+    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+                  envvar="KIOSK_DATA_DIR",
+                  help="Folder holding kiosk.db (default: /var/lib/counter-kiosk on the Pi, a per-user folder in demo).")
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _load(config_path):
+    try:
+        return load(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _store_or_exit(func):
+    """Turn a storage failure into a plain message and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from kiosk.store import StoreUnavailable
+
+        try:
+            return func(*args, **kwargs)
+        except StoreUnavailable as exc:
+            raise click.ClickException(f"資料檔無法使用 data file unavailable: {exc}") from None
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(__version__, prog_name="kiosk")
+def main():
+    """Service-counter kiosk 服務櫃台評分機: satisfaction buttons and touchscreen."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@common_options
+@click.option("--demo", is_flag=True, help="Simulated buttons (gpiozero MockFactory; keys 1-5 press them), windowed.")
+@click.option("--size", metavar="WxH", help="Window size in demo, e.g. 800x480 or 1280x800.")
+def run(config_path, data_dir, demo, size):
+    """Run the kiosk: buttons and touchscreen."""
+    config = _load(config_path)
+    data_dir = data_dir or default_data_dir(demo=demo)
+    from kiosk.fonts import FontMissing, find_cjk_font
+
+    try:
+        fonts = find_cjk_font(config["display.font"])
+    except FontMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    if size:
+        try:
+            w, h = (int(v) for v in size.lower().split("x"))
+        except ValueError:
+            raise click.BadParameter(f"expected WIDTHxHEIGHT such as 800x480, got {size!r}",
+                                     param_hint="--size") from None
+        config.values["display.width"], config.values["display.height"] = w, h
+    from kiosk.ui.app import run_app
+
+    run_app(config, data_dir, fonts=fonts, demo=demo)
+
+
+@main.command()
+@common_options
+@click.option("--type", "type_", help="Only events of this type (rating, reason, ...).")
+@_store_or_exit
+def events(config_path, data_dir, type_):
+    """Print stored events as JSON lines, oldest first."""
+    from kiosk.store import Store
+
+    config = _load(config_path)
+    store = Store(data_dir or default_data_dir(demo=False), kiosk_id=config.kiosk_id)
+    try:
+        for event in store.events(type=type_):
+            click.echo(json.dumps(event.as_json(), ensure_ascii=False))
+    finally:
+        store.close()
+
+
+@main.command()
+@common_options
+@click.option("--ratings", "n", type=click.IntRange(min=1), required=True, help="How many presses to record.")
+@click.option("--seed", type=int, help="Random seed, for repeatable runs.")
+@_store_or_exit
+def simulate(config_path, data_dir, n, seed):
+    """Record N ratings through the real button path (mock pins, simulated clock)."""
+    from kiosk.simulate import simulate_ratings
+
+    config = _load(config_path)
+    data_dir = data_dir or default_data_dir(demo=True)
+    with click.progressbar(length=n, label="模擬評分 simulating ratings", file=sys.stderr) as bar:
+        counts = simulate_ratings(config, data_dir, n, seed=seed, progress=bar.update)
+    click.echo(f"已記錄 recorded {counts['presses']} presses "
+               f"({counts['misuse']} flagged misuse, {counts['reasons']} reasons) in {data_dir}")
+
+
+@main.command()
+@common_options
+@click.option("--demo", is_flag=True, help="Check for demo mode (mock pins) instead of real GPIO.")
+def doctor(config_path, data_dir, demo):
+    """Check config, font, data dir, database and GPIO; exit non-zero on any problem."""
+    from kiosk.doctor import run_checks
+
+    checks = run_checks(config_path, data_dir, demo=demo)
+    for check in checks:
+        mark = click.style("OK  ", fg="green") if check.ok else click.style("FAIL", fg="red")
+        click.echo(f"{mark} {check.name}: {check.message}")
+    problems = [c for c in checks if not c.ok]
+    if problems:
+        click.echo(f"{len(problems)} 項問題 problem(s) found.")
+        sys.exit(1)
+    click.echo("一切正常 all checks passed.")

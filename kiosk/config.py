@@ -1,0 +1,280 @@
+"""The kiosk's configuration: one TOML file, validated in full at start-up.
+
+Every setting is declared once in ``SETTINGS`` with its type, default and one line
+of documentation; the README's reference table is checked against it by a test.
+A bad file stops start-up with a ``ConfigError`` naming the file, the key and
+what was expected, so office IT staff can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, malformed or has a bad value."""
+
+    def __init__(self, path: Path | None, key: str | None, problem: str):
+        self.path = path
+        self.key = key
+        self.problem = problem
+        where = str(path) if path else "(built-in defaults)"
+        if key:
+            where += f": [{key.rsplit('.', 1)[0]}] {key.rsplit('.', 1)[-1]}" if "." in key else f": {key}"
+        super().__init__(f"設定檔錯誤 Config error in {where}: {problem}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # "section.name"
+    kind: type | tuple[type, ...]
+    default: Any
+    doc: str
+
+
+# Levels left to right: the leftmost button is the most satisfied (level 1).
+DEFAULT_LEVELS = [
+    {"label": "非常滿意", "label_en": "Very satisfied", "pin": 5, "led": 18},
+    {"label": "滿意", "label_en": "Satisfied", "pin": 6, "led": 23},
+    {"label": "普通", "label_en": "Neutral", "pin": 13, "led": 24},
+    {"label": "不滿意", "label_en": "Dissatisfied", "pin": 19, "led": 25},
+    {"label": "非常不滿意", "label_en": "Very dissatisfied", "pin": 26, "led": 12},
+]
+
+# The office's own standards (service-quality plan and telephone-courtesy standard).
+DEFAULT_REASONS = [
+    {"code": "wait", "label": "等候時間過長", "label_en": "Waited too long"},
+    {"code": "attitude", "label": "服務態度", "label_en": "Staff attitude"},
+    {"code": "unclear", "label": "說明不清楚", "label_en": "Unclear explanation"},
+    {"code": "procedure", "label": "流程繁瑣", "label_en": "Complicated procedure"},
+    {"code": "facilities", "label": "環境設施", "label_en": "Facilities"},
+    {"code": "other", "label": "其他", "label_en": "Other"},
+]
+
+SETTINGS: list[Setting] = [
+    Setting("kiosk.id", str, "", "This kiosk's identity; empty means one is made from the host name on first start."),
+    Setting("kiosk.office", str, "嘉義市選舉委員會", "Office name shown on the home screen (zh-TW)."),
+    Setting("kiosk.office_en", str, "Chiayi City Election Commission", "Office name shown on the home screen (English)."),
+    Setting("kiosk.unit", str, "第一組", "The unit this window belongs to (第一組 … 行政室); used in reports."),
+    Setting("kiosk.window", str, "1", "The window number shown on screen and stored with every event."),
+    Setting("kiosk.language", str, "zh-TW", "Language the screens start in and return to when idle: zh-TW or en."),
+    Setting("kiosk.idle_timeout", (int, float), 60, "Seconds without a touch before any screen returns home."),
+    Setting("kiosk.thanks_seconds", (int, float), 4, "Seconds the thank-you screen stays up."),
+    Setting("kiosk.reasons_timeout", (int, float), 20, "Seconds the follow-up reasons screen waits before returning home."),
+    Setting("buttons.repeat_window", (int, float), 5.0, "Seconds after a press in which another press is stored but flagged misuse and not counted."),
+    Setting("buttons.bounce_time", (int, float), 0.05, "Seconds of contact bounce ignored after a press (passed to gpiozero)."),
+    Setting("buttons.pull_up", bool, True, "True when buttons connect the pin to ground (internal pull-up); False when they connect to 3.3 V."),
+    Setting("buttons.led_seconds", (int, float), 1.0, "Seconds a button's LED lights to confirm a stored press."),
+    Setting("buttons.next_pin", (int, type(None)), 17, "GPIO (BCM) pin reserved for the staff 'next' button; 0 disables it."),
+    Setting("buttons.levels", list, DEFAULT_LEVELS, "3 to 5 rating buttons, left (most satisfied) to right: label, label_en, pin, optional led."),
+    Setting("reasons.ask_from_level", (int, type(None)), 0, "Ask for a follow-up reason from this level on (1 = leftmost); 0 means the middle level, so 普通 or worse."),
+    Setting("reasons.items", list, DEFAULT_REASONS, "Up to six follow-up reasons: code, label, label_en."),
+    Setting("display.fullscreen", (bool, str), "auto", "true, false, or auto (fullscreen without decorations on a Pi, windowed in demo)."),
+    Setting("display.width", int, 800, "Window width in pixels when not fullscreen."),
+    Setting("display.height", int, 480, "Window height in pixels when not fullscreen."),
+    Setting("display.rotation", int, 0, "Touchscreen rotation in degrees: 0, 90, 180 or 270."),
+    Setting("display.font", str, "", "Path to a CJK font file; empty means find Noto Sans CJK TC (Debian package fonts-noto-cjk)."),
+    Setting("sync.url", str, "", "The collector's base URL, e.g. https://collector.example/ ; empty disables sync."),
+    Setting("sync.token", str, "", "This kiosk's token from `kiosk-collector add-kiosk`; better set through KIOSK_SYNC_TOKEN."),
+    Setting("sync.interval", (int, float), 30, "Seconds between sync rounds when all is well."),
+]
+
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+SECTIONS = sorted({s.key.split(".")[0] for s in SETTINGS})
+
+
+@dataclass(frozen=True)
+class Level:
+    number: int  # 1 = leftmost, most satisfied
+    label: str
+    label_en: str
+    pin: int | str
+    led: int | str | None
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    label: str
+    label_en: str
+
+
+@dataclass
+class Config:
+    """Validated settings. ``values`` maps "section.key" to its value."""
+
+    path: Path | None
+    values: dict[str, Any] = field(default_factory=dict)
+    levels: list[Level] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def ask_from_level(self) -> int:
+        configured = self.values["reasons.ask_from_level"]
+        if configured:
+            return configured
+        return len(self.levels) // 2 + 1
+
+    @property
+    def kiosk_id(self) -> str:
+        return self.values["kiosk.id"]
+
+
+def _type_name(kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {int: "a whole number", float: "a number", str: "text in quotes",
+             bool: "true or false", list: "a list", type(None): "nothing"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds if k is not type(None))
+
+
+def _check_type(path, key, value, kind):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    # TOML booleans are ints in Python; never accept one for the other.
+    if isinstance(value, bool) and bool not in kinds:
+        raise ConfigError(path, key, f"expected {_type_name(kind)}, got {value!r}")
+    if not isinstance(value, kinds):
+        raise ConfigError(path, key, f"expected {_type_name(kind)}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(path, key, f"expected a finite number, got {value!r}")
+
+
+def _pin(path, key, value, *, optional):
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ConfigError(path, key, f"expected a GPIO pin number (BCM) or name like \"GPIO5\", got {value!r}")
+    if isinstance(value, int) and not 0 <= value <= 27:
+        raise ConfigError(path, key, f"expected a GPIO (BCM) pin number from 0 to 27, got {value}")
+    return value
+
+
+def _label_table(path, key, item, fields):
+    if not isinstance(item, dict):
+        raise ConfigError(path, key, f"expected a table with {', '.join(fields)}, got {item!r}")
+    for name in fields:
+        if not isinstance(item.get(name), str) or not item[name].strip():
+            raise ConfigError(path, f"{key}.{name}", "expected non-empty text")
+
+
+def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
+    """Check every section and key of a parsed TOML document; return a Config."""
+    values: dict[str, Any] = {}
+    for section, body in raw.items():
+        if section not in SECTIONS:
+            raise ConfigError(path, section, f"unknown section [{section}]; known: {', '.join(SECTIONS)}")
+        if not isinstance(body, dict):
+            raise ConfigError(path, section, f"expected a [{section}] table")
+        for name in body:
+            if f"{section}.{name}" not in SETTINGS_BY_KEY:
+                known = ", ".join(s.key.split(".")[1] for s in SETTINGS if s.key.startswith(section + "."))
+                raise ConfigError(path, f"{section}.{name}", f"unknown setting; [{section}] knows: {known}")
+    for setting in SETTINGS:
+        section, name = setting.key.split(".")
+        value = raw.get(section, {}).get(name, setting.default)
+        _check_type(path, setting.key, value, setting.kind)
+        values[setting.key] = value
+
+    for key in ("kiosk.idle_timeout", "kiosk.thanks_seconds", "kiosk.reasons_timeout",
+                "buttons.led_seconds", "sync.interval"):
+        if values[key] <= 0:
+            raise ConfigError(path, key, f"expected a number of seconds above 0, got {values[key]}")
+    for key in ("buttons.repeat_window", "buttons.bounce_time"):
+        if values[key] < 0:
+            raise ConfigError(path, key, f"expected 0 or more seconds, got {values[key]}")
+    if values["kiosk.language"] not in ("zh-TW", "en"):
+        raise ConfigError(path, "kiosk.language", f"expected \"zh-TW\" or \"en\", got {values['kiosk.language']!r}")
+    if values["display.rotation"] not in (0, 90, 180, 270):
+        raise ConfigError(path, "display.rotation", f"expected 0, 90, 180 or 270, got {values['display.rotation']}")
+    if values["display.fullscreen"] not in (True, False, "auto"):
+        raise ConfigError(path, "display.fullscreen", f"expected true, false or \"auto\", got {values['display.fullscreen']!r}")
+    for key in ("display.width", "display.height"):
+        if not 200 <= values[key] <= 8000:
+            raise ConfigError(path, key, f"expected pixels from 200 to 8000, got {values[key]}")
+    if values["sync.url"] and not values["sync.url"].startswith(("http://", "https://")):
+        raise ConfigError(path, "sync.url", f"expected an http:// or https:// address, got {values['sync.url']!r}")
+    values["sync.token"] = os.environ.get("KIOSK_SYNC_TOKEN") or values["sync.token"]
+
+    raw_levels = values["buttons.levels"]
+    if not 3 <= len(raw_levels) <= 5:
+        raise ConfigError(path, "buttons.levels", f"expected 3 to 5 rating buttons, got {len(raw_levels)}")
+    levels, pins_seen = [], {}
+    for i, item in enumerate(raw_levels, start=1):
+        key = f"buttons.levels[{i}]"
+        _label_table(path, key, item, ("label", "label_en"))
+        unknown = set(item) - {"label", "label_en", "pin", "led"}
+        if unknown:
+            raise ConfigError(path, key, f"unknown field(s) {', '.join(sorted(unknown))}; expected label, label_en, pin, led")
+        if "pin" not in item:
+            raise ConfigError(path, f"{key}.pin", "missing: every rating button needs a GPIO pin")
+        pin = _pin(path, f"{key}.pin", item["pin"], optional=False)
+        led = _pin(path, f"{key}.led", item.get("led"), optional=True)
+        for what, p in (("pin", pin), ("led", led)):
+            if p is None:
+                continue
+            if p in pins_seen:
+                raise ConfigError(path, f"{key}.{what}", f"GPIO {p} is already used by {pins_seen[p]}")
+            pins_seen[p] = f"{key}.{what}"
+        levels.append(Level(i, item["label"], item["label_en"], pin, led))
+    next_pin = values["buttons.next_pin"]
+    if next_pin:
+        _pin(path, "buttons.next_pin", next_pin, optional=False)
+        if next_pin in pins_seen:
+            raise ConfigError(path, "buttons.next_pin", f"GPIO {next_pin} is already used by {pins_seen[next_pin]}")
+    else:
+        values["buttons.next_pin"] = None
+
+    raw_reasons = values["reasons.items"]
+    if len(raw_reasons) > 6:
+        raise ConfigError(path, "reasons.items", f"expected at most six reasons, got {len(raw_reasons)}")
+    reasons, codes = [], set()
+    for i, item in enumerate(raw_reasons, start=1):
+        key = f"reasons.items[{i}]"
+        _label_table(path, key, item, ("code", "label", "label_en"))
+        if item["code"] in codes:
+            raise ConfigError(path, f"{key}.code", f"reason code {item['code']!r} is used twice")
+        codes.add(item["code"])
+        reasons.append(Reason(item["code"], item["label"], item["label_en"]))
+    ask = values["reasons.ask_from_level"]
+    if ask and not 1 <= ask <= len(levels):
+        raise ConfigError(path, "reasons.ask_from_level", f"expected 0 or a level from 1 to {len(levels)}, got {ask}")
+
+    if not values["kiosk.id"]:
+        values["kiosk.id"] = f"{os.uname().nodename}-w{values['kiosk.window']}"
+    return Config(path=path, values=values, levels=levels, reasons=reasons)
+
+
+def load(path: str | os.PathLike | None) -> Config:
+    """Read and validate the TOML file at ``path``; None means built-in defaults."""
+    if path is None:
+        return validate({}, None)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, None, "file not found 找不到設定檔") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read it: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}") from None
+    return validate(raw, path)
+
+
+def default_data_dir(*, demo: bool) -> Path:
+    """Where the SQLite file lives when --data-dir is not given."""
+    if demo or os.geteuid() != 0 and not Path("/var/lib/counter-kiosk").is_dir():
+        return Path(platformdirs.user_data_dir("counter-kiosk", appauthor=False))
+    return Path("/var/lib/counter-kiosk")

@@ -1,0 +1,44 @@
+"""What visitors read: every fixed UI string in zh-TW and English.
+
+Labels that an office configures (rating levels, reasons, office name) come
+from the config; these are the rest. A test checks the font in use has a
+glyph for every zh-TW character here and in the default config.
+"""
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "prompt": ("請為本次服務評分", "Please rate the service you received"),
+    "prompt_hint": ("請按下方按鈕", "Press one of the buttons below"),
+    "window": ("{window} 號窗口", "Window {window}"),
+    "guidance": ("服務導引", "Service guide"),
+    "lookup": ("案件查詢", "Case lookup"),
+    "language": ("English", "中文"),
+    "thanks_title": ("謝謝您的評分！", "Thank you for your rating!"),
+    "thanks_body": ("您的意見將協助我們改善服務。", "Your opinion helps us improve our service."),
+    "reason_thanks": ("謝謝您的意見！", "Thank you for your feedback!"),
+    "reasons_title": ("謝謝您的評分。請問主要原因是？", "Thank you. What was the main reason?"),
+    "reasons_hint": ("可略過，不會影響您的評分", "Optional; your rating is already saved"),
+    "skip": ("略過", "Skip"),
+    "back": ("返回首頁", "Back to home"),
+    "coming_soon_title": ("即將推出", "Coming soon"),
+    "coming_soon_guidance": ("服務導引功能即將推出，請洽服務台人員協助。",
+                             "The service guide is coming soon. Please ask our staff for help."),
+    "coming_soon_lookup": ("案件查詢功能即將推出，請洽承辦人員查詢案件進度。",
+                           "Case lookup is coming soon. Please ask our staff about your case."),
+    "notice_title": ("暫時無法記錄評分", "Your rating could not be recorded"),
+    "notice_body": ("系統儲存發生問題：{reason}。已通知管理人員，請稍後再試或告知櫃台人員。",
+                    "A storage problem occurred: {reason}. Please try again later or tell the staff."),
+    "sync_ok": ("已同步 {when}", "Synced {when}"),
+    "sync_pending": ("待同步 {n} 筆", "{n} waiting to sync"),
+    "sync_never": ("尚未同步", "Not synced yet"),
+}
+
+
+def text(key: str, lang: str, **fields) -> str:
+    """The string ``key`` in ``lang`` ("zh-TW" or "en"), with fields filled in."""
+    zh, en = STRINGS[key]
+    return (en if lang == "en" else zh).format(**fields)
+
+
+def label(item, lang: str) -> str:
+    """A configured item's label (a Level or Reason) in ``lang``."""
+    return item.label_en if lang == "en" else item.label

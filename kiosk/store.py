@@ -1,0 +1,276 @@
+"""The kiosk's one SQLite file: an append-only log of events.
+
+Durability is the point of this module. Every event is committed with
+``synchronous=FULL`` in WAL mode before ``append`` returns, and callers only
+acknowledge anything to a visitor (LED, thank-you screen) after it returns.
+A write that fails (disk full, read-only filesystem) raises ``StoreUnavailable``
+and leaves nothing half-written. A corrupt file found at start-up is moved
+aside, never deleted, and a fresh one is started.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from kiosk.clock import SystemClock
+from kiosk.migrations import migrations
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "kiosk.db"
+
+# Errors that mean the storage medium refuses writes, not that the file is bad.
+_UNAVAILABLE_CODES = {
+    sqlite3.SQLITE_FULL: ("儲存空間已滿", "storage is full"),
+    sqlite3.SQLITE_READONLY: ("儲存裝置為唯讀", "storage is read-only"),
+    sqlite3.SQLITE_IOERR: ("儲存裝置讀寫錯誤", "storage input/output error"),
+    sqlite3.SQLITE_CANTOPEN: ("無法開啟資料檔", "cannot open the data file"),
+    sqlite3.SQLITE_PERM: ("沒有寫入權限", "no permission to write"),
+    sqlite3.SQLITE_BUSY: ("資料檔忙碌中", "the data file is busy"),
+}
+_CORRUPT_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+
+class StoreUnavailable(Exception):
+    """Nothing was recorded because the storage refused the write."""
+
+    def __init__(self, zh: str, en: str, detail: str = ""):
+        self.zh, self.en, self.detail = zh, en, detail
+        super().__init__(f"{zh} / {en}" + (f" ({detail})" if detail else ""))
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailable:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        code &= 0xFF  # extended codes share the primary code's low byte
+    zh, en = _UNAVAILABLE_CODES.get(code, ("無法寫入資料", "cannot write data"))
+    if isinstance(exc, OSError):
+        zh, en = ("無法寫入資料目錄", "cannot write the data directory")
+    return StoreUnavailable(zh, en, str(exc))
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    id: str
+    type: str
+    kiosk_id: str
+    unit: str
+    window: str
+    level: int | None
+    misuse: bool
+    ref: str | None
+    recorded_at: str
+    boot_id: str
+    monotonic: float
+    detail: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        """The event as `kiosk events` prints it and sync sends it."""
+        out = {
+            "id": self.id, "seq": self.seq, "type": self.type, "kiosk_id": self.kiosk_id,
+            "unit": self.unit, "window": self.window, "level": self.level,
+            "misuse": self.misuse, "ref": self.ref, "recorded_at": self.recorded_at,
+            "boot_id": self.boot_id, "monotonic": self.monotonic,
+        }
+        out.update({k: v for k, v in self.detail.items() if k not in out})
+        return out
+
+
+_COLUMNS = "seq, id, type, kiosk_id, unit, window, level, misuse, ref, recorded_at, boot_id, monotonic, detail"
+
+
+def _row_to_event(row) -> Event:
+    seq, id_, type_, kiosk_id, unit, window, level, misuse, ref, rec, boot, mono, detail = row
+    return Event(seq, id_, type_, kiosk_id, unit, window, level, bool(misuse), ref, rec, boot, mono,
+                 json.loads(detail) if detail else {})
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection set up for durable writes: WAL, synchronous=FULL, autocommit."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class Store:
+    """The append-only event log in ``data_dir/kiosk.db``.
+
+    kiosk_id: the id stored with every event.
+    unit: the unit stored with every event (第一組 …).
+    window: the window number stored with every event.
+    clock: where times come from (``SystemClock`` unless simulating).
+    must_open: raise StoreUnavailable at once if the file cannot be opened; when
+        False (the running kiosk) the store starts closed and every write retries.
+    """
+
+    def __init__(self, data_dir: str | Path, *, kiosk_id: str, unit: str = "", window: str = "",
+                 clock=None, must_open: bool = True):
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / DB_NAME
+        self.kiosk_id, self.unit, self.window = kiosk_id, unit, window
+        self.clock = clock or SystemClock()
+        self._lock = threading.RLock()
+        self.recovered_from: Path | None = None
+        self.conn: sqlite3.Connection | None = None
+        self.open_error: StoreUnavailable | None = None
+        try:
+            self._open()
+        except StoreUnavailable as exc:
+            if must_open:
+                raise
+            self.open_error = exc
+            log.error("Store not available at start-up: %s", exc)
+
+    # -- opening -------------------------------------------------------------
+    def _open(self) -> None:
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unavailable(exc) from exc
+        try:
+            self.conn = self._open_checked()
+        except sqlite3.DatabaseError as exc:
+            code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+            if code not in _CORRUPT_CODES:
+                raise _unavailable(exc) from exc
+            self._move_aside(str(exc))
+            try:
+                self.conn = self._open_checked()
+            except sqlite3.DatabaseError as exc2:
+                raise _unavailable(exc2) from exc2
+            self.append("store_recovered", detail={"moved_to": self.recovered_from.name,
+                                                   "reason": str(exc)})
+        self.db = sqlite_utils.Database(self.conn)
+
+    def _open_checked(self) -> sqlite3.Connection:
+        conn = connect(self.path)
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if result != "ok":
+                err = sqlite3.DatabaseError(f"quick_check: {result}")
+                err.sqlite_errorcode = sqlite3.SQLITE_CORRUPT
+                raise err
+            migrations.apply(sqlite_utils.Database(conn))
+            if conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone() is None:
+                conn.execute("INSERT INTO meta(key, value) VALUES ('store_id', ?)", [str(uuid.uuid4())])
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self, reason: str) -> None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        target = self.path.with_name(f"{DB_NAME}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{DB_NAME}.corrupt-{stamp}-{n}")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                src.rename(Path(str(target) + suffix))
+        self.recovered_from = target
+        log.error("Corrupt database %s (%s) moved aside to %s; started a fresh one", self.path, reason, target)
+
+    def close(self) -> None:
+        with self._lock:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
+
+    # -- writing -------------------------------------------------------------
+    def append(self, type: str, *, level: int | None = None, misuse: bool = False,
+               ref: str | None = None, detail: dict[str, Any] | None = None) -> Event:
+        """Durably record one event and return it; raise StoreUnavailable if it could not be."""
+        with self._lock:
+            if self.conn is None:  # a previous failure closed it; the medium may be back
+                try:
+                    self.data_dir.mkdir(parents=True, exist_ok=True)
+                    self.conn = self._open_checked()
+                    self.db = sqlite_utils.Database(self.conn)
+                    self.open_error = None
+                except (sqlite3.Error, OSError) as exc:
+                    self.conn = None
+                    raise _unavailable(exc) from exc
+            event_id = str(uuid.uuid4())
+            recorded_at = self.clock.now().isoformat(timespec="milliseconds")
+            mono = self.clock.monotonic()
+            detail_json = json.dumps(detail, ensure_ascii=False) if detail else None
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                cur = self.conn.execute(
+                    "INSERT INTO events (id, type, kiosk_id, unit, window, level, misuse, ref,"
+                    " recorded_at, boot_id, monotonic, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [event_id, type, self.kiosk_id, self.unit, self.window, level, int(misuse), ref,
+                     recorded_at, self.clock.boot_id, mono, detail_json])
+                seq = cur.lastrowid
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._abandon()
+                raise _unavailable(exc) from exc
+            return Event(seq, event_id, type, self.kiosk_id, self.unit, self.window, level, misuse,
+                         ref, recorded_at, self.clock.boot_id, mono, detail or {})
+
+    def _abandon(self) -> None:
+        """After a failed write: roll back and drop the connection so the next try reopens."""
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+        self.conn = None
+
+    # -- reading -------------------------------------------------------------
+    def _reader(self) -> sqlite3.Connection:
+        if self.conn is None:
+            raise self.open_error or StoreUnavailable("資料檔未開啟", "the data file is not open")
+        return self.conn
+
+    def events(self, *, after_seq: int = 0, limit: int | None = None,
+               type: str | None = None) -> Iterator[Event]:
+        """Stored events, oldest first."""
+        sql = f"SELECT {_COLUMNS} FROM events WHERE seq > ?"
+        params: list[Any] = [after_seq]
+        if type:
+            sql += " AND type = ?"
+            params.append(type)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._lock:
+            rows = self._reader().execute(sql, params).fetchall()
+        for row in rows:
+            yield _row_to_event(row)
+
+    def count(self, type: str | None = None) -> int:
+        with self._lock:
+            if type:
+                return self._reader().execute("SELECT count(*) FROM events WHERE type=?", [type]).fetchone()[0]
+            return self._reader().execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._reader().execute("SELECT value FROM meta WHERE key=?", [key]).fetchone()
+        return row[0] if row else None
+
+    @property
+    def store_id(self) -> str:
+        return self.meta("store_id")

@@ -1,0 +1,31 @@
+"""Shared fixtures: mock GPIO pins, simulated clocks, stores in temporary folders."""
+
+from __future__ import annotations
+
+import pytest
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
+
+from kiosk.clock import SimulatedClock
+from kiosk.config import validate
+
+
+@pytest.fixture
+def mock_factory():
+    """gpiozero's MockFactory as the default pin factory, reset after the test."""
+    previous = Device.pin_factory
+    factory = MockFactory()
+    Device.pin_factory = factory
+    yield factory
+    factory.reset()
+    Device.pin_factory = previous
+
+
+@pytest.fixture
+def clock():
+    return SimulatedClock()
+
+
+@pytest.fixture
+def config():
+    return validate({"kiosk": {"id": "test-w1", "window": "1"}})
