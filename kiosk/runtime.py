@@ -48,3 +48,17 @@ class Kiosk:
     def close(self) -> None:
         self.buttons.close()
         self.store.close()
+
+    # Sync (server_sync.client) plugs in here; with no [sync] url configured the
+    # kiosk is a standalone recorder and these do nothing.
+    def start_sync(self) -> None:
+        """Start the background sync thread if a collector is configured."""
+        if not self.config["sync.url"]:
+            return
+        raise NotImplementedError("sync client lands with issue 3")
+
+    def status_line(self, lang: str) -> str:
+        """The discreet sync status line shown on the home screen ("" when sync is off)."""
+        if not self.config["sync.url"]:
+            return ""
+        raise NotImplementedError("sync client lands with issue 3")
