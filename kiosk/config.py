@@ -59,7 +59,7 @@ DEFAULT_REASONS = [
 ]
 
 SETTINGS: list[Setting] = [
-    Setting("kiosk.id", str, "", "This kiosk's identity; empty means one is made from the host name on first start."),
+    Setting("kiosk.id", str, "", "This kiosk's identity stored with every event; empty means the host name plus the window number."),
     Setting("kiosk.office", str, "嘉義市選舉委員會", "Office name shown on the home screen (zh-TW)."),
     Setting("kiosk.office_en", str, "Chiayi City Election Commission", "Office name shown on the home screen (English)."),
     Setting("kiosk.unit", str, "第一組", "The unit this window belongs to (第一組 … 行政室); used in reports."),
