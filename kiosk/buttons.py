@@ -7,6 +7,8 @@ Bookworm), in demo and tests ``MockFactory``. Nothing here knows which.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Callable
 
 from gpiozero import LED, Button
@@ -23,6 +25,56 @@ class PressFailed:
 
     def __init__(self, level: int, error: StoreUnavailable):
         self.level, self.error = level, error
+
+
+class _LedTimer:
+    """Lights LEDs at once and turns each off when its time is up, from one thread.
+
+    gpiozero's ``blink`` starts a new thread per call, which cost more than the
+    durable commit itself on every press (bench/bench_press.py).
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._due: dict[LED, float] = {}
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def light(self, led: LED, seconds: float) -> None:
+        with self._cond:  # on() and the timer's off() never interleave
+            if self._closed:
+                return
+            led.on()
+            due = time.monotonic() + seconds
+            # Wake the timer only if this LED is due before anything it already waits for.
+            wake = not self._due or due < min(self._due.values())
+            self._due[led] = due
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="kiosk-leds", daemon=True)
+                self._thread.start()
+            elif wake:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                now = time.monotonic()
+                for led, due in list(self._due.items()):
+                    if due <= now:
+                        del self._due[led]
+                        try:
+                            led.off()
+                        except Exception:  # closed under us; nothing left to turn off
+                            log.debug("LED already closed", exc_info=True)
+                self._cond.wait(min(self._due.values()) - now if self._due else None)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._due.clear()
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
 
 
 class RatingButtons:
@@ -51,6 +103,7 @@ class RatingButtons:
         self.buttons: dict[int, Button] = {}
         self.leds: dict[int, LED] = {}
         self._last_edge: dict[int, float] = {}
+        self._led_timer = _LedTimer()
         kw = {"pin_factory": pin_factory} if pin_factory is not None else {}
         for level in levels:
             button = Button(level.pin, pull_up=pull_up, bounce_time=bounce_time or None, **kw)
@@ -80,10 +133,12 @@ class RatingButtons:
             self.listener(PressFailed(level, exc))
             return
         if outcome.counted and level in self.leds:
-            self.leds[level].blink(on_time=self.led_seconds, off_time=0, n=1, background=True)
+            # Lit before the listener hears of the press; turned off led_seconds later.
+            self._led_timer.light(self.leds[level], self.led_seconds)
         self.listener(outcome)
 
     def close(self) -> None:
+        self._led_timer.close()
         for device in [*self.buttons.values(), *self.leds.values(), self.next_button]:
             if device is not None:
                 device.close()

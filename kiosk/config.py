@@ -26,7 +26,9 @@ class ConfigError(Exception):
         self.key = key
         self.problem = problem
         where = str(path) if path else "(built-in defaults)"
-        if key:
+        if key and "[" in key:  # an item of a list: "buttons.levels[2].pin" reads better than a table header
+            where += f": {key}"
+        elif key:
             where += f": [{key.rsplit('.', 1)[0]}] {key.rsplit('.', 1)[-1]}" if "." in key else f": {key}"
         super().__init__(f"設定檔錯誤 Config error in {where}: {problem}")
 
@@ -158,6 +160,17 @@ def _pin(path, key, value, *, optional):
     return value
 
 
+def _pin_key(pin):
+    """The same GPIO however it is spelled: 5, "GPIO5", "BCM5" and "gpio5" are one pin."""
+    if isinstance(pin, str):
+        name = pin.strip().upper()
+        for prefix in ("GPIO", "BCM"):
+            if name.startswith(prefix) and name[len(prefix):].isdigit():
+                return int(name[len(prefix):])
+        return int(name) if name.isdigit() else name
+    return pin
+
+
 def _label_table(path, key, item, fields):
     if not isinstance(item, dict):
         raise ConfigError(path, key, f"expected a table with {', '.join(fields)}, got {item!r}")
@@ -221,15 +234,16 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
         for what, p in (("pin", pin), ("led", led)):
             if p is None:
                 continue
-            if p in pins_seen:
-                raise ConfigError(path, f"{key}.{what}", f"GPIO {p} is already used by {pins_seen[p]}")
-            pins_seen[p] = f"{key}.{what}"
+            if _pin_key(p) in pins_seen:
+                raise ConfigError(path, f"{key}.{what}", f"GPIO {p} is already used by {pins_seen[_pin_key(p)]}")
+            pins_seen[_pin_key(p)] = f"{key}.{what}"
         levels.append(Level(i, item["label"], item["label_en"], pin, led))
     next_pin = values["buttons.next_pin"]
     if next_pin:
         _pin(path, "buttons.next_pin", next_pin, optional=False)
-        if next_pin in pins_seen:
-            raise ConfigError(path, "buttons.next_pin", f"GPIO {next_pin} is already used by {pins_seen[next_pin]}")
+        if _pin_key(next_pin) in pins_seen:
+            raise ConfigError(path, "buttons.next_pin",
+                              f"GPIO {next_pin} is already used by {pins_seen[_pin_key(next_pin)]}")
     else:
         values["buttons.next_pin"] = None
 

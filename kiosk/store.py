@@ -10,8 +10,10 @@ aside, never deleted, and a fresh one is started.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 import sqlite3
 import threading
 import uuid
@@ -49,13 +51,29 @@ class StoreUnavailable(Exception):
         super().__init__(f"{zh} / {en}" + (f" ({detail})" if detail else ""))
 
 
-def _unavailable(exc: BaseException) -> StoreUnavailable:
+def _read_only(path: Path) -> bool:
+    """True if the filesystem holding ``path`` (or its nearest existing parent) is mounted read-only."""
+    for p in (path, *path.parents):
+        try:
+            return bool(os.statvfs(p).f_flag & os.ST_RDONLY)
+        except OSError:
+            continue
+    return False
+
+
+def _unavailable(exc: BaseException, where: Path | None = None) -> StoreUnavailable:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
         code &= 0xFF  # extended codes share the primary code's low byte
     zh, en = _UNAVAILABLE_CODES.get(code, ("無法寫入資料", "cannot write data"))
     if isinstance(exc, OSError):
         zh, en = ("無法寫入資料目錄", "cannot write the data directory")
+        if exc.errno == errno.ENOSPC:
+            zh, en = _UNAVAILABLE_CODES[sqlite3.SQLITE_FULL]
+    # SQLite reports a read-only filesystem as "unable to open" (it cannot make the
+    # -shm file) or as an I/O error; say what staff can act on.
+    if where is not None and (zh, en) != _UNAVAILABLE_CODES[sqlite3.SQLITE_FULL] and _read_only(where):
+        zh, en = _UNAVAILABLE_CODES[sqlite3.SQLITE_READONLY]
     return StoreUnavailable(zh, en, str(exc))
 
 
@@ -139,18 +157,21 @@ class Store:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc, self.data_dir) from exc
         try:
             self.conn = self._open_checked()
         except sqlite3.DatabaseError as exc:
             code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
             if code not in _CORRUPT_CODES:
-                raise _unavailable(exc) from exc
-            self._move_aside(str(exc))
+                raise _unavailable(exc, self.data_dir) from exc
+            try:
+                self._move_aside(str(exc))
+            except OSError as move_exc:  # e.g. a corrupt file on a read-only card
+                raise _unavailable(move_exc, self.data_dir) from exc
             try:
                 self.conn = self._open_checked()
             except sqlite3.DatabaseError as exc2:
-                raise _unavailable(exc2) from exc2
+                raise _unavailable(exc2, self.data_dir) from exc2
             self.append("store_recovered", detail={"moved_to": self.recovered_from.name,
                                                    "reason": str(exc)})
         self.db = sqlite_utils.Database(self.conn)
@@ -196,15 +217,7 @@ class Store:
                ref: str | None = None, detail: dict[str, Any] | None = None) -> Event:
         """Durably record one event and return it; raise StoreUnavailable if it could not be."""
         with self._lock:
-            if self.conn is None:  # a previous failure closed it; the medium may be back
-                try:
-                    self.data_dir.mkdir(parents=True, exist_ok=True)
-                    self.conn = self._open_checked()
-                    self.db = sqlite_utils.Database(self.conn)
-                    self.open_error = None
-                except (sqlite3.Error, OSError) as exc:
-                    self.conn = None
-                    raise _unavailable(exc) from exc
+            self._ensure_open()
             event_id = str(uuid.uuid4())
             recorded_at = self.clock.now().isoformat(timespec="milliseconds")
             mono = self.clock.monotonic()
@@ -220,9 +233,22 @@ class Store:
                 self.conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._abandon()
-                raise _unavailable(exc) from exc
+                raise _unavailable(exc, self.data_dir) from exc
             return Event(seq, event_id, type, self.kiosk_id, self.unit, self.window, level, misuse,
                          ref, recorded_at, self.clock.boot_id, mono, detail or {})
+
+    def _ensure_open(self) -> sqlite3.Connection:
+        """The connection, reopened if a failure closed it: the medium may be back."""
+        if self.conn is None:
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                self.conn = self._open_checked()
+                self.db = sqlite_utils.Database(self.conn)
+                self.open_error = None
+            except (sqlite3.Error, OSError) as exc:
+                self.conn = None
+                raise _unavailable(exc, self.data_dir) from exc
+        return self.conn
 
     def _abandon(self) -> None:
         """After a failed write: roll back and drop the connection so the next try reopens."""
@@ -239,9 +265,8 @@ class Store:
 
     # -- reading -------------------------------------------------------------
     def _reader(self) -> sqlite3.Connection:
-        if self.conn is None:
-            raise self.open_error or StoreUnavailable("資料檔未開啟", "the data file is not open")
-        return self.conn
+        # A failed write (disk full) drops the connection; what is stored can still be read.
+        return self._ensure_open()
 
     def events(self, *, after_seq: int = 0, limit: int | None = None,
                type: str | None = None) -> Iterator[Event]:
