@@ -134,3 +134,58 @@ def doctor(config_path, data_dir, demo):
         click.echo(f"{len(problems)} 項問題 problem(s) found.")
         sys.exit(1)
     click.echo("一切正常 all checks passed.")
+
+
+@main.command()
+@common_options
+@click.option("--once", is_flag=True,
+              help="One full round (push everything pending, pull settings), then exit: "
+                   "0 when nothing is left pending, 1 otherwise, 2 when sync is not configured.")
+@_store_or_exit
+def sync(config_path, data_dir, once):
+    """Send pending events to the collector ([sync] url, token); without --once, keep syncing."""
+    import time
+
+    from kiosk.store import Store
+    from server_sync.client import SyncClient, SyncWorker
+
+    config = _load(config_path)
+    data_dir = data_dir or default_data_dir(demo=False)
+    if not config["sync.url"]:
+        click.echo("未設定收集伺服器，請在設定檔 [sync] 填寫 url / "
+                   "no collector configured: set [sync] url in the config file.", err=True)
+        sys.exit(2)
+    # Open (and migrate) the store once, as the kiosk does, so store_id and sync_state exist.
+    Store(data_dir, kiosk_id=config.kiosk_id).close()
+    client = SyncClient.from_config(config, data_dir)
+
+    def report(result):
+        if result.error is None and result.pending == 0:
+            click.echo(f"已同步，沒有待同步的資料 all synced, nothing pending "
+                       f"({result.sent} sent 已送出 this round).")
+        else:
+            why = result.error or "尚有資料未確認 some events are not confirmed yet"
+            click.echo(f"未能同步 not synced: {why}. "
+                       f"待同步 {result.pending} 筆 / {result.pending} events still pending "
+                       f"({result.sent} sent 已送出 this round).", err=True)
+        if result.settings_error is not None:
+            click.echo(f"設定未更新 settings not pulled: {result.settings_error}", err=True)
+        elif result.settings_changed:
+            click.echo("已取得新設定 new settings received (stored; applied with a later version).")
+
+    if once:
+        try:
+            result = client.run_round()
+        finally:
+            client.close()
+        report(result)
+        sys.exit(0 if result.ok else 1)
+    worker = SyncWorker(client, interval=config["sync.interval"], on_round=report)
+    worker.start()
+    try:
+        while worker.running:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop()

@@ -85,6 +85,32 @@ def check_pins(demo: bool) -> Check:
     return Check("GPIO pins 腳位", True, name)
 
 
+def check_sync(config, data_dir: Path) -> Check:
+    """Sync to the collector: last success, events pending, last error, clock offset."""
+    if not config["sync.url"]:
+        return Check("sync 同步", True, "off: no [sync] url 未設定同步 (standalone recorder)")
+    if not config["sync.token"]:
+        return Check("sync 同步", False, f"{config['sync.url']}: no token 未設定權杖; set [sync] token "
+                     "or KIOSK_SYNC_TOKEN to the one `kiosk-collector add-kiosk` printed")
+    import sqlite3
+
+    from kiosk.store import Store, StoreUnavailable
+    from server_sync.client.status import doctor_summary, read_status
+
+    try:
+        store = Store(data_dir, kiosk_id=config.kiosk_id)
+    except StoreUnavailable as exc:
+        return Check("sync 同步", False, f"cannot read the sync state 無法讀取同步狀態: {exc}")
+    try:
+        status = read_status(store.conn)
+    except sqlite3.Error as exc:
+        return Check("sync 同步", False, f"cannot read the sync state 無法讀取同步狀態: {exc}")
+    finally:
+        store.close()
+    ok, message = doctor_summary(status)
+    return Check("sync 同步", ok, f"{config['sync.url']}: {message}")
+
+
 def run_checks(config_path, data_dir: Path | None, *, demo: bool) -> list[Check]:
     from kiosk.config import default_data_dir
 
@@ -97,5 +123,6 @@ def run_checks(config_path, data_dir: Path | None, *, demo: bool) -> list[Check]
     checks.append(dir_check)
     if config is not None and dir_check.ok:
         checks.append(check_store(config, data_dir))
+        checks.append(check_sync(config, data_dir))
     checks.append(check_pins(demo))
     return checks

@@ -30,6 +30,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "sync_ok": ("已同步 {when}", "Synced {when}"),
     "sync_pending": ("待同步 {n} 筆", "{n} waiting to sync"),
     "sync_never": ("尚未同步", "Not synced yet"),
+    "sync_failed": ("未能同步：{reason}", "Not synced: {reason}"),
+    "sync_unreadable": ("無法讀取同步狀態", "sync status unreadable"),
 }
 
 

@@ -35,3 +35,31 @@ def m001_events(db):
     db.execute("""CREATE TRIGGER events_no_delete BEFORE DELETE ON events
                   BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
+@migrations()
+def m002_sync_state(db):
+    # One row per store_id: the sync client's watermark and what it last saw.
+    # Times are the kiosk's wall clock, ISO 8601 UTC; errors are plain words.
+    db.execute("""
+        CREATE TABLE sync_state (
+            store_id TEXT PRIMARY KEY,
+            acked_seq INTEGER NOT NULL DEFAULT 0,  -- events with seq <= this are at the collector
+            pending INTEGER NOT NULL DEFAULT 0,    -- events still to send, as of the last round
+            pending_since TEXT,                    -- when a round first saw events waiting
+            last_attempt_at TEXT,
+            last_round_ok INTEGER,                 -- 1 if the latest round succeeded, 0 if it failed
+            last_success_at TEXT,                  -- last round that left nothing pending
+            last_error_at TEXT,
+            last_error_zh TEXT,
+            last_error_en TEXT,
+            last_error_detail TEXT,
+            clock_offset REAL,                     -- seconds: collector time minus kiosk wall clock
+            clock_offset_at TEXT,
+            settings_etag TEXT,
+            settings_revision INTEGER,
+            settings_json TEXT,                    -- stored only; not applied to the UI yet
+            settings_at TEXT,
+            settings_error TEXT
+        )
+    """)

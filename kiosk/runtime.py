@@ -13,7 +13,8 @@ from kiosk.store import Store
 
 def make_flow(config: Config) -> Flow:
     return Flow(
-        ask_from_level=config.ask_from_level,
+        # No reasons configured: never show an empty question screen.
+        ask_from_level=config.ask_from_level if config.reasons else len(config.levels) + 1,
         idle_timeout=config["kiosk.idle_timeout"],
         thanks_seconds=config["kiosk.thanks_seconds"],
         reasons_timeout=config["kiosk.reasons_timeout"],
@@ -44,8 +45,15 @@ class Kiosk:
             pull_up=config["buttons.pull_up"], bounce_time=config["buttons.bounce_time"],
             led_seconds=config["buttons.led_seconds"], next_pin=config["buttons.next_pin"],
             on_next=on_next, pin_factory=pin_factory)
+        self._sync = None  # server_sync.client.SyncWorker once start_sync ran
+        self._sync_status = None  # server_sync.client.status.StatusReader, made on first status_line
 
     def close(self) -> None:
+        if self._sync is not None:
+            self._sync.stop()
+            self._sync = None
+        if self._sync_status is not None:
+            self._sync_status.close()
         self.buttons.close()
         self.store.close()
 
@@ -53,12 +61,20 @@ class Kiosk:
     # kiosk is a standalone recorder and these do nothing.
     def start_sync(self) -> None:
         """Start the background sync thread if a collector is configured."""
-        if not self.config["sync.url"]:
+        if not self.config["sync.url"] or self._sync is not None:
             return
-        raise NotImplementedError("sync client lands with issue 3")
+        from server_sync.client.worker import SyncWorker
+
+        # Its own SQLite connection and HTTP session: the UI never waits for the network.
+        self._sync = SyncWorker.for_kiosk(self)
+        self._sync.start()
 
     def status_line(self, lang: str) -> str:
         """The discreet sync status line shown on the home screen ("" when sync is off)."""
         if not self.config["sync.url"]:
             return ""
-        raise NotImplementedError("sync client lands with issue 3")
+        from server_sync.client.status import StatusReader, status_line
+
+        if self._sync_status is None:
+            self._sync_status = StatusReader(self.store.data_dir)
+        return status_line(self._sync_status.read(), lang)
