@@ -118,16 +118,26 @@ def simulate(config_path, data_dir, n, seed):
                f"({counts['misuse']} flagged misuse, {counts['reasons']} reasons) in {data_dir}")
 
 
+@main.command("check-config")
+@common_options
+def check_config(config_path, data_dir):
+    """Validate the config file only; exit non-zero naming the problem (run before a restart)."""
+    config = _load(config_path)
+    click.echo(f"設定檔正確 config OK: {config_path or 'built-in defaults'} "
+               f"({len(config.levels)} rating buttons, {len(config.reasons)} reasons)")
+
+
 @main.command()
 @common_options
 @click.option("--demo", is_flag=True, help="Check for demo mode (mock pins) instead of real GPIO.")
 def doctor(config_path, data_dir, demo):
-    """Check config, font, data dir, database and GPIO; exit non-zero on any problem."""
+    """Check config, font, data dir, database, sync, GPIO, display and clock; exit non-zero on any problem."""
     from kiosk.doctor import run_checks
 
     checks = run_checks(config_path, data_dir, demo=demo)
     for check in checks:
-        mark = click.style("OK  ", fg="green") if check.ok else click.style("FAIL", fg="red")
+        mark = (click.style("FAIL", fg="red") if not check.ok else
+                click.style("WARN", fg="yellow") if check.warning else click.style("OK  ", fg="green"))
         click.echo(f"{mark} {check.name}: {check.message}")
     problems = [c for c in checks if not c.ok]
     if problems:

@@ -61,7 +61,7 @@ DEFAULT_REASONS = [
 ]
 
 SETTINGS: list[Setting] = [
-    Setting("kiosk.id", str, "", "This kiosk's identity stored with every event; empty means the host name plus the window number."),
+    Setting("kiosk.id", str, "", "This kiosk's identity stored with every event; empty means one made on first start (host name + random suffix), kept in the data dir and renewed on another board."),
     Setting("kiosk.office", str, "嘉義市選舉委員會", "Office name shown on the home screen (zh-TW)."),
     Setting("kiosk.office_en", str, "Chiayi City Election Commission", "Office name shown on the home screen (English)."),
     Setting("kiosk.unit", str, "第一組", "The unit this window belongs to (第一組 … 行政室); used in reports."),
@@ -262,8 +262,6 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
     if ask and not 1 <= ask <= len(levels):
         raise ConfigError(path, "reasons.ask_from_level", f"expected 0 or a level from 1 to {len(levels)}, got {ask}")
 
-    if not values["kiosk.id"]:
-        values["kiosk.id"] = f"{os.uname().nodename}-w{values['kiosk.window']}"
     return Config(path=path, values=values, levels=levels, reasons=reasons)
 
 

@@ -14,6 +14,7 @@ class Check:
     name: str
     ok: bool
     message: str
+    warning: bool = False  # worth knowing, but the kiosk works: no non-zero exit
 
 
 def check_config(config_path) -> tuple[Check, object]:
@@ -75,7 +76,11 @@ def check_pins(demo: bool) -> Check:
         from gpiozero import Device
         from gpiozero.pins.local import LocalPiFactory  # noqa: F401
 
-        factory = Device._default_pin_factory()
+        import warnings
+
+        with warnings.catch_warnings():  # gpiozero warns per factory it skips; the result says enough
+            warnings.simplefilter("ignore")
+            factory = Device._default_pin_factory()
         name = type(factory).__name__
         factory.close()
     except Exception as exc:  # gpiozero raises several kinds when no GPIO is there
@@ -111,6 +116,57 @@ def check_sync(config, data_dir: Path) -> Check:
     return Check("sync 同步", ok, f"{config['sync.url']}: {message}")
 
 
+def check_data_dir_writable_mount(data_dir: Path) -> Check:
+    """The data dir's filesystem must be mounted read-write (an SD card remounts read-only on errors)."""
+    try:
+        read_only = bool(os.statvfs(data_dir).f_flag & os.ST_RDONLY)
+    except OSError as exc:
+        return Check("filesystem 檔案系統", False, f"{data_dir}: {exc.strerror}")
+    if read_only:
+        return Check("filesystem 檔案系統", False,
+                     f"{data_dir} is on a read-only filesystem 檔案系統為唯讀 (SD card errors? see dmesg)")
+    return Check("filesystem 檔案系統", True, f"{data_dir} mounted read-write")
+
+
+def check_gpio_access(dev: Path = Path("/dev")) -> Check:
+    chips = sorted(dev.glob("gpiochip*"))
+    if not chips:
+        return Check("GPIO access 腳位權限", False, f"no {dev}/gpiochip* device 找不到 GPIO 裝置")
+    denied = [c.name for c in chips if not os.access(c, os.R_OK | os.W_OK)]
+    if len(denied) == len(chips):
+        return Check("GPIO access 腳位權限", False,
+                     f"no permission on {', '.join(denied)} 無權限: add the user to the gpio group")
+    return Check("GPIO access 腳位權限", True, ", ".join(c.name for c in chips if c.name not in denied))
+
+
+def check_display(environ=os.environ, dri: Path = Path("/dev/dri")) -> Check:
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return Check("display 螢幕", True, f"desktop session {environ.get('DISPLAY') or environ.get('WAYLAND_DISPLAY')}")
+    cards = sorted(dri.glob("card*"))
+    if not cards:
+        return Check("display 螢幕", False,
+                     f"no desktop session and no {dri}/card* for KMS/DRM 找不到螢幕 (is dtoverlay=vc4-kms-v3d set?)")
+    if not any(os.access(c, os.R_OK | os.W_OK) for c in cards):
+        return Check("display 螢幕", False, f"no permission on {dri}/card* 無權限: add the user to the video and render groups")
+    return Check("display 螢幕", True, f"KMS/DRM {cards[0]}")
+
+
+def check_clock(run=None) -> Check:
+    """NTP sync. Not a failure: events carry boot id + monotonic time and the collector corrects them."""
+    import subprocess
+
+    run = run or subprocess.run
+    try:
+        out = run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
+                  capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out = "yes" if Path("/run/systemd/timesync/synchronized").exists() else ""
+    if out == "yes":
+        return Check("clock 時鐘", True, "synchronised with NTP 已校時")
+    return Check("clock 時鐘", True, "not synchronised yet 尚未校時 (times are corrected at the collector)",
+                 warning=True)
+
+
 def run_checks(config_path, data_dir: Path | None, *, demo: bool) -> list[Check]:
     from kiosk.config import default_data_dir
 
@@ -124,5 +180,10 @@ def run_checks(config_path, data_dir: Path | None, *, demo: bool) -> list[Check]
     if config is not None and dir_check.ok:
         checks.append(check_store(config, data_dir))
         checks.append(check_sync(config, data_dir))
+        checks.append(check_data_dir_writable_mount(data_dir))
     checks.append(check_pins(demo))
+    if not demo:
+        checks.append(check_gpio_access())
+        checks.append(check_display())
+    checks.append(check_clock())
     return checks

@@ -25,6 +25,7 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from kiosk.clock import SystemClock
+from kiosk.identity import resolve_kiosk_id
 from kiosk.migrations import migrations
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def connect(path: Path) -> sqlite3.Connection:
 class Store:
     """The append-only event log in ``data_dir/kiosk.db``.
 
-    kiosk_id: the id stored with every event.
+    kiosk_id: the id stored with every event; empty means this board's own (kiosk.identity).
     unit: the unit stored with every event (第一組 …).
     window: the window number stored with every event.
     clock: where times come from (``SystemClock`` unless simulating).
@@ -138,7 +139,8 @@ class Store:
                  clock=None, must_open: bool = True):
         self.data_dir = Path(data_dir)
         self.path = self.data_dir / DB_NAME
-        self.kiosk_id, self.unit, self.window = kiosk_id, unit, window
+        self.kiosk_id = resolve_kiosk_id(kiosk_id, self.data_dir)
+        self.unit, self.window = unit, window
         self.clock = clock or SystemClock()
         self._lock = threading.RLock()
         self.recovered_from: Path | None = None

@@ -165,11 +165,10 @@ fullscreen = false
     assert config["display.rotation"] == 270
 
 
-def test_empty_kiosk_id_is_made_from_host_and_window(tmp_path):
+def test_empty_kiosk_id_is_left_for_the_board_to_make(tmp_path):
     path = tmp_path / "kiosk.toml"
     path.write_text('[kiosk]\nwindow = "7"\n', encoding="utf-8")
-    config = load(path)
-    assert config.kiosk_id.endswith("-w7") and len(config.kiosk_id) > 3
+    assert load(path).kiosk_id == ""
 
 
 def test_sync_token_from_environment(monkeypatch):
