@@ -1,0 +1,217 @@
+"""Report latency at 1 million and 10 million events: it should stay under 100 ms and flat.
+
+    python bench/bench_report.py [--events 1000000,10000000] [--kiosks 20] [--per-day 200]
+                                 [--ingest-limit 1000000]
+
+A fleet of ``--kiosks`` kiosks (4 units, one window each) records ``--per-day``
+presses each per working day (Mon-Fri, 08:00-17:00 Asia/Taipei, ~7 % misuse),
+so more events means more history: 1M events is about a year, 10M about ten.
+
+How each dataset is built (documented because the 10M one cannot go through
+HTTP in a few minutes):
+
+* up to ``--ingest-limit`` events: through ``Ingestor.ingest``, the API's own
+  write path (pydantic-validated batches of 1,000, exactly-once check, clock
+  correction, rollups, watermark, group commit);
+* beyond that: the faster bulk path. Rows and rollup increments come from the
+  very same code (``Ingestor._rows`` for corrected times and rollup keys,
+  ``add_rollups`` for the hour/day/month tables) and go into the same schema with
+  executemany in large transactions with synchronous=OFF; what is skipped is
+  validation, the duplicate check, the watermark and the per-batch commit, none
+  of which the report reads.
+
+Every report is checked against the number of rating events generated, then
+timed (median of 5 runs of report() + rendering the table) over several spans.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server_sync.collector import db as dbmod  # noqa: E402
+from server_sync.collector.auth import add_kiosk, kiosk_by_name  # noqa: E402
+from server_sync.collector.ingest import (INSERT_EVENT, OFFICE_TZ, Ingestor, add_rollups,  # noqa: E402
+                                          iso_utc, prepare)
+from server_sync.collector.models import Batch  # noqa: E402
+from server_sync.collector.report import render, report  # noqa: E402
+
+BATCH = 1000
+
+
+def uuids(n: int):
+    raw = os.urandom(16 * n).hex()
+    for i in range(0, 32 * n, 32):
+        h = raw[i:i + 32]
+        yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+
+
+def working_days(n_days: int, last: date) -> list[date]:
+    days, d = [], last
+    while len(days) < n_days:
+        if d.weekday() < 5:
+            days.append(d)
+        d -= timedelta(days=1)
+    return days[::-1]
+
+
+def kiosk_events(k: int, days: list[date], per_day: int, seed: int):
+    """Batches of (protocol-v1 event dict, recorded unix time) for kiosk k; recorded_at is
+    right (Taipei time), its boot never anchored, so corrected_at = recorded_at."""
+    import random
+
+    rnd = random.Random(seed)
+    unit, window, kiosk_id = f"第{k % 4 + 1}組", str(k + 1), f"w{k}"
+    ids = uuids(len(days) * per_day)
+    seq, batch = 0, []
+    for d in days:
+        t0 = datetime(d.year, d.month, d.day, 8, tzinfo=OFFICE_TZ).timestamp()
+        day = d.isoformat()
+        levels = rnd.choices((1, 2, 3, 4, 5), (38, 30, 17, 9, 6), k=per_day)
+        offsets = sorted(rnd.randrange(9 * 3600 * 1000) for _ in range(per_day))
+        for off, level in zip(offsets, levels):
+            seq += 1
+            s, ms = divmod(off, 1000)
+            h, s = divmod(s, 3600)
+            m, s = divmod(s, 60)
+            batch.append(({"id": next(ids), "seq": seq, "type": "rating", "kiosk_id": kiosk_id,
+                           "unit": unit, "window": window, "level": level, "misuse": ms < 70, "ref": None,
+                           "recorded_at": f"{day}T{8 + h:02d}:{m:02d}:{s:02d}.{ms:03d}+08:00",
+                           "boot_id": "old-boot", "monotonic": float(seq)}, t0 + off / 1000))
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: int) -> tuple[float, str]:
+    conn = dbmod.open_db(path)
+    for k in range(kiosks):
+        add_kiosk(conn, f"k{k}")
+    ks = [kiosk_by_name(conn, f"k{k}") for k in range(kiosks)]
+    n_days = max(1, n_events // (kiosks * per_day))
+    last = date.today() - timedelta(days=1)
+    days = working_days(n_days, last)
+    now = time.time()
+    ingestor = Ingestor(conn, clock=lambda: now)
+    t0 = time.perf_counter()
+    done = 0
+    bulk_rollups: dict[int, dict] = {}
+    bulk_open = False
+    for k in range(kiosks):
+        for pairs in kiosk_events(k, days, per_day, seed=k):
+            events = [e for e, _ in pairs]
+            if done < ingest_limit:
+                body = json.dumps({"store_id": f"s{k}", "software_version": "bench", "backlog": 0,
+                                   "clock": {"wall": iso_utc(now), "boot_id": "now-boot", "monotonic": 100.0},
+                                   "events": events})
+                batch = Batch.model_validate_json(body)
+                ingestor.ingest(ks[k], batch, prepare(batch))
+            else:
+                if not bulk_open:
+                    conn.execute("PRAGMA synchronous=OFF")
+                    conn.execute("PRAGMA cache_size=-1000000")  # 1 GB: keep the id index in memory
+                    conn.execute("BEGIN")
+                    bulk_open = True
+                recorded = [t for _, t in pairs]
+                rows, rollup = Ingestor._rows(ks[k], SimpleNamespace(events=events, store_id=f"s{k}"),
+                                              recorded, {}, now, iso_utc(now), set())
+                conn.executemany(INSERT_EVENT, rows)
+                acc = bulk_rollups.setdefault(ks[k].id, {})
+                for key, n in rollup.items():
+                    acc[key] = acc.get(key, 0) + n
+                if (done // BATCH) % 200 == 0:
+                    conn.execute("COMMIT")
+                    conn.execute("BEGIN")
+            done += len(events)
+    if bulk_open:
+        for kid, acc in bulk_rollups.items():
+            add_rollups(conn, kid, acc)
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA synchronous=FULL")
+    how = "ingest path" if done <= ingest_limit else \
+        f"ingest path for {min(done, ingest_limit):,}, bulk path for {done - ingest_limit:,}"
+    conn.close()
+    return time.perf_counter() - t0, f"{done:,} events over {len(days)} working days ({days[0]} – {days[-1]}), {how}"
+
+
+def timed(fn, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def queries(last: date):
+    return [
+        ("unit, all time", dict(group_by="unit")),
+        ("window, all time", dict(group_by="window")),
+        ("unit, last 12 months", dict(group_by="unit", date_from=last - timedelta(days=364), date_to=last)),
+        ("window, last 30 days", dict(group_by="window", date_from=last - timedelta(days=29), date_to=last)),
+        ("day, last 30 days", dict(group_by="day", date_from=last - timedelta(days=29), date_to=last)),
+        ("hour, last 7 days", dict(group_by="hour", date_from=last - timedelta(days=6), date_to=last)),
+        ("hour, one day", dict(group_by="hour", date_from=last, date_to=last)),
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", default="1000000,10000000", help="comma-separated sizes")
+    ap.add_argument("--kiosks", type=int, default=20)
+    ap.add_argument("--per-day", type=int, default=200, help="presses per kiosk per working day")
+    ap.add_argument("--ingest-limit", type=int, default=1_000_000,
+                    help="events built through the ingest path; the rest through the bulk path")
+    ap.add_argument("--keep", type=Path, help="keep the databases in this folder")
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.events.split(",")]
+    last = date.today() - timedelta(days=1)
+    results: dict[str, list[float]] = {}
+    tmpdir = tempfile.TemporaryDirectory(prefix="bench-report-")
+    folder = args.keep or Path(tmpdir.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in sizes:
+        path = folder / f"report-{n}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        secs, what = build(path, n, args.kiosks, args.per_day, args.ingest_limit)
+        print(f"built {what} in {secs:.0f} s")
+        conn = dbmod.open_db(path)
+        rollup_rows = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                       for t in ("rollups", "rollups_day", "rollups_month")}
+        stored = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        total = report(conn).total
+        assert total.n + total.misuse == stored, (total.n, total.misuse, stored)
+        print(f"  events {stored:,}; rollup rows: hour {rollup_rows['rollups']:,}, "
+              f"day {rollup_rows['rollups_day']:,}, month {rollup_rows['rollups_month']:,}; "
+              f"counted {total.n:,}, misuse {total.misuse:,}, Happy Index {total.happy_index}")
+        for label, kw in queries(last):
+            ms = timed(lambda: render(report(conn, **kw), "table"))
+            results.setdefault(label, []).append(ms)
+        conn.close()
+    print()
+    head = f"{'report (median of 5, report() + table)':<42}" + "".join(f"{n:>14,}" for n in sizes)
+    print(head)
+    print("-" * len(head))
+    for label, ms in results.items():
+        print(f"{label:<42}" + "".join(f"{m:>11.1f} ms" for m in ms))
+    worst = max(max(v) for v in results.values())
+    print(f"\nslowest: {worst:.1f} ms (target < 100 ms)")
+    tmpdir.cleanup()
+
+
+if __name__ == "__main__":
+    main()

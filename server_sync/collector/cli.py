@@ -1,0 +1,212 @@
+"""The `kiosk-collector` command: serve the API, manage kiosks and settings, print events and reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from server_sync.collector import db as dbmod
+
+
+def _db_option(func):
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+                        default=None, help="The collector's SQLite file "
+                        "(default: $KIOSK_COLLECTOR_DB, /var/lib/counter-kiosk-collector/collector.db "
+                        "or the per-user data folder).")(func)
+
+
+def _open(db_path):
+    path = db_path or dbmod.default_db_path()
+    try:
+        return dbmod.open_db(path)
+    except OSError as exc:
+        raise click.ClickException(f"無法開啟資料檔 cannot open {path}: {exc}") from None
+
+
+@click.group(name="kiosk-collector")
+def main():
+    """Central collector for counter kiosks: receives events (protocol v1), stores them once, reports."""
+
+
+@main.command()
+@_db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8470, show_default=True, type=int)
+@click.option("--max-body", default=2_000_000, show_default=True, type=int,
+              help="Largest request body in bytes (compressed and uncompressed).")
+@click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
+              help="Proxies trusted for X-Forwarded-For/-Proto (uvicorn --forwarded-allow-ips).")
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option("--log-level", default="info", show_default=True)
+def serve(db_path, host, port, max_body, forwarded_allow_ips, access_log, log_level):
+    """Run the HTTP API (OpenAPI at /openapi.json)."""
+    import uvicorn
+
+    from server_sync.collector.api import create_app
+
+    path = db_path or dbmod.default_db_path()
+    app = create_app(path, max_body=max_body)
+    click.echo(f"kiosk-collector: {path} on http://{host}:{port}", err=True)
+    # One process: SQLite has one writer, and the API serialises writes itself.
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
+                access_log=access_log, log_level=log_level, server_header=False)
+
+
+@main.command("add-kiosk")
+@_db_option
+@click.argument("name")
+@click.option("--levels", default=5, show_default=True, type=click.IntRange(3, 5),
+              help="How many rating buttons the kiosk has (for the Happy Index).")
+def add_kiosk(db_path, name, levels):
+    """Create a kiosk identity and print its token (on the last line, shown only this once)."""
+    from server_sync.collector.auth import KioskExists, add_kiosk as add
+
+    conn = _open(db_path)
+    try:
+        token = add(conn, name, levels=levels)
+    except KioskExists:
+        raise click.ClickException(f"已有此機台 kiosk {name!r} already exists "
+                                   f"(new token: kiosk-collector rotate-token {name})") from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已新增機台 added kiosk {name!r}. 請將下列權杖設定到機台上,此權杖只顯示這一次 "
+               "Put this token in the kiosk's settings; it is shown only once:")
+    click.echo(token)
+
+
+@main.command("rotate-token")
+@_db_option
+@click.argument("name")
+def rotate_token(db_path, name):
+    """Give a kiosk a new token (the old one stops working; a revoked kiosk is re-enabled)."""
+    from server_sync.collector.auth import NoSuchKiosk, rotate_token as rotate
+
+    conn = _open(db_path)
+    try:
+        token = rotate(conn, name)
+    except NoSuchKiosk:
+        raise click.ClickException(f"沒有此機台 no kiosk named {name!r}") from None
+    click.echo(f"新權杖 new token for {name!r} (shown only once):")
+    click.echo(token)
+
+
+@main.command("revoke-kiosk")
+@_db_option
+@click.argument("name")
+def revoke_kiosk(db_path, name):
+    """Revoke a kiosk's token: its requests get 401 from now on. Its events stay."""
+    from server_sync.collector.auth import NoSuchKiosk, revoke_kiosk as revoke
+
+    conn = _open(db_path)
+    try:
+        revoke(conn, name)
+    except NoSuchKiosk:
+        raise click.ClickException(f"沒有此機台 no kiosk named {name!r}") from None
+    click.echo(f"已撤銷 revoked kiosk {name!r}")
+
+
+@main.command()
+@_db_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def kiosks(db_path, fmt):
+    """The fleet: last seen, last sequence stored, backlog, software version, clock offset."""
+    from server_sync.collector.report import fleet, fleet_table
+
+    rows = fleet(_open(db_path))
+    if fmt == "json":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    else:
+        click.echo(fleet_table(rows))
+
+
+@main.command()
+@_db_option
+@click.option("--kiosk", "kiosk_name", help="Only this kiosk's events.")
+@click.option("--type", "type_", help="Only events of this type (rating, reason, ...).")
+def events(db_path, kiosk_name, type_):
+    """Print stored events as JSON lines (the kiosk's fields plus kiosk and corrected_at)."""
+    from server_sync.collector.report import iter_events
+
+    conn = _open(db_path)
+    for event in iter_events(conn, kiosk=kiosk_name, type=type_):
+        click.echo(json.dumps(event, ensure_ascii=False))
+
+
+@main.command()
+@_db_option
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First day (Asia/Taipei), inclusive.")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last day (Asia/Taipei), inclusive.")
+@click.option("--group-by", type=click.Choice(["unit", "window", "day", "hour"]), default="unit",
+              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+def report(db_path, date_from, date_to, group_by, fmt):
+    """Satisfaction per unit, window, day or hour: counts per level, n, Happy Index, CSAT."""
+    from server_sync.collector import report as rep
+
+    if date_from and date_to and date_from > date_to:
+        raise click.BadParameter("--from is after --to", param_hint="--from")
+    result = rep.report(_open(db_path), date_from=date_from and date_from.date(),
+                        date_to=date_to and date_to.date(), group_by=group_by)
+    click.echo(rep.render(result, fmt), nl=False)
+
+
+@main.command("set-setting")
+@_db_option
+@click.argument("key")
+@click.argument("value")
+@click.option("--kiosk", "kiosk_name", help="Only for this kiosk (default: every kiosk).")
+def set_setting(db_path, key, value, kiosk_name):
+    """Set a setting the kiosks pull. VALUE is JSON if it parses (3, true, [..]), else text."""
+    from server_sync.collector import settings as st
+    from server_sync.collector.auth import kiosk_by_name
+
+    conn = _open(db_path)
+    kiosk_id = st.GLOBAL
+    if kiosk_name:
+        kiosk = kiosk_by_name(conn, kiosk_name)
+        if kiosk is None:
+            raise click.ClickException(f"沒有此機台 no kiosk named {kiosk_name!r}")
+        kiosk_id = kiosk.id
+    rev = st.set_setting(conn, key, st.parse_value(value), kiosk_id=kiosk_id)
+    click.echo(f"{key} = {value} ({kiosk_name or '*'}), revision {rev}")
+
+
+@main.command("unset-setting")
+@_db_option
+@click.argument("key")
+@click.option("--kiosk", "kiosk_name", help="Remove this kiosk's own value (default: the global one).")
+def unset_setting(db_path, key, kiosk_name):
+    """Remove a setting."""
+    from server_sync.collector import settings as st
+    from server_sync.collector.auth import kiosk_by_name
+
+    conn = _open(db_path)
+    kiosk_id = st.GLOBAL
+    if kiosk_name:
+        kiosk = kiosk_by_name(conn, kiosk_name)
+        if kiosk is None:
+            raise click.ClickException(f"沒有此機台 no kiosk named {kiosk_name!r}")
+        kiosk_id = kiosk.id
+    rev = st.set_setting(conn, key, None, kiosk_id=kiosk_id)
+    click.echo(f"removed {key} ({kiosk_name or '*'}), revision {rev}")
+
+
+@main.command("settings")
+@_db_option
+def list_settings(db_path):
+    """Print every stored setting: kiosk (* = all), key, value."""
+    from server_sync.collector import settings as st
+
+    for name, key, value in st.all_settings(_open(db_path)):
+        click.echo(f"{name}\t{key}\t{json.dumps(value, ensure_ascii=False)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The collector's one SQLite file: schema, migrations, connections.
+
+Every connection runs in WAL mode with ``synchronous=FULL``: an ack tells a
+kiosk it may stop resending, so an acknowledged batch must survive a power cut.
+SQLite has a single writer; the API keeps one writer connection behind a lock
+(see ingest.Ingestor) and gives readers their own connections, which WAL lets
+run beside the writer. ``busy_timeout`` covers the CLI writing at the same time.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+APP_NAME = "counter-kiosk-collector"
+SYSTEM_DIR = Path("/var/lib") / APP_NAME
+DB_NAME = "collector.db"
+BUSY_TIMEOUT_MS = 30_000
+
+migrations = Migrations("collector")
+
+
+@migrations()
+def m001_initial(db):
+    db.execute("""
+        CREATE TABLE kiosks (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            token_hash TEXT NOT NULL UNIQUE,   -- sha256 hex of the bearer token (see auth.py)
+            levels INTEGER NOT NULL DEFAULT 5, -- rating buttons on this kiosk (3-5), for the Happy Index
+            created_at TEXT NOT NULL,
+            revoked_at TEXT,
+            last_seen TEXT,                    -- server time of the last accepted batch
+            last_store_id TEXT,
+            software_version TEXT,
+            backlog INTEGER,                   -- events the kiosk said were still pending
+            clock_offset REAL                  -- seconds, server clock minus kiosk wall clock
+        )
+    """)
+    # One row per (kiosk, store_id): the contiguous watermark, updated incrementally.
+    db.execute("""
+        CREATE TABLE streams (
+            kiosk INTEGER NOT NULL REFERENCES kiosks(id),
+            store_id TEXT NOT NULL,
+            acked_seq INTEGER NOT NULL DEFAULT 0,
+            max_seq INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (kiosk, store_id)
+        ) WITHOUT ROWID
+    """)
+    # Clock anchors: the server time at which each boot's monotonic clock read 0.
+    db.execute("""
+        CREATE TABLE boots (
+            kiosk INTEGER NOT NULL REFERENCES kiosks(id),
+            boot_id TEXT NOT NULL,
+            boot_epoch REAL NOT NULL,          -- unix seconds (server clock) at monotonic 0
+            anchored_at TEXT NOT NULL,
+            PRIMARY KEY (kiosk, boot_id)
+        ) WITHOUT ROWID
+    """)
+    db.execute("""
+        CREATE TABLE events (
+            pk INTEGER PRIMARY KEY,
+            kiosk INTEGER NOT NULL REFERENCES kiosks(id),
+            store_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            kiosk_id TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            window TEXT NOT NULL,
+            level INTEGER,
+            misuse INTEGER NOT NULL,
+            ref TEXT,
+            recorded_at TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            monotonic REAL NOT NULL,
+            detail TEXT,                       -- JSON: any extra fields the kiosk sent
+            corrected_at REAL NOT NULL,        -- unix seconds; docs/protocol-v1.md "Clock correction"
+            time_suspect INTEGER NOT NULL,
+            received_at TEXT NOT NULL,
+            UNIQUE (kiosk, id)                 -- exactly once per (kiosk, event id)
+        )
+    """)
+    db.execute("CREATE INDEX events_stream_seq ON events(kiosk, store_id, seq)")
+    # Counts of rating presses per period, in the office's local time (Asia/Taipei),
+    # kept in step with the events in the same transaction (ingest.py). The report
+    # reads only these. Days and months are sums of hours, kept ready so that a
+    # report over a year reads a few thousand rows, not a few hundred thousand.
+    for table, period, doc in (("rollups", "hour", "'YYYY-MM-DD HH'"),
+                               ("rollups_day", "day", "'YYYY-MM-DD'"),
+                               ("rollups_month", "month", "'YYYY-MM'")):
+        db.execute(f"""
+            CREATE TABLE {table} (
+                {period} TEXT NOT NULL,            -- {doc}, Asia/Taipei
+                kiosk INTEGER NOT NULL,
+                unit TEXT NOT NULL,
+                window TEXT NOT NULL,
+                level INTEGER NOT NULL,
+                misuse INTEGER NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY ({period}, kiosk, unit, window, level, misuse)
+            ) WITHOUT ROWID
+        """)
+    # kiosk = 0: for every kiosk; a kiosk's own row overrides it.
+    db.execute("""
+        CREATE TABLE settings (
+            kiosk INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,               -- JSON
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (kiosk, key)
+        ) WITHOUT ROWID
+    """)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT INTO meta VALUES ('settings_revision', '0')")
+
+
+def default_db_path() -> Path:
+    """/var/lib/counter-kiosk-collector/collector.db for root or when that folder exists,
+    else the per-user data folder. KIOSK_COLLECTOR_DB overrides both."""
+    env = os.environ.get("KIOSK_COLLECTOR_DB")
+    if env:
+        return Path(env)
+    if SYSTEM_DIR.is_dir() or (hasattr(os, "geteuid") and os.geteuid() == 0):
+        return SYSTEM_DIR / DB_NAME
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME)) / DB_NAME
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, synchronous=FULL."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                           timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA cache_size=-65536")  # 64 MB
+    return conn
+
+
+def open_db(path: str | Path) -> sqlite3.Connection:
+    """Create the folder and file if needed, apply pending migrations, return a connection."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    # Migrations run in one writer at a time; BEGIN IMMEDIATE keeps two starting
+    # processes from applying the same step twice.
+    db = sqlite_utils.Database(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        migrations.apply(db)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return conn
