@@ -1,0 +1,1 @@
+"""The Kivy touchscreen; ``kiosk.ui.app.run_app`` starts it (``kiosk run``)."""

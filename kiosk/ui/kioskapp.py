@@ -1,0 +1,375 @@
+"""The Kivy app: shows whatever ``kiosk.flow.Flow`` names and reports what happened to it.
+
+Import only through ``kiosk.ui.app.run_app``: importing this module opens the window.
+
+Threads: gpiozero calls the button listener on its own threads after the press
+is durably stored; the listener only hands the outcome to Kivy's main thread
+(``Clock.schedule_once`` is thread-safe), where the flow and screens change.
+
+Log lines other programs may rely on (tests, the start-up benchmark):
+``screen: NAME`` when a screen is switched to, ``shown: NAME LANG`` once it has
+been drawn, ``language: LANG`` on a switch, ``layout: SCREEN TARGET X Y W H`` for
+every touch target (centre, window pixels from the top left) when
+KIOSK_LOG_LAYOUT=1, and ``first-frame SECONDS`` on stdout when
+KIOSK_REPORT_FIRST_FRAME=1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+from kivy.animation import Animation
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+
+from kiosk import i18n
+from kiosk.buttons import PressFailed, press_mock_pin
+from kiosk.config import Config
+from kiosk.runtime import Kiosk, make_flow
+from kiosk.store import StoreUnavailable
+from kiosk.ui import widgets
+from kiosk.ui.app import process_age
+
+log = logging.getLogger("kiosk.ui")
+
+SCREENS_DIR = Path(__file__).parent / "screens"
+KV_FILES = ("home.kv", "thanks.kv", "reasons.kv", "coming_soon.kv", "notice.kv")
+TICK_SECONDS = 0.2
+STATUS_SECONDS = 5.0
+# Kivy key codes of the digit keys 1-9 and of the keypad's 1-9.
+DIGIT_KEYS = {**{48 + n: n for n in range(1, 10)}, **{256 + n: n for n in range(1, 10)}}
+
+
+def _walk(widget):
+    yield widget
+    for child in widget.children:
+        yield from _walk(child)
+
+
+class KioskScreen(Screen):
+    def on_pre_enter(self, *_):
+        # Labels fit themselves only while on screen: fit them now they are.
+        Clock.schedule_once(lambda dt: [w.refit() for w in _walk(self) if isinstance(w, widgets.FitLabel)], -1)
+
+    def touch_targets(self):
+        """Every named touch target on this screen: {target: widget}."""
+        return {w.target: w for w in _walk(self) if getattr(w, "target", "")}
+
+
+class HomeScreen(KioskScreen):
+    hint_glow = NumericProperty(0.0)
+
+    def nudge_hint(self, *_):
+        """A visitor tapped a rating tile: point them to the physical buttons."""
+        log.info("tile tapped: pointing to the buttons below")
+        Animation.cancel_all(self, "hint_glow")
+        pulse = Animation(hint_glow=1.0, duration=0.15) + Animation(hint_glow=0.0, duration=0.5)
+        (pulse + pulse + Animation(hint_glow=1.0, duration=0.15) + Animation(hint_glow=0.0, duration=1.2)).start(self)
+
+    def build_levels(self, levels):
+        row = self.ids.levels
+        row.clear_widgets()
+        primary, secondary = widgets.FitGroup(), widgets.FitGroup()
+        for level in levels:
+            tile = widgets.LevelTile(
+                level=level, count=len(levels), primary_group=primary, secondary_group=secondary,
+                colour=widgets.level_colour(level.number, len(levels)),
+                mood=widgets.level_mood(level.number, len(levels)))
+            tile.bind(on_tapped=self.nudge_hint)
+            row.add_widget(tile)
+
+
+class ThanksScreen(KioskScreen):
+    pass
+
+
+class ReasonButton(widgets.BigButton):
+    reason = ObjectProperty(None, allownone=True)
+
+
+class ReasonsScreen(KioskScreen):
+    columns = NumericProperty(3)
+
+    def build_reasons(self, reasons):
+        grid = self.ids.grid
+        grid.clear_widgets()
+        self.columns = 3 if len(reasons) > 4 else 2 if len(reasons) > 1 else 1
+        primary, secondary = widgets.FitGroup(), widgets.FitGroup()
+        for reason in reasons:
+            grid.add_widget(ReasonButton(reason=reason, primary_group=primary, secondary_group=secondary))
+
+
+class ComingSoonScreen(KioskScreen):
+    kind = StringProperty("guidance")
+
+
+class NoticeScreen(KioskScreen):
+    pass
+
+
+class KioskRoot(FloatLayout):
+    """Every touch, anywhere, restarts the current screen's timeout."""
+
+    def on_touch_down(self, touch):
+        App.get_running_app().touched()
+        return super().on_touch_down(touch)
+
+
+class KioskApp(App):
+    lang = StringProperty("zh-TW")
+    other = StringProperty("en")
+    u = NumericProperty(1.0)  # scale against the 800x480 reference layout
+    window = StringProperty("")
+    status = StringProperty("")
+    thanks_key = StringProperty("thanks_title")
+    notice_zh = StringProperty("")
+    notice_en = StringProperty("")
+    countdown = NumericProperty(1.0)
+
+    def __init__(self, kiosk_config: Config, data_dir, *, demo: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.kiosk_config = kiosk_config  # App.config is Kivy's own
+        self.data_dir = Path(data_dir)
+        self.demo = demo
+        self.kiosk: Kiosk | None = None
+        self.flow = make_flow(kiosk_config)
+        self.lang = self.flow.lang
+        self.window = str(kiosk_config["kiosk.window"])
+        self.title = "counter-kiosk"
+        self._announce_pending: str | None = None
+        self._first_frame_reported = os.environ.get("KIOSK_REPORT_FIRST_FRAME") != "1"
+        self._log_layout = os.environ.get("KIOSK_LOG_LAYOUT") == "1"
+        self._status_failed = False
+        self._countdown_anim: Animation | None = None
+
+    # -- texts used by the .kv files ------------------------------------------
+    def tr(self, key: str, lang: str, **fields) -> str:
+        return i18n.text(key, lang, **fields)
+
+    def label(self, item, lang: str) -> str:
+        return i18n.label(item, lang)
+
+    def office(self, lang: str) -> str:
+        return self.kiosk_config["kiosk.office_en" if lang == "en" else "kiosk.office"]
+
+    def on_lang(self, _app, lang):
+        self.other = "en" if lang == "zh-TW" else "zh-TW"
+
+    # -- building ---------------------------------------------------------------
+    def build(self):
+        Window.clearcolor = widgets.WHITE
+        Window.bind(size=self._rescale, on_flip=self._on_flip)
+        self._rescale(Window, Window.size)
+        for name in KV_FILES:
+            Builder.load_file(str(SCREENS_DIR / name))
+        self.sm = ScreenManager(transition=NoTransition())
+        home = HomeScreen(name="home")
+        home.build_levels(self.kiosk_config.levels)
+        reasons = ReasonsScreen(name="reasons")
+        reasons.build_reasons(self.kiosk_config.reasons)
+        for screen in (home, ThanksScreen(name="thanks"), reasons,
+                       ComingSoonScreen(name="guidance", kind="guidance"),
+                       ComingSoonScreen(name="lookup", kind="lookup"), NoticeScreen(name="notice")):
+            self.sm.add_widget(screen)
+        root = KioskRoot()
+        root.add_widget(self.sm)
+
+        pin_factory = None
+        if self.demo:
+            from gpiozero.pins.mock import MockFactory
+
+            pin_factory = MockFactory()
+            Window.bind(on_key_down=self._on_key_down)
+        # must_open=False: a read-only or full disk at start-up still shows the
+        # screens; each press then retries and, failing, shows the notice.
+        self.kiosk = Kiosk(self.kiosk_config, self.data_dir, pin_factory=pin_factory,
+                           listener=self._listener, must_open=False)
+        if self.kiosk.store.open_error is not None:
+            log.error("Data file not available at start-up; presses will show a notice until it is: %s",
+                      self.kiosk.store.open_error)
+        log.info("screen: %s", self.flow.screen)
+        self._announce(self.flow.screen)
+        return root
+
+    def on_start(self):
+        try:
+            self.kiosk.start_sync()
+        except Exception:  # sync is optional; the kiosk records on its own
+            log.exception("Sync could not start; ratings are still recorded locally")
+        Clock.schedule_interval(self._tick, TICK_SECONDS)
+        Clock.schedule_interval(self._refresh_status, STATUS_SECONDS)
+        self._refresh_status()
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        signal.signal(signal.SIGINT, self._on_sigterm)
+
+    def on_stop(self):
+        if self.kiosk is not None:
+            self.kiosk.close()
+            self.kiosk = None
+            log.info("Touchscreen stopped")
+
+    def _on_sigterm(self, signum, _frame):
+        log.info("Signal %s: stopping", signum)
+        Clock.schedule_once(lambda dt: self.stop())
+
+    def _rescale(self, _window, size):
+        width, height = size
+        u = max(0.5, min(width / 800, height / 480))
+        widgets.set_scale(u)
+        self.u = u
+
+    # -- what happened ----------------------------------------------------------------
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    def _listener(self, outcome) -> None:
+        """Called on a gpiozero thread once a press is stored (or refused)."""
+        Clock.schedule_once(partial(self._on_press, outcome))
+
+    def _on_press(self, outcome, _dt=None) -> None:
+        now = self.now()
+        if isinstance(outcome, PressFailed):
+            log.warning("Press on level %s not stored: %s", outcome.level, outcome.error)
+            self.notice_zh, self.notice_en = outcome.error.zh, outcome.error.en
+            self.flow.press_failed(outcome.error.zh, outcome.error.en, now)
+        else:
+            log.info("press: level %s %s", outcome.level, "counted" if outcome.counted else "misuse")
+            before = self.flow.screen
+            if self.flow.rated(outcome.event, now) == "thanks":
+                self.thanks_key = "thanks_title"
+                if before == "thanks":
+                    self._start_countdown()
+        self._show()
+
+    def touched(self) -> None:
+        self.flow.touched(self.now())
+
+    def open_entry(self, name: str) -> None:
+        self.flow.open(name, self.now())
+        self._show()
+
+    def go_home(self) -> None:
+        self.flow.home(self.now())
+        self._show()
+
+    def toggle_language(self) -> None:
+        self.flow.toggle_language(self.now())
+        self._show()
+
+    def choose_reason(self, reason) -> None:
+        rating = self.flow.rating
+        if self.flow.screen != "reasons" or rating is None or reason is None:
+            return  # a second tap after the screen already moved on
+        now = self.now()
+        try:
+            self.kiosk.recorder.reason(rating, reason.code)
+        except StoreUnavailable as exc:
+            log.error("Reason %s not stored: %s", reason.code, exc)
+            self.notice_zh, self.notice_en = exc.zh, exc.en
+            self.flow.press_failed(exc.zh, exc.en, now)
+        else:
+            log.info("reason: %s", reason.code)
+            self.thanks_key = "reason_thanks"
+            self.flow.reason_chosen(now)
+        self._show()
+
+    def skip(self) -> None:
+        if self.flow.screen != "reasons":
+            return
+        self.thanks_key = "thanks_title"
+        self.flow.skip(self.now())
+        self._show()
+
+    def _tick(self, _dt) -> None:
+        self.flow.tick(self.now())
+        self._show()
+
+    def _refresh_status(self, _dt=None) -> None:
+        try:
+            self.status = self.kiosk.status_line(self.lang) if self.kiosk else ""
+        except Exception:
+            if not self._status_failed:
+                log.exception("Status line unavailable")
+                self._status_failed = True
+            self.status = ""
+
+    def _on_key_down(self, _window, key, _scancode, _codepoint, modifiers):
+        """Demo: keys 1-5 press the mock buttons through gpiozero, as a visitor would."""
+        number = DIGIT_KEYS.get(key)
+        if number is None or modifiers and set(modifiers) - {"numlock", "capslock"}:
+            return False
+        button = self.kiosk.buttons.buttons.get(number) if self.kiosk else None
+        if button is None:
+            return False
+        # Off the main thread, like real GPIO edges: the press is stored there and
+        # the outcome comes back through the listener.
+        threading.Thread(target=press_mock_pin, args=(button,), name=f"demo-press-{number}",
+                         daemon=True).start()
+        return True
+
+    # -- showing ------------------------------------------------------------------
+    def _show(self) -> None:
+        """Make the window show what the flow says."""
+        flow = self.flow
+        if flow.screen == "reasons" and not self.kiosk_config.reasons:
+            flow.skip(self.now())  # nothing to ask: thank straight away
+        if flow.lang != self.lang:
+            self.lang = flow.lang
+            self._refresh_status()
+            log.info("language: %s", flow.lang)
+            self._announce(flow.screen)
+        if flow.screen != self.sm.current:
+            if flow.screen == "notice" and flow.notice:
+                self.notice_zh, self.notice_en = flow.notice
+            log.info("screen: %s", flow.screen)
+            self.sm.current = flow.screen
+            if flow.screen == "thanks":
+                self._start_countdown()
+            self._announce(flow.screen)
+
+    def _start_countdown(self) -> None:
+        if self._countdown_anim is not None:
+            self._countdown_anim.cancel(self)
+        self.countdown = 1.0
+        self._countdown_anim = Animation(countdown=0.0, duration=self.flow.thanks_seconds)
+        self._countdown_anim.start(self)
+
+    def _announce(self, screen: str) -> None:
+        """Log ``shown:`` (and the layout) once the screen has reached the display."""
+        self._announce_pending = screen
+        Window.canvas.ask_update()  # make sure a frame is drawn even if nothing changed
+
+    def _on_flip(self, _window) -> None:
+        # Runs just before the buffers swap; report on the next tick, after it.
+        if not self._first_frame_reported:
+            self._first_frame_reported = True
+            age = process_age()
+            Clock.schedule_once(lambda dt: self._report_first_frame(age))
+        if self._announce_pending is not None:
+            screen, self._announce_pending = self._announce_pending, None
+            Clock.schedule_once(lambda dt: self._report_shown(screen))
+
+    def _report_first_frame(self, age: float) -> None:
+        print(f"first-frame {age:.3f}", flush=True)
+
+    def _report_shown(self, screen: str) -> None:
+        if screen != self.sm.current:
+            return
+        if self._log_layout:  # before "shown:", so a reader of "shown:" has them all
+            for name, widget in sorted(self.sm.current_screen.touch_targets().items()):
+                x, y = widget.to_window(*widget.center)
+                log.info("layout: %s %s %d %d %d %d", screen, name, round(x),
+                         round(Window.height - y), round(widget.width), round(widget.height))
+        log.info("shown: %s %s", screen, self.lang)
