@@ -69,7 +69,10 @@ uninstall() {
     fi
   done
   have_systemd && systemctl daemon-reload || true
-  if [ -d "$PREFIX" ]; then rm -rf "$PREFIX"; note_change "removed $PREFIX"; fi
+  # Kiosk and collector share the venv: keep it while the other role is installed.
+  local other=kiosk-collector.service
+  [ "$ROLE" = collector ] && other=kiosk.service
+  if [ -d "$PREFIX" ] && [ ! -e "$UNITS/$other" ]; then rm -rf "$PREFIX"; note_change "removed $PREFIX"; fi
   if [ "$PURGE" = yes ]; then
     rm -rf "$DATA" "$ETC"
     if id "$USER_NAME" >/dev/null 2>&1; then userdel "$USER_NAME"; fi
@@ -137,11 +140,11 @@ install_venv() {
   # from the same clone skips pip entirely.
   want=$(cd "$SRC" && find pyproject.toml kiosk server_sync -type f \( -name '*.py' -o -name '*.kv' -o -name '*.toml' \) -print0 |
          sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
-  stamp=$PREFIX/installed-$want
+  stamp=$PREFIX/installed-$EXTRA-$want
   if [ -e "$stamp" ]; then return; fi
   [ -x "$VENV/bin/python" ] || { python3 -m venv --system-site-packages "$VENV"; note_change "created $VENV"; }
   "$VENV/bin/pip" install -q --disable-pip-version-check "$SRC[$EXTRA]"
-  rm -f "$PREFIX"/installed-*
+  rm -f "$PREFIX"/installed-"$EXTRA"-*
   touch "$stamp"
   note_change "installed counter-kiosk into $VENV"
 }
