@@ -40,6 +40,7 @@ from kiosk.runtime import Kiosk, make_flow
 from kiosk.store import StoreUnavailable
 from kiosk.ui import widgets
 from kiosk.ui.app import process_age
+from kiosk.watchdog import Notifier
 
 log = logging.getLogger("kiosk.ui")
 
@@ -135,6 +136,7 @@ class KioskApp(App):
     thanks_key = StringProperty("thanks_title")
     notice_zh = StringProperty("")
     notice_en = StringProperty("")
+    notice_key = StringProperty("notice_title")  # which thing could not be recorded
     countdown = NumericProperty(1.0)
 
     def __init__(self, kiosk_config: Config, data_dir, *, demo: bool = False, **kwargs):
@@ -149,6 +151,8 @@ class KioskApp(App):
         self.title = "counter-kiosk"
         self._announce_pending: str | None = None
         self._first_frame_reported = os.environ.get("KIOSK_REPORT_FIRST_FRAME") != "1"
+        self._ready_sent = False
+        self.notifier = Notifier()
         self._log_layout = os.environ.get("KIOSK_LOG_LAYOUT") == "1"
         self._status_failed = False
         self._countdown_anim: Animation | None = None
@@ -209,6 +213,11 @@ class KioskApp(App):
             log.exception("Sync could not start; ratings are still recorded locally")
         Clock.schedule_interval(self._tick, TICK_SECONDS)
         Clock.schedule_interval(self._refresh_status, STATUS_SECONDS)
+        # Heartbeats come from the UI loop itself, so a frozen UI (not only a dead
+        # process) makes systemd restart the kiosk (WatchdogSec= in kiosk.service).
+        interval = self.notifier.heartbeat_interval()
+        if interval:
+            Clock.schedule_interval(lambda dt: self.notifier.heartbeat(), interval)
         self._refresh_status()
         signal.signal(signal.SIGTERM, self._on_sigterm)
         signal.signal(signal.SIGINT, self._on_sigterm)
@@ -243,6 +252,7 @@ class KioskApp(App):
         if isinstance(outcome, PressFailed):
             log.warning("Press on level %s not stored: %s", outcome.level, outcome.error)
             self.notice_zh, self.notice_en = outcome.error.zh, outcome.error.en
+            self.notice_key = "notice_title"
             self.flow.press_failed(outcome.error.zh, outcome.error.en, now)
         else:
             log.info("press: level %s %s", outcome.level, "counted" if outcome.counted else "misuse")
@@ -278,6 +288,7 @@ class KioskApp(App):
         except StoreUnavailable as exc:
             log.error("Reason %s not stored: %s", reason.code, exc)
             self.notice_zh, self.notice_en = exc.zh, exc.en
+            self.notice_key = "notice_reason_title"  # the rating itself is stored
             self.flow.press_failed(exc.zh, exc.en, now)
         else:
             log.info("reason: %s", reason.code)
@@ -353,6 +364,9 @@ class KioskApp(App):
 
     def _on_flip(self, _window) -> None:
         # Runs just before the buffers swap; report on the next tick, after it.
+        if not self._ready_sent:
+            self._ready_sent = True  # systemd: started once the first frame is on screen
+            Clock.schedule_once(lambda dt: self.notifier.ready())
         if not self._first_frame_reported:
             self._first_frame_reported = True
             age = process_age()
