@@ -55,6 +55,42 @@ def serve(db_path, host, port, max_body, forwarded_allow_ips, access_log, log_le
                 access_log=access_log, log_level=log_level, server_header=False)
 
 
+@main.command()
+@_db_option
+@click.option("--to", "to_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the backups.")
+@click.option("--keep", default=14, show_default=True, type=click.IntRange(min=1),
+              help="How many of the newest backups to keep.")
+def backup(db_path, to_dir, keep):
+    """Copy the database while the collector runs (SQLite online backup), keeping the newest --keep."""
+    from server_sync.collector.backup import BackupError, backup as make_backup
+
+    try:
+        target = make_backup(db_path or dbmod.default_db_path(), to_dir, keep=keep)
+    except BackupError as exc:
+        raise click.ClickException(f"備份失敗 backup failed: {exc}") from None
+    click.echo(f"已備份 backed up to {target}")
+
+
+@main.command()
+@_db_option
+@click.argument("backup_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(db_path, backup_file, yes):
+    """Put BACKUP_FILE in place of the database (stop the collector first); the old file is kept beside it."""
+    from server_sync.collector.backup import BackupError, restore as do_restore
+
+    path = db_path or dbmod.default_db_path()
+    if not yes:
+        click.confirm(f"以 {backup_file} 取代 {path}？ Replace {path} with {backup_file}? "
+                      "(stop kiosk-collector.service first)", abort=True)
+    try:
+        kept = do_restore(backup_file, path)
+    except BackupError as exc:
+        raise click.ClickException(f"還原失敗 restore failed: {exc}") from None
+    click.echo(f"已還原 restored {path}" + (f"; the previous file is kept as {kept}" if kept else ""))
+
+
 @main.command("add-kiosk")
 @_db_option
 @click.argument("name")

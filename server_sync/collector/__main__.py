@@ -1,0 +1,3 @@
+from server_sync.collector.cli import main
+
+main()
