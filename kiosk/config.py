@@ -82,6 +82,8 @@ SETTINGS: list[Setting] = [
     Setting("display.width", int, 800, "Window width in pixels when not fullscreen."),
     Setting("display.height", int, 480, "Window height in pixels when not fullscreen."),
     Setting("display.rotation", int, 0, "Touchscreen rotation in degrees: 0, 90, 180 or 270."),
+    Setting("display.on_hours", str, "", "Local hours the screen stays lit, e.g. \"07:30-18:00\"; outside them it is dark until touched. Empty means always on."),
+    Setting("display.on_days", list, [1, 2, 3, 4, 5], "Weekdays (1 = Monday … 7 = Sunday) display.on_hours applies to; other days stay dark until touched."),
     Setting("display.font", str, "", "Path to a CJK font file; empty means find Noto Sans CJK TC (Debian package fonts-noto-cjk)."),
     Setting("sync.url", str, "", "The collector's base URL, e.g. https://collector.example/ ; empty disables sync."),
     Setting("sync.token", str, "", "This kiosk's token from `kiosk-collector add-kiosk`; better set through KIOSK_SYNC_TOKEN."),
@@ -213,6 +215,16 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
     for key in ("display.width", "display.height"):
         if not 200 <= values[key] <= 8000:
             raise ConfigError(path, key, f"expected pixels from 200 to 8000, got {values[key]}")
+    from kiosk.screen_power import parse_hours
+
+    try:
+        parse_hours(values["display.on_hours"])
+    except ValueError as exc:
+        raise ConfigError(path, "display.on_hours", str(exc)) from None
+    days = values["display.on_days"]
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days) \
+            or len(set(days)) != len(days):
+        raise ConfigError(path, "display.on_days", f"expected distinct weekdays from 1 (Monday) to 7 (Sunday), got {days!r}")
     if values["sync.url"] and not values["sync.url"].startswith(("http://", "https://")):
         raise ConfigError(path, "sync.url", f"expected an http:// or https:// address, got {values['sync.url']!r}")
     values["sync.token"] = os.environ.get("KIOSK_SYNC_TOKEN") or values["sync.token"]

@@ -73,6 +73,7 @@ uninstall() {
   local other=kiosk-collector.service
   [ "$ROLE" = collector ] && other=kiosk.service
   if [ -d "$PREFIX" ] && [ ! -e "$UNITS/$other" ]; then rm -rf "$PREFIX"; note_change "removed $PREFIX"; fi
+  [ "$ROLE" = kiosk ] && rm -f /etc/udev/rules.d/60-counter-kiosk-backlight.rules
   if [ "$PURGE" = yes ]; then
     rm -rf "$DATA" "$ETC"
     if id "$USER_NAME" >/dev/null 2>&1; then userdel "$USER_NAME"; fi
@@ -164,6 +165,15 @@ install_units() {
   done
 }
 
+install_udev() {
+  [ "$ROLE" = kiosk ] || return 0
+  local rule=60-counter-kiosk-backlight.rules
+  if ! cmp -s "$SRC/systemd/$rule" "/etc/udev/rules.d/$rule"; then
+    install -D -m 0644 "$SRC/systemd/$rule" "/etc/udev/rules.d/$rule"
+    note_change "installed udev rule $rule (backlight off outside office hours)"
+  fi
+}
+
 restart_if_running() {
   have_systemd || return 0
   if [ "$ROLE" = kiosk ]; then
@@ -183,6 +193,7 @@ else
   install_dirs
   install_venv
   install_units
+  install_udev
   [ "$changed" = 1 ] && restart_if_running
   if [ "$changed" = 0 ]; then say "nothing to change 已是最新"; fi
 fi

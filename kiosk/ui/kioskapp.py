@@ -21,6 +21,7 @@ import os
 import signal
 import threading
 import time
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -40,6 +41,8 @@ from kiosk.runtime import Kiosk, make_flow
 from kiosk.store import StoreUnavailable
 from kiosk.ui import widgets
 from kiosk.ui.app import process_age
+from kiosk.screen_power import ScreenPower, parse_hours
+from kiosk.ui.sleep import SleepOverlay
 from kiosk.watchdog import Notifier
 
 log = logging.getLogger("kiosk.ui")
@@ -48,6 +51,7 @@ SCREENS_DIR = Path(__file__).parent / "screens"
 KV_FILES = ("home.kv", "thanks.kv", "reasons.kv", "coming_soon.kv", "notice.kv")
 TICK_SECONDS = 0.2
 STATUS_SECONDS = 5.0
+SCREEN_POWER_SECONDS = 10.0  # office hours change by the minute; no need to look more often
 # Kivy key codes of the digit keys 1-9 and of the keypad's 1-9.
 DIGIT_KEYS = {**{48 + n: n for n in range(1, 10)}, **{256 + n: n for n in range(1, 10)}}
 
@@ -215,6 +219,13 @@ class KioskApp(App):
         Clock.schedule_interval(self._refresh_status, STATUS_SECONDS)
         # Heartbeats come from the UI loop itself, so a frozen UI (not only a dead
         # process) makes systemd restart the kiosk (WatchdogSec= in kiosk.service).
+        cfg = self.kiosk_config
+        self.screen_power = ScreenPower(hours=parse_hours(cfg["display.on_hours"]),
+                                        days=tuple(cfg["display.on_days"]),
+                                        wake_seconds=cfg["kiosk.idle_timeout"])
+        self._sleep_overlay = SleepOverlay(on_wake=self.wake_screen)
+        self._apply_screen_power()
+        Clock.schedule_interval(self._apply_screen_power, SCREEN_POWER_SECONDS)
         interval = self.notifier.heartbeat_interval()
         if interval:
             Clock.schedule_interval(lambda dt: self.notifier.heartbeat(), interval)
@@ -247,7 +258,23 @@ class KioskApp(App):
         """Called on a gpiozero thread once a press is stored (or refused)."""
         Clock.schedule_once(partial(self._on_press, outcome))
 
+    def wake_screen(self) -> None:
+        """A touch or a press lights a dark screen for the idle timeout."""
+        self.screen_power.wake(self.now())
+        self._apply_screen_power()
+
+    def _apply_screen_power(self, _dt=None) -> None:
+        lit = self.screen_power.apply(datetime.now().astimezone(), self.now())
+        asleep = self._sleep_overlay.parent is not None
+        if lit and asleep:
+            Window.remove_widget(self._sleep_overlay)
+            log.info("display: awake")
+        elif not lit and not asleep:
+            Window.add_widget(self._sleep_overlay)
+            log.info("display: asleep")
+
     def _on_press(self, outcome, _dt=None) -> None:
+        self.wake_screen()
         now = self.now()
         if isinstance(outcome, PressFailed):
             log.warning("Press on level %s not stored: %s", outcome.level, outcome.error)
@@ -264,6 +291,7 @@ class KioskApp(App):
         self._show()
 
     def touched(self) -> None:
+        self.screen_power.wake(self.now())
         self.flow.touched(self.now())
 
     def open_entry(self, name: str) -> None:

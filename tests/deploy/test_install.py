@@ -83,7 +83,7 @@ def root(tmp_path_factory):
 def _manifest(root: Path) -> dict[str, tuple]:
     """Every file the installer may touch, with owner, mode and content hash."""
     out = {}
-    for top in ("etc/counter-kiosk", "etc/systemd/system", "opt/counter-kiosk", "var/lib/counter-kiosk",
+    for top in ("etc/counter-kiosk", "etc/systemd/system", "etc/udev/rules.d", "opt/counter-kiosk", "var/lib/counter-kiosk",
                 "var/lib/counter-kiosk-collector"):
         for path in sorted((root / top).rglob("*")) if (root / top).exists() else []:
             if "__pycache__" in path.parts:
@@ -122,6 +122,8 @@ def test_kiosk_install_then_again_changes_nothing(root):
     assert (root / "etc/systemd/system/multi-user.target.wants/kiosk.service").is_symlink()
     _chroot(root, "/opt/counter-kiosk/venv/bin/kiosk", "check-config", "--config", "/etc/counter-kiosk/kiosk.toml")
     _verify_units(root, ["kiosk.service"])
+    rule = root / "etc/udev/rules.d/60-counter-kiosk-backlight.rules"
+    assert rule.read_bytes() == (REPO / "systemd/60-counter-kiosk-backlight.rules").read_bytes()
 
     before = _manifest(root)
     second = _chroot(root, "/opt/src/systemd/install.sh")
@@ -158,5 +160,6 @@ def test_uninstall_keeps_data_and_config(root):
         assert not (root / "etc/systemd/system" / unit).exists()
     assert not (root / "etc/systemd/system/multi-user.target.wants/kiosk.service").exists()
     assert not (root / "opt/counter-kiosk").exists()
+    assert not (root / "etc/udev/rules.d/60-counter-kiosk-backlight.rules").exists()
     assert (root / "var/lib/counter-kiosk/kiosk.db").read_bytes() == b"recorded ratings"
     assert (root / "etc/counter-kiosk/kiosk.toml").exists()
