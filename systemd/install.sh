@@ -174,11 +174,19 @@ install_udev() {
   fi
 }
 
+check_config() {
+  [ "$ROLE" = kiosk ] || return 0
+  # Never restart into a config that would stop start-up: the running kiosk keeps
+  # going on its old code until the file is fixed and install.sh runs again.
+  if ! "$VENV/bin/kiosk" check-config --config "$ETC/kiosk.toml"; then
+    echo "install.sh: 設定檔有誤，未重新啟動評分機 $ETC/kiosk.toml is invalid (above): fix it, then run install.sh again; the kiosk was not restarted" >&2
+    exit 1
+  fi
+}
+
 restart_if_running() {
   have_systemd || return 0
   if [ "$ROLE" = kiosk ]; then
-    # Never restart into a config that would stop start-up.
-    "$VENV/bin/kiosk" check-config --config "$ETC/kiosk.toml"
     systemctl try-restart kiosk.service
   else
     systemctl try-restart kiosk-collector.service
@@ -194,6 +202,7 @@ else
   install_venv
   install_units
   install_udev
+  check_config
   [ "$changed" = 1 ] && restart_if_running
   if [ "$changed" = 0 ]; then say "nothing to change 已是最新"; fi
 fi

@@ -139,6 +139,18 @@ def test_an_edited_config_survives_a_reinstall(root):
     assert config.read_text() == edited
 
 
+def test_an_invalid_config_stops_the_upgrade_before_any_restart(root):
+    config = root / "etc/counter-kiosk/kiosk.toml"
+    good = config.read_text()
+    config.write_text(good.replace("rotation = 0", "rotation = 45"))
+    try:
+        result = _chroot(root, "/opt/src/systemd/install.sh", check=False)
+        assert result.returncode != 0
+        assert "rotation" in result.stderr and "not restarted" in result.stderr
+    finally:
+        config.write_text(good)
+
+
 def test_collector_install_then_again_changes_nothing(root):
     first = _chroot(root, "/opt/src/systemd/install.sh", "--collector")
     assert "enabled kiosk-collector.service" in first.stdout
