@@ -41,12 +41,11 @@ def _cache_dir() -> Path:
 
 
 def _extract_face(collection: Path, weight: str, cache: Path) -> Path:
-    from fontTools.ttLib import TTCollection
-
     stat = collection.stat()
     target = cache / f"NotoSansCJKtc-{weight}-{stat.st_size}-{int(stat.st_mtime)}.otf"
     if target.exists():
         return target
+    from fontTools.ttLib import TTCollection  # only on the first start: a few MB to import
     fonts = TTCollection(str(collection), lazy=True).fonts
     for face in fonts:
         if face["name"].getDebugName(1) == FAMILY:

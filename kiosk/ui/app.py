@@ -67,6 +67,12 @@ def kivy_settings(config: Config, *, demo: bool, fonts: dict[str, Path], is_pi: 
         "KIVY_NO_CONFIG": "1",  # never read or write a config.ini: settings come from here
         "KIVY_LOG_MODE": "PYTHON",  # Kivy logs through the kiosk's logging set-up
         "KIVY_NO_FILELOG": "1",
+        # Only SDL2's providers: Kivy otherwise imports every image library it finds
+        # (Pillow among them), megabytes a Pi Zero 2 W cannot spare.
+        "KIVY_WINDOW": "sdl2",
+        "KIVY_IMAGE": "sdl2",
+        "KIVY_TEXT": "sdl2",
+        "KIVY_AUDIO": "sdl2",
         "KIVY_HOME": str(Path(platformdirs.user_cache_dir("counter-kiosk", appauthor=False)) / "kivy"),
     }
     fullscreen = config["display.fullscreen"]
