@@ -68,3 +68,16 @@ def test_table_matcher_accepts_both_layouts():
     assert documented_in_table(with_section_cell, "kiosk", "idle_timeout")
     assert not documented_in_table(wrong_section, "kiosk", "idle_timeout")
     assert not documented_in_table(prose_only, "kiosk", "idle_timeout")
+
+
+def collector_command_names():
+    from server_sync.collector.cli import main as collector
+
+    return sorted(collector.list_commands(click.Context(collector)))
+
+
+@pytest.mark.parametrize("name", collector_command_names())
+def test_every_collector_command_is_documented(name):
+    text = (README.parent / "docs" / "collector.md").read_text(encoding="utf-8")
+    assert re.search(rf"\bkiosk-collector {re.escape(name)}\b", text), \
+        f"docs/collector.md never shows `kiosk-collector {name}`"
