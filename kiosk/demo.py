@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 token_file.write_text(out.strip().splitlines()[-1], encoding="utf-8")
                 token_file.chmod(0o600)
             port = _free_port(8470)
-            collector = subprocess.Popen(_collector("serve", "--db", str(db), "--port", str(port)))
+            collector = subprocess.Popen(_collector("serve", "--db", str(db), "--port", str(port), "--no-access-log"))
             _wait_healthy(port, collector)
             config_path.write_text(DEMO_CONFIG.format(port=port, token=token_file.read_text().strip()),
                                    encoding="utf-8")
