@@ -103,15 +103,30 @@ def events(config_path, data_dir, type_):
 
 @main.command()
 @common_options
-@click.option("--ratings", "n", type=click.IntRange(min=1), required=True, help="How many presses to record.")
+@click.option("--ratings", "n", type=click.IntRange(min=1), help="How many presses to record.")
+@click.option("--queue-days", type=click.IntRange(1, 400),
+              help="Instead: this many office days of tickets, calls and ratings at this window (docs/queue.md).")
 @click.option("--seed", type=int, help="Random seed, for repeatable runs.")
 @_store_or_exit
-def simulate(config_path, data_dir, n, seed):
-    """Record N ratings through the real button path (mock pins, simulated clock)."""
+def simulate(config_path, data_dir, n, queue_days, seed):
+    """Record N ratings (or office days of the queue) through the real button path (mock pins, simulated clock)."""
     from kiosk.simulate import simulate_ratings
 
     config = _load(config_path)
     data_dir = data_dir or default_data_dir(demo=True)
+    if queue_days:  # the queue's office days: kiosk/queue_sim.py
+        from kiosk.queue_sim import report_lines, simulate_queue_days
+
+        with click.progressbar(length=queue_days, label="模擬辦公日 simulating office days", file=sys.stderr) as bar:
+            try:
+                result = simulate_queue_days(config, data_dir, queue_days, seed=seed, progress=bar.update)
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from None
+        for line in report_lines(result):
+            click.echo(line)
+        return
+    if n is None:
+        raise click.UsageError("give --ratings N or --queue-days N")
     with click.progressbar(length=n, label="模擬評分 simulating ratings", file=sys.stderr) as bar:
         counts = simulate_ratings(config, data_dir, n, seed=seed, progress=bar.update)
     click.echo(f"已記錄 recorded {counts['presses']} presses "
@@ -182,6 +197,10 @@ def sync(config_path, data_dir, once):
             click.echo(f"設定未更新 settings not pulled: {result.settings_error}", err=True)
         elif result.settings_changed:
             click.echo("已取得新設定 new settings received (stored; applied with a later version).")
+        if getattr(result, "cases_error", None) is not None:
+            click.echo(f"案件資料未更新 case data not pulled: {result.cases_error}", err=True)
+        elif getattr(result, "cases_changed", 0):
+            click.echo(f"案件資料已更新 {result.cases_changed} 筆 case changes received.")
 
     if once:
         try:
@@ -199,3 +218,31 @@ def sync(config_path, data_dir, once):
         pass
     finally:
         worker.stop()
+
+
+@main.command()
+@common_options
+@click.argument("case_no")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@_store_or_exit
+def lookup(config_path, data_dir, case_no, code, as_json):
+    """Look up a case as the 案件查詢 screen would, through the same checks and lockout; the lookup
+    is stored as an event. Exit 0 found, 3 not found or wrong code, 4 locked, 5 rate limited."""
+    from kiosk.lookup import CaseLookup, render_text
+    from kiosk.store import Store
+
+    config = _load(config_path)
+    store = Store(data_dir or default_data_dir(demo=False), kiosk_id=config.kiosk_id, unit=config["kiosk.unit"],
+                  window=config["kiosk.window"])
+    service = CaseLookup.from_config(store, config)
+    try:
+        try:
+            result = service.lookup(case_no, code, source="cli")
+        except ValueError as exc:
+            raise click.BadParameter(f"案件編號與驗證碼都不可空白 {exc}") from None
+    finally:
+        service.close()
+        store.close()
+    click.echo(json.dumps(result.as_json(), ensure_ascii=False) if as_json else render_text(result), nl=as_json)
+    sys.exit({"found": 0, "not_found": 3, "locked": 4, "rate_limited": 5}[result.result])

@@ -88,6 +88,16 @@ SETTINGS: list[Setting] = [
     Setting("sync.url", str, "", "The collector's base URL, e.g. https://collector.example/ ; empty disables sync."),
     Setting("sync.token", str, "", "This kiosk's token from `kiosk-collector add-kiosk`; better set through KIOSK_SYNC_TOKEN."),
     Setting("sync.interval", (int, float), 30, "Seconds between sync rounds when all is well."),
+    Setting("queue.enabled", bool, True, "Take tickets and call numbers at this window (服務導引 still shows the directory when false)."),
+    Setting("queue.directory", str, "", "Service directory file (.csv or .json, docs/queue.md) used until the collector sends one; empty means the bundled demo directory."),
+    Setting("queue.no_show_after_calls", int, 3, "Calls of a number after which a recall marks it no-show and calls the next."),
+    Setting("queue.printer", str, "", "Ticket printer: empty for none, file:PATH (demo, tests) or usb:VID:PID (ESC/POS, hex ids)."),
+    Setting("queue.staff_pin", str, "", "PIN (4 to 8 digits) for the staff screen (next, recall, no-show); empty hides it."),
+    Setting("queue.speak", bool, False, "Also speak each called number through espeak-ng, where installed."),
+    Setting("lookup.lock_after", int, 5, "Wrong verification codes in a row after which a case number is locked on this kiosk (docs/cases.md)."),
+    Setting("lookup.lock_minutes", (int, float), 15, "Minutes a locked case number stays locked on this kiosk."),
+    Setting("lookup.rate_burst", int, 10, "Failed lookups this kiosk allows at once before it slows down (token bucket)."),
+    Setting("lookup.rate_per_minute", (int, float), 2, "Failed lookups per minute this kiosk allows after the burst is spent."),
 ]
 
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
@@ -203,6 +213,9 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
                 "buttons.led_seconds", "sync.interval"):
         if values[key] <= 0:
             raise ConfigError(path, key, f"expected a number of seconds above 0, got {values[key]}")
+    for key in ("lookup.lock_after", "lookup.lock_minutes", "lookup.rate_burst", "lookup.rate_per_minute"):
+        if values[key] <= 0:  # case-status lookup (kiosk/lookup.py)
+            raise ConfigError(path, key, f"expected a number above 0, got {values[key]}")
     for key in ("buttons.repeat_window", "buttons.bounce_time"):
         if values[key] < 0:
             raise ConfigError(path, key, f"expected 0 or more seconds, got {values[key]}")
@@ -228,6 +241,17 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
     if values["sync.url"] and not values["sync.url"].startswith(("http://", "https://")):
         raise ConfigError(path, "sync.url", f"expected an http:// or https:// address, got {values['sync.url']!r}")
     values["sync.token"] = os.environ.get("KIOSK_SYNC_TOKEN") or values["sync.token"]
+    if not 1 <= values["queue.no_show_after_calls"] <= 10:
+        raise ConfigError(path, "queue.no_show_after_calls", f"expected 1 to 10 calls, got {values['queue.no_show_after_calls']}")
+    pin = values["queue.staff_pin"]
+    if pin and not (pin.isdigit() and pin.isascii() and 4 <= len(pin) <= 8):
+        raise ConfigError(path, "queue.staff_pin", "expected 4 to 8 digits, or empty to hide the staff screen")
+    from kiosk.printer import PrinterSpecError, parse_spec
+
+    try:
+        parse_spec(values["queue.printer"])
+    except PrinterSpecError as exc:
+        raise ConfigError(path, "queue.printer", str(exc)) from None
 
     raw_levels = values["buttons.levels"]
     if not 3 <= len(raw_levels) <= 5:
@@ -295,6 +319,15 @@ def load(path: str | os.PathLike | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"not valid TOML: {exc}") from None
     return validate(raw, path)
+
+
+def assets_dir() -> Path:
+    """Where the chime, the demo directory and the example config are: the clone's assets/
+    (a development checkout), else the copy systemd/install.sh makes; $KIOSK_ASSETS overrides both."""
+    if os.environ.get("KIOSK_ASSETS"):
+        return Path(os.environ["KIOSK_ASSETS"])
+    checkout = Path(__file__).resolve().parent.parent / "assets"
+    return checkout if checkout.is_dir() else Path("/opt/counter-kiosk/assets")
 
 
 def default_data_dir(*, demo: bool) -> Path:

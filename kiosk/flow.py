@@ -6,7 +6,8 @@ and shows whatever ``Flow.screen`` names. Screens:
 - ``home``: attract screen with the rating prompt and the touch entries.
 - ``reasons``: thanks the visitor and asks one follow-up reason (普通 or worse).
 - ``thanks``: thank-you after every counted rating or chosen reason.
-- ``guidance`` / ``lookup``: touch entries, "coming soon" until their issues land.
+- ``guidance`` / ``lookup``: touch entries; ``lookup`` is 案件查詢 (kiosk/lookup.py) and
+  ``case_result`` shows a found case; both clear after ``idle_timeout`` (60 s) or on 完成.
 - ``notice``: storage refused a press; nothing was acknowledged.
 """
 
@@ -16,7 +17,10 @@ from dataclasses import dataclass, field
 
 from kiosk.store import Event
 
-SCREENS = ("home", "thanks", "reasons", "guidance", "lookup", "notice")
+SCREENS = ("home", "thanks", "reasons", "guidance", "lookup", "case_result", "notice")
+# The queue's screens (kiosk/queue.py): a ticket just taken, a number called, the staff panel.
+QUEUE_SCREENS = ("ticket", "calling", "staff")
+SCREENS += QUEUE_SCREENS
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Flow:
     thanks_seconds: float = 4.0
     reasons_timeout: float = 20.0
     notice_seconds: float = 15.0
+    ticket_seconds: float = 20.0  # the ticket stays large this long (it is printed or noted by then)
+    calling_seconds: float = 8.0  # a called number stays up this long
     language: str = "zh-TW"
     screen: str = "home"
     lang: str = field(default="")
@@ -90,9 +96,27 @@ class Flow:
             raise ValueError(f"not a touch entry: {screen}")
         return self._go(screen, now)
 
+    def case_found(self, now: float) -> str:
+        """A lookup found the case (stored as an event): show it until 完成 or idle_timeout."""
+        if self.screen != "lookup":
+            raise ValueError(f"a case result comes only from the lookup screen, not {self.screen}")
+        return self._go("case_result", now)
+
     def home(self, now: float) -> str:
         """The visitor touched 返回 / 首頁."""
         return self._go("home", now)
+
+    def queue_screen(self, screen: str, now: float) -> str:
+        """Show ``ticket`` (after a durably stored ticket), ``staff`` (after the PIN) or ``calling``.
+
+        A called number does not push aside a visitor answering the reasons question or
+        staff at their panel (which shows the call itself); the chime still sounds.
+        """
+        if screen not in QUEUE_SCREENS:
+            raise ValueError(f"not a queue screen: {screen}")
+        if screen == "calling" and self.screen in ("reasons", "staff", "notice"):
+            return self.screen
+        return self._go(screen, now)
 
     def toggle_language(self, now: float) -> str:
         self.lang = "en" if self.lang == "zh-TW" else "zh-TW"
@@ -112,6 +136,8 @@ class Flow:
             "thanks": self.thanks_seconds,
             "reasons": self.reasons_timeout,
             "notice": self.notice_seconds,
+            "ticket": self.ticket_seconds,
+            "calling": self.calling_seconds,
         }.get(self.screen, self.idle_timeout)
 
     def tick(self, now: float) -> str:

@@ -63,3 +63,64 @@ def m002_sync_state(db):
             settings_error TEXT
         )
     """)
+
+
+@migrations()
+def m201_queue(db):
+    # The service directory as last pulled from the collector (server_sync/client/services.py).
+    # One row; tickets, calls and no-shows are events, so the queue needs no table of its own.
+    db.execute("""
+        CREATE TABLE service_directory (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            revision INTEGER NOT NULL,
+            etag TEXT,
+            directory TEXT NOT NULL,      -- JSON {"services": [...]}, validated before it is stored
+            received_at TEXT NOT NULL,
+            error TEXT                     -- why the last pulled copy was refused, if it was
+        )
+    """)
+
+
+@migrations()
+def m101_cases(db):
+    # Case-status lookup (kiosk/lookup.py, server_sync/client/cases.py). Only what the
+    # collector lets out: the masked name and a salted scrypt hash of the secret.
+    db.execute("""
+        CREATE TABLE cases (
+            case_no TEXT PRIMARY KEY,
+            revision INTEGER NOT NULL,
+            case_type TEXT NOT NULL, case_type_en TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL,               -- masked at the collector (王○○)
+            stages TEXT NOT NULL,             -- JSON [{"stage", "stage_en", "date"}], oldest first
+            unit TEXT NOT NULL, unit_en TEXT NOT NULL DEFAULT '', extension TEXT NOT NULL DEFAULT '',
+            due_date TEXT, closed_date TEXT,
+            hide_after TEXT,                  -- YYYY-MM-DD: not shown after this day even offline
+            verifier TEXT NOT NULL            -- scrypt:N:r:p:salt:hash (base64)
+        ) WITHOUT ROWID
+    """)
+    db.execute("""
+        CREATE TABLE case_sync (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            dataset TEXT NOT NULL,            -- the collector's case set; another one means start over
+            revision INTEGER NOT NULL,        -- every change up to this one is here
+            pulled_at TEXT,
+            error TEXT
+        )
+    """)
+    # Wrong codes per case number (known or not) and the kiosk's lookup allowance,
+    # shared by the touchscreen and `kiosk lookup`. Wall-clock unix seconds.
+    db.execute("""
+        CREATE TABLE lookup_failures (
+            case_no TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            last_at REAL NOT NULL,
+            locked_until REAL
+        ) WITHOUT ROWID
+    """)
+    db.execute("""
+        CREATE TABLE lookup_bucket (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            tokens REAL NOT NULL,
+            at REAL NOT NULL
+        )
+    """)

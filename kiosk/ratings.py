@@ -36,13 +36,16 @@ class RatingRecorder:
         self.repeat_window = repeat_window
         self._last_press: float | None = None
         self._lock = threading.Lock()
+        # Ties a rating to the visitor's ticket: returns (ref, detail) or None (kiosk.queue.Queue.rating_link).
+        self.link = None
 
     def press(self, level: int) -> PressOutcome:
         """Store a press of the button for ``level``; raises StoreUnavailable if it could not be."""
         with self._lock:
             now = self.store.clock.monotonic()
             misuse = self._last_press is not None and now - self._last_press < self.repeat_window
-            event = self.store.append("rating", level=level, misuse=misuse)
+            ref, detail = (self.link() if self.link else None) or (None, None)
+            event = self.store.append("rating", level=level, misuse=misuse, ref=ref, detail=detail)
             # Only a stored press restarts the window: a press the disk refused never happened.
             self._last_press = now
             return PressOutcome(event, level)

@@ -34,21 +34,47 @@ class Kiosk:
     """
 
     def __init__(self, config: Config, data_dir: str | Path, *, pin_factory=None, clock=None,
-                 listener=lambda outcome: None, on_next=lambda: None, must_open: bool = True):
+                 listener=lambda outcome: None, on_next=lambda: None, must_open: bool = True,
+                 on_call=lambda outcome: None):
         self.config = config
         self.store = Store(data_dir, kiosk_id=config.kiosk_id, unit=config["kiosk.unit"],
                            window=config["kiosk.window"], clock=clock, must_open=must_open)
         self.recorder = RatingRecorder(self.store, repeat_window=config["buttons.repeat_window"])
+        # The window's queue (kiosk.queue): the "next" button calls numbers, ratings name their ticket.
+        self.directory = self.queue = None
+        self.on_call, self._on_next = on_call, on_next
+        if self.store.conn is not None:
+            from kiosk.queue import LocalDirectory, Queue
+
+            self.directory = LocalDirectory(self.store, config["queue.directory"] or None)
+            if config["queue.enabled"]:
+                self.queue = Queue(self.store, window=config["kiosk.window"], directory=self.directory.get,
+                                   no_show_after_calls=config["queue.no_show_after_calls"])
+                self.recorder.link = self.queue.rating_link
         self.pin_factory = pin_factory
         self.buttons = RatingButtons(
             config.levels, self.recorder, listener=listener,
             pull_up=config["buttons.pull_up"], bounce_time=config["buttons.bounce_time"],
             led_seconds=config["buttons.led_seconds"], next_pin=config["buttons.next_pin"],
-            on_next=on_next, pin_factory=pin_factory)
+            on_next=self._next_pressed, pin_factory=pin_factory)
         self._sync = None  # server_sync.client.SyncWorker once start_sync ran
         self._sync_status = None  # server_sync.client.status.StatusReader, made on first status_line
 
+    def _next_pressed(self) -> None:
+        """The staff "next" button (a gpiozero thread): call the next number, then tell the UI."""
+        if self.queue is not None:
+            from kiosk.store import StoreUnavailable
+
+            try:
+                outcome = self.queue.call_next(via="button")
+            except StoreUnavailable as exc:  # nothing was called; the UI says so to staff
+                outcome = exc
+            self.on_call(outcome)
+        self._on_next()
+
     def close(self) -> None:
+        if self.directory is not None:
+            self.directory.close()
         if self._sync is not None:
             self._sync.stop()
             self._sync = None

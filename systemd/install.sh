@@ -139,12 +139,14 @@ install_venv() {
   local stamp want
   # The installed version is identified by the source tree's content, so a run
   # from the same clone skips pip entirely.
-  want=$(cd "$SRC" && find pyproject.toml kiosk server_sync -type f \( -name '*.py' -o -name '*.kv' -o -name '*.toml' \) -print0 |
+  want=$(cd "$SRC" && find pyproject.toml kiosk server_sync assets -type f -not -path '*/__pycache__/*' -print0 |
          sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
   stamp=$PREFIX/installed-$EXTRA-$want
   if [ -e "$stamp" ]; then return; fi
   [ -x "$VENV/bin/python" ] || { python3 -m venv --system-site-packages "$VENV"; note_change "created $VENV"; }
   "$VENV/bin/pip" install -q --disable-pip-version-check "$SRC[$EXTRA]"
+  # The chime, the demo service directory and the config template (kiosk.config.assets_dir).
+  rm -rf "$PREFIX/assets" && cp -r "$SRC/assets" "$PREFIX/assets"
   rm -f "$PREFIX"/installed-"$EXTRA"-*
   touch "$stamp"
   note_change "installed counter-kiosk into $VENV"

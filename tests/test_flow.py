@@ -212,6 +212,10 @@ def test_every_screen_the_flow_reaches_is_known(flow, rate):
     seen.add(flow.skip(1))
     seen.add(flow.open("guidance", 2))
     seen.add(flow.open("lookup", 3))
+    seen.add(flow.case_found(3.1))  # a found case (kiosk/lookup.py)
+    seen.update(flow.queue_screen(name, 3.5) for name in ("ticket", "staff"))  # kiosk/queue.py
+    flow.home(3.6)
+    seen.add(flow.queue_screen("calling", 3.7))
     seen.add(flow.press_failed("a", "b", 4))
     assert seen == set(SCREENS)
 

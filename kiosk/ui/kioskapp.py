@@ -39,7 +39,7 @@ from kiosk.buttons import PressFailed, press_mock_pin
 from kiosk.config import Config
 from kiosk.runtime import Kiosk, make_flow
 from kiosk.store import StoreUnavailable
-from kiosk.ui import widgets
+from kiosk.ui import queue_screens, widgets
 from kiosk.ui.app import process_age
 from kiosk.screen_power import ScreenPower, parse_hours
 from kiosk.ui.sleep import SleepOverlay
@@ -48,7 +48,7 @@ from kiosk.watchdog import Notifier
 log = logging.getLogger("kiosk.ui")
 
 SCREENS_DIR = Path(__file__).parent / "screens"
-KV_FILES = ("home.kv", "thanks.kv", "reasons.kv", "coming_soon.kv", "notice.kv")
+KV_FILES = ("home.kv", "thanks.kv", "reasons.kv", "coming_soon.kv", "notice.kv", "lookup.kv", "case_result.kv")
 TICK_SECONDS = 0.2
 STATUS_SECONDS = 5.0
 SCREEN_POWER_SECONDS = 10.0  # office hours change by the minute; no need to look more often
@@ -186,9 +186,11 @@ class KioskApp(App):
         home.build_levels(self.kiosk_config.levels)
         reasons = ReasonsScreen(name="reasons")
         reasons.build_reasons(self.kiosk_config.reasons)
+        from kiosk.ui.lookup_screens import CaseResultScreen, LookupScreen  # 案件查詢 (kiosk/lookup.py)
+
         for screen in (home, ThanksScreen(name="thanks"), reasons,
-                       ComingSoonScreen(name="guidance", kind="guidance"),
-                       ComingSoonScreen(name="lookup", kind="lookup"), NoticeScreen(name="notice")):
+                       *queue_screens.make_screens(self),  # 服務導引, ticket, calling, staff
+                       LookupScreen(name="lookup"), CaseResultScreen(name="case_result"), NoticeScreen(name="notice")):
             self.sm.add_widget(screen)
         root = KioskRoot()
         root.add_widget(self.sm)
@@ -202,7 +204,7 @@ class KioskApp(App):
         # must_open=False: a read-only or full disk at start-up still shows the
         # screens; each press then retries and, failing, shows the notice.
         self.kiosk = Kiosk(self.kiosk_config, self.data_dir, pin_factory=pin_factory,
-                           listener=self._listener, must_open=False)
+                           listener=self._listener, must_open=False, on_call=self.queue_ui.on_call)
         if self.kiosk.store.open_error is not None:
             log.error("Data file not available at start-up; presses will show a notice until it is: %s",
                       self.kiosk.store.open_error)
@@ -302,6 +304,12 @@ class KioskApp(App):
         self.flow.home(self.now())
         self._show()
 
+    def show_case(self, case) -> None:
+        """A lookup found ``case`` (its event is stored): show the result screen."""
+        self.sm.get_screen("case_result").show(case)
+        self.flow.case_found(self.now())
+        self._show()
+
     def toggle_language(self) -> None:
         self.flow.toggle_language(self.now())
         self._show()
@@ -345,7 +353,11 @@ class KioskApp(App):
             self.status = ""
 
     def _on_key_down(self, _window, key, _scancode, _codepoint, modifiers):
-        """Demo: keys 1-5 press the mock buttons through gpiozero, as a visitor would."""
+        """Demo: keys 1-5 press the mock buttons through gpiozero, as a visitor would; N the staff "next" button."""
+        if key == ord("n") and not modifiers and self.kiosk is not None and self.kiosk.buttons.next_button:
+            threading.Thread(target=press_mock_pin, args=(self.kiosk.buttons.next_button,),
+                             name="demo-press-next", daemon=True).start()
+            return True
         number = DIGIT_KEYS.get(key)
         if number is None or modifiers and set(modifiers) - {"numlock", "capslock"}:
             return False

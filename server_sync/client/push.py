@@ -43,6 +43,9 @@ class RoundResult:
     error: SyncError | None = None
     settings_error: SyncError | None = None
     settings_changed: bool = False
+    services_changed: bool = False  # a new service directory was stored
+    cases_changed: int = 0  # case-status changes applied (server_sync/client/cases.py)
+    cases_error: SyncError | None = None
     clock_offset: float | None = None
 
     @property
@@ -120,6 +123,23 @@ class SyncClient:
                             log.warning("settings not pulled: %s", exc)
                             update["settings_error"] = (f"{exc.zh} / {exc.en}"
                                                         + (f" ({exc.detail[:300]})" if exc.detail else ""))
+                        try:  # the service directory, by its own ETag (server_sync/client/services.py)
+                            from server_sync.client import services
+
+                            result.services_changed = services.pull(self.session, self.base, outbox.conn,
+                                                                    iso(self.clock.now()), self.timeout)
+                        except SyncError as exc:
+                            result.settings_error = result.settings_error or exc
+                            log.warning("service directory not pulled: %s", exc)
+                        from server_sync.client import cases  # case-status changes since our revision
+
+                        try:
+                            result.cases_changed = cases.pull(self.session, self.base, outbox.conn,
+                                                              iso(self.clock.now()), self.timeout)
+                        except SyncError as exc:
+                            result.cases_error = exc
+                            cases.record_error(outbox.conn, str(exc))
+                            log.warning("case changes not pulled: %s", exc)
                 finally:
                     if result.clock_offset is not None:
                         update.update(clock_offset=result.clock_offset, clock_offset_at=iso(self.clock.now()))

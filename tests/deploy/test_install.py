@@ -121,6 +121,11 @@ def test_kiosk_install_then_again_changes_nothing(root):
     assert (root / "etc/systemd/system/kiosk.service").read_bytes() == (REPO / "systemd/kiosk.service").read_bytes()
     assert (root / "etc/systemd/system/multi-user.target.wants/kiosk.service").is_symlink()
     _chroot(root, "/opt/counter-kiosk/venv/bin/kiosk", "check-config", "--config", "/etc/counter-kiosk/kiosk.toml")
+    # The installed (non-editable) kiosk finds its chime and demo directory.
+    found = _chroot(root, "/opt/counter-kiosk/venv/bin/python", "-c",
+                    "import kiosk.chime, kiosk.directory; print(kiosk.chime.CHIME_PATH.is_file(),"
+                    " kiosk.directory.bundled_path().is_file())").stdout.split()
+    assert found == ["True", "True"], found
     _verify_units(root, ["kiosk.service"])
     rule = root / "etc/udev/rules.d/60-counter-kiosk-backlight.rules"
     assert rule.read_bytes() == (REPO / "systemd/60-counter-kiosk-backlight.rules").read_bytes()

@@ -1,0 +1,418 @@
+"""The queue's screens: 服務導引 (guidance), the ticket, a called number, the staff panel.
+
+``make_screens(app)`` loads their .kv files, attaches a ``QueueUI`` to the app as
+``app.queue_ui`` (what the .kv files call) and returns the screens to add.
+
+Order of things for a ticket: the queue stores it durably (kiosk.queue.Queue.issue),
+then the ticket screen is shown, then it is printed in a background thread (a
+jammed printer must not hold the screen). A number called by the GPIO "next"
+button arrives on a gpiozero thread and is handed to Kivy's main thread.
+
+Log lines (tests and bench/ read them): ``ticket: NUMBER stored``, ``ticket-on-screen
+NUMBER MS`` (from the tap to the frame that shows it), ``printed: NUMBER`` /
+``print failed: …``, ``called: NUMBER via``, ``chime: played`` / ``chime: …``,
+``staff: unlocked``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.factory import Factory
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import Screen
+
+from kiosk import estimate
+from kiosk.chime import CHIME_PATH, speak
+from kiosk.directory import EMPTY, OFFICE_TZ
+from kiosk.queue import QueueRefused
+from kiosk.queue_text import tr
+from kiosk.store import StoreUnavailable
+from kiosk.ui import widgets
+
+log = logging.getLogger("kiosk.ui.queue")
+
+SCREENS_DIR = Path(__file__).parent / "screens"
+KV_FILES = ("guidance.kv", "ticket.kv", "calling.kv", "staff.kv")
+PIN_TRIES = 5  # wrong PINs before the staff panel locks for PIN_LOCK seconds
+PIN_LOCK = 60.0
+
+class QueueScreen(Screen):
+    """What kioskapp.KioskScreen does, without importing kioskapp (which imports this module)."""
+
+    def on_pre_enter(self, *_):
+        Clock.schedule_once(lambda dt: [w.refit() for w in _walk(self) if isinstance(w, widgets.FitLabel)], -1)
+
+    def touch_targets(self):
+        return {w.target: w for w in _walk(self) if getattr(w, "target", "")}
+
+
+def _walk(widget):
+    yield widget
+    for child in widget.children:
+        yield from _walk(child)
+
+
+class ServiceButton(widgets.BigButton):
+    service = ObjectProperty(None, allownone=True)
+
+
+class ServiceDetail(BoxLayout):
+    """One service: where, what to bring, the queue here, the wait, take a number (guidance.kv)."""
+
+    scr = ObjectProperty(None, allownone=True)
+    svc = ObjectProperty(None, allownone=True)
+    st = ObjectProperty(None, allownone=True)
+
+
+class GuidanceScreen(QueueScreen):
+    service = ObjectProperty(None, allownone=True)  # the Service picked, None for the list
+    status = ObjectProperty(None, allownone=True)  # its kiosk.queue.ServiceStatus
+    message = StringProperty("")  # a refusal ("not open now") in the current language
+    staff_enabled = BooleanProperty(False)
+
+    def on_pre_enter(self, *_):
+        self.show_list()
+        super().on_pre_enter()
+
+    def show_list(self):
+        self.service, self.status, self.message = None, None, ""
+        body = self.ids.body
+        body.clear_widgets()
+        panel = Factory.ServiceList()
+        grid = panel.ids.grid
+        primary, secondary = widgets.FitGroup(), widgets.FitGroup()
+        for service in self.ui.directory().services:
+            grid.add_widget(ServiceButton(service=service, primary_group=primary, secondary_group=secondary))
+        body.add_widget(panel)
+
+    def show_service(self, service):
+        self.service = service
+        self.refresh()
+        body = self.ids.body
+        body.clear_widgets()
+        body.add_widget(ServiceDetail())
+        super().on_pre_enter()
+
+    def refresh(self):
+        if self.service is not None:
+            self.status = self.ui.status(self.service.code)
+
+    @property
+    def ui(self) -> "QueueUI":
+        from kivy.app import App
+
+        return App.get_running_app().queue_ui
+
+
+class TicketScreen(QueueScreen):
+    ticket = ObjectProperty(None, allownone=True)
+    print_key = StringProperty("no_printer")
+    window = StringProperty("")
+
+
+class CallingScreen(QueueScreen):
+    number = StringProperty("")
+    window = StringProperty("")
+
+
+class StaffScreen(QueueScreen):
+    unlocked = BooleanProperty(False)
+    entered = StringProperty("")
+    message_key = StringProperty("pin_prompt")
+    now_serving = StringProperty("")
+    regular = NumericProperty(0)
+    priority = NumericProperty(0)
+    error = StringProperty("")
+
+    def on_pre_enter(self, *_):
+        self.unlocked, self.entered, self.message_key, self.error = False, "", "pin_prompt", ""
+        self.build_body()
+        super().on_pre_enter()
+
+    def build_body(self):
+        body = self.ids.body
+        body.clear_widgets()
+        body.add_widget(Factory.StaffPanel() if self.unlocked else Factory.PinPad())
+        Clock.schedule_once(lambda dt: [w.refit() for w in _walk(self) if isinstance(w, widgets.FitLabel)], -1)
+
+
+class QueueUI:
+    """What the queue's .kv files call; one per app (``app.queue_ui``)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.staff_pin = app.kiosk_config["queue.staff_pin"]
+        self.speak = app.kiosk_config["queue.speak"]
+        from kiosk.printer import parse_spec
+
+        self.printer = parse_spec(app.kiosk_config["queue.printer"])
+        self._sound = None
+        self._sound_failed = False
+        self._pin_failures = 0
+        self._pin_locked_until = 0.0
+        self._ticket_t0: float | None = None
+        self._ticket_pending: str | None = None
+        Window.bind(on_flip=self._on_flip)
+
+    def tr(self, key: str, lang: str, **fields) -> str:
+        return tr(key, lang, **fields)
+
+    def band(self, key: str, lang: str) -> str:
+        return estimate.label(key, lang)
+
+    # -- reading ----------------------------------------------------------------------
+    @property
+    def queue(self):
+        kiosk = self.app.kiosk
+        return kiosk.queue if kiosk is not None else None
+
+    def directory(self):
+        kiosk = self.app.kiosk
+        if kiosk is None or kiosk.directory is None:
+            return EMPTY
+        return kiosk.directory.get()
+
+    def status(self, code: str):
+        if self.queue is None:
+            return None
+        return self.queue.status(code)
+
+    def hours_text(self, service, lang: str) -> str:
+        """Office hours as visitors read them: 週一至週五 08:30–12:00、13:30–17:00."""
+        zh_days, en_days = "一二三四五六日", ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+        groups: dict[tuple, list[str]] = {}
+        for span in service.spans:
+            end = "24:00" if span.end.hour == 23 and span.end.minute == 59 else span.end.strftime("%H:%M")
+            groups.setdefault(span.days, []).append(f"{span.start.strftime('%H:%M')}–{end}")
+        parts = []
+        for days, times in groups.items():
+            if len(days) == 7:
+                label = "Daily" if lang == "en" else "每日"
+            elif len(days) == 1:
+                label = en_days[days[0]] if lang == "en" else f"週{zh_days[days[0]]}"
+            else:
+                label = (f"{en_days[days[0]]}–{en_days[days[-1]]}" if lang == "en"
+                         else f"週{zh_days[days[0]]}至週{zh_days[days[-1]]}")
+            parts.append(f"{label} {(', ' if lang == 'en' else '、').join(times)}")
+        return tr("hours", lang, hours="; ".join(parts))
+
+    # -- visitors --------------------------------------------------------------------
+    def pick(self, service) -> None:
+        if service is None or self.app.flow.screen != "guidance":
+            return
+        log.info("service: %s", service.code)
+        self.app.sm.get_screen("guidance").show_service(service)
+        self.app._announce("guidance")
+
+    def back(self) -> None:
+        screen = self.app.sm.get_screen("guidance")
+        if screen.service is None:
+            self.app.go_home()
+            return
+        screen.show_list()
+        self.app._announce("guidance")
+
+    def take(self, priority: bool) -> None:
+        screen = self.app.sm.get_screen("guidance")
+        if self.app.flow.screen != "guidance" or screen.service is None or self.queue is None:
+            return  # a second tap after the screen moved on
+        t0 = time.perf_counter()
+        lang = self.app.lang
+        try:
+            ticket = self.queue.issue(screen.service.code, priority=priority)
+        except QueueRefused as exc:
+            screen.message = exc.en if lang == "en" else exc.zh
+            screen.refresh()
+            log.info("ticket refused: %s", exc.en)
+            return
+        except StoreUnavailable as exc:
+            log.error("ticket not stored: %s", exc)
+            self.app.notice_zh, self.app.notice_en = exc.zh, exc.en
+            self.app.notice_key = "notice_ticket_title"
+            self.app.flow.press_failed(exc.zh, exc.en, self.app.now())
+            self.app._show()
+            return
+        log.info("ticket: %s stored", ticket.number)  # durably: Store.append returned
+        shown = self.app.sm.get_screen("ticket")
+        shown.window = str(self.app.kiosk_config["kiosk.window"])
+        shown.ticket = ticket
+        shown.print_key = "printing" if self.printer else "no_printer"
+        self._ticket_t0, self._ticket_pending = t0, ticket.number
+        self.app.flow.queue_screen("ticket", self.app.now())
+        self.app._show()
+        if self.printer is not None:
+            threading.Thread(target=self._print, args=(ticket,), name="kiosk-print", daemon=True).start()
+
+    def _print(self, ticket) -> None:
+        from kiosk.printer import TicketPrint, print_ticket
+
+        cfg = self.app.kiosk_config
+        try:
+            print_ticket(self.printer, TicketPrint(
+                number=ticket.number, service=ticket.name, service_en=ticket.name_en,
+                window=str(cfg["kiosk.window"]), issued_at=ticket.issued_at.astimezone(OFFICE_TZ),
+                office=cfg["kiosk.office"], office_en=cfg["kiosk.office_en"], ahead=ticket.ahead,
+                band_zh=estimate.label(ticket.estimate_band, "zh-TW"),
+                band_en=estimate.label(ticket.estimate_band, "en"), priority=ticket.priority),
+                font_path=_font(cfg["display.font"]))
+            key = "printed"
+            log.info("printed: %s", ticket.number)
+        except Exception as exc:  # any printer trouble: the ticket is stored and on screen
+            key = "print_failed"
+            log.error("print failed: %s: %s", ticket.number, exc)
+        Clock.schedule_once(lambda dt: setattr(self.app.sm.get_screen("ticket"), "print_key", key))
+
+    def _on_flip(self, _window) -> None:
+        if self._ticket_pending is not None and self.app.sm.current == "ticket":
+            number, t0 = self._ticket_pending, self._ticket_t0
+            self._ticket_pending = None
+            ms = (time.perf_counter() - t0) * 1000
+            Clock.schedule_once(lambda dt: log.info("ticket-on-screen %s %.1f", number, ms))
+
+    # -- calling ---------------------------------------------------------------------------
+    def on_call(self, outcome) -> None:
+        """From the GPIO "next" button, on a gpiozero thread: hand over to the main thread."""
+        Clock.schedule_once(partial(self._called, outcome))
+
+    def _called(self, outcome, _dt=None) -> None:
+        if isinstance(outcome, StoreUnavailable):
+            log.error("call not stored: %s", outcome)
+            self._staff_error(outcome)
+            return
+        if outcome.ignored:
+            log.info("next: ignored (pressed twice)")
+            return
+        if outcome.no_show is not None:
+            log.info("no-show: %s", outcome.no_show.number)
+        if outcome.called is None:
+            log.info("called: none (nobody waiting)")
+            self._refresh_staff()
+            return
+        number = outcome.called.number
+        window = str(self.app.kiosk_config["kiosk.window"])
+        log.info("called: %s %s", number, "recall" if outcome.recall else "next")
+        screen = self.app.sm.get_screen("calling")
+        screen.number, screen.window = number, window
+        self._chime()
+        if self.speak:
+            if speak(number, window) is None:
+                log.info("speak: espeak-ng not installed")
+        self.app.flow.queue_screen("calling", self.app.now())
+        self.app._show()
+        self._refresh_staff()
+        guidance = self.app.sm.get_screen("guidance")
+        if guidance.service is not None:
+            guidance.refresh()
+
+    def _chime(self) -> None:
+        if self._sound is None and not self._sound_failed:
+            try:
+                from kivy.core.audio import SoundLoader
+
+                self._sound = SoundLoader.load(str(CHIME_PATH))
+            except Exception as exc:
+                log.warning("chime: cannot load %s: %s", CHIME_PATH, exc)
+            if self._sound is None or not self._sound.length:  # no audio device: SDL2 hands back an empty sound
+                self._sound, self._sound_failed = None, True
+                log.warning("chime: no audio output available; calls are shown only")
+        if self._sound is not None:
+            self._sound.stop()
+            self._sound.play()
+            log.info("chime: played %.2f s", self._sound.length)
+
+    # -- staff -------------------------------------------------------------------------------
+    def open_staff(self) -> None:
+        if not self.staff_pin:
+            return
+        self.app.flow.queue_screen("staff", self.app.now())
+        self.app._show()
+
+    def pin_key(self, key: str) -> None:
+        screen = self.app.sm.get_screen("staff")
+        if screen.unlocked or self.app.flow.screen != "staff":
+            return
+        if key == "clear":
+            screen.entered = ""
+            return
+        if key != "ok":
+            screen.entered = (screen.entered + key)[:8]
+            return
+        now = time.monotonic()
+        if now < self._pin_locked_until:
+            screen.entered, screen.message_key = "", "pin_locked"
+            return
+        if screen.entered == self.staff_pin:
+            self._pin_failures = 0
+            screen.unlocked, screen.entered = True, ""
+            log.info("staff: unlocked")
+            self._refresh_staff()
+            screen.build_body()
+            self.app._announce("staff")
+            return
+        self._pin_failures += 1
+        screen.entered, screen.message_key = "", "pin_wrong"
+        log.warning("staff: wrong PIN (%d)", self._pin_failures)
+        if self._pin_failures >= PIN_TRIES:
+            self._pin_failures = 0
+            self._pin_locked_until = now + PIN_LOCK
+            screen.message_key = "pin_locked"
+
+    def _refresh_staff(self) -> None:
+        screen = self.app.sm.get_screen("staff")
+        if self.queue is None:
+            return
+        current = self.queue.now_serving()
+        screen.now_serving = current.number if current else ""
+        screen.regular, screen.priority = self.queue.counts()
+
+    def _staff_error(self, exc) -> None:
+        screen = self.app.sm.get_screen("staff")
+        screen.error = tr("call_failed", self.app.lang, reason=exc.en if self.app.lang == "en" else exc.zh)
+
+    def staff_action(self, action: str) -> None:
+        screen = self.app.sm.get_screen("staff")
+        if not screen.unlocked or self.app.flow.screen != "staff" or self.queue is None:
+            return
+        screen.error = ""
+        try:
+            outcome = {"next": lambda: self.queue.call_next(via="staff"),
+                       "recall": lambda: self.queue.recall(via="staff"),
+                       "no_show": lambda: self.queue.no_show(via="staff")}[action]()
+        except StoreUnavailable as exc:
+            log.error("staff %s not stored: %s", action, exc)
+            self._staff_error(exc)
+            return
+        log.info("staff: %s", action)
+        self._called(outcome)
+
+    def leave_staff(self) -> None:
+        self.app.sm.get_screen("staff").unlocked = False
+        self.app.go_home()
+
+
+def _font(configured: str) -> str | None:
+    try:
+        from kiosk.fonts import find_cjk_font
+
+        return str(find_cjk_font(configured)["Regular"])
+    except Exception:
+        return None
+
+
+def make_screens(app) -> list[Screen]:
+    """Load the queue's .kv files, attach ``app.queue_ui`` and return the four screens."""
+    for name in KV_FILES:
+        Builder.load_file(str(SCREENS_DIR / name))
+    app.queue_ui = QueueUI(app)
+    guidance = GuidanceScreen(name="guidance")
+    guidance.staff_enabled = bool(app.queue_ui.staff_pin)
+    return [guidance, TicketScreen(name="ticket"), CallingScreen(name="calling"), StaffScreen(name="staff")]

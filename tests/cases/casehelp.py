@@ -1,0 +1,54 @@
+"""Building case files and kiosk data folders for the case-lookup tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from kiosk.store import Store
+from server_sync.collector import cases as cs
+from server_sync.collector import db as dbmod
+
+HEADER = [*cs.COLUMNS, *cs.OPTIONAL_COLUMNS]
+
+
+def csv_bytes(rows: list[dict], *, bom: bool = False, header=HEADER) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in header})
+    data = out.getvalue().encode("utf-8")
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def case_rows(case_no: str, *, name="王小明", code="48213957", stages=(("收件", "2024-05-01"),),
+              case_type="選舉人名冊查詢", unit="第一組", extension="1201", due="2024-05-20", closed="",
+              **extra) -> list[dict]:
+    return [{"case_no": case_no, "case_type": case_type, "applicant_name": name, "verify_code": code,
+             "stage": stage, "stage_date": when, "unit": unit, "extension": extension, "due_date": due,
+             "closed_date": closed, **extra} for stage, when in stages]
+
+
+def collector_with(path: Path, rows: list[dict], now: float | None = None):
+    """A collector database holding the cases of ``rows`` (imported as the CLI would)."""
+    parsed = cs.parse_csv(csv_bytes(rows))
+    assert not parsed.problems, [str(p) for p in parsed.problems]
+    conn = dbmod.open_db(path)
+    cs.apply_cases(conn, parsed.cases.values(), now=now)
+    return conn
+
+
+def kiosk_with_cases(collector_conn, data_dir: Path, kiosk_id="cases-test") -> None:
+    """Give a kiosk data folder the collector's cases through the client's own apply step."""
+    from server_sync.client import cases as client_cases
+
+    Store(data_dir, kiosk_id=kiosk_id).close()
+    body = cs.delta(collector_conn, 0, cs.MAX_PAGE)
+    conn = __import__("kiosk.store", fromlist=["connect"]).connect(data_dir / "kiosk.db")
+    try:
+        client_cases.ensure_tables(conn)
+        client_cases._apply(conn, body["dataset"], body["revision"], body["changes"], "2024-05-01T00:00:00Z", False)
+    finally:
+        conn.close()

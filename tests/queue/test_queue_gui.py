@@ -1,0 +1,167 @@
+"""服務導引 → ticket → GPIO "next" → calling → rating → staff panel, in the real app under Xvfb.
+
+Screenshots of every queue screen go to test-output/screenshots/<size>/queue-*.png
+and, for the README, to docs/screenshots/queue-*-<size>.png.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from queuehelp import all_day_directory
+from xvfb import REPO, KioskApp, Xvfb, missing_tools
+
+SIZES = ["800x480", "1280x800"]
+MIN_TARGET_PX = 60
+needs_x = pytest.mark.skipif(bool(missing_tools()),
+                             reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)")
+
+
+def check_targets(app: KioskApp, *expected: str) -> None:
+    for name in expected:
+        assert name in app.layout, f"touch target {name} missing; have {sorted(app.layout)}"
+    for name, (x, y, w, h) in app.layout.items():
+        assert w >= MIN_TARGET_PX and h >= MIN_TARGET_PX, f"{name} is only {w}x{h} px"
+        assert 0 <= x < app.xvfb.width and 0 <= y < app.xvfb.height, f"{name} off screen"
+
+
+def shot(app: KioskApp, size: str, name: str, settle: float = 0.3):
+    from PIL import Image, ImageStat
+
+    path = app.screenshot(REPO / "test-output" / "screenshots" / size / f"queue-{name}.png", settle=settle)
+    with Image.open(path) as image:
+        assert ImageStat.Stat(image.convert("L")).stddev[0] > 20, f"{name} is nearly blank"
+    docs = REPO / "docs" / "screenshots"
+    docs.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, docs / f"queue-{name}-{size}.png")
+
+
+@pytest.fixture(params=SIZES)
+def screen(request):
+    width, height = (int(v) for v in request.param.split("x"))
+    with Xvfb(width, height) as xvfb:
+        yield xvfb
+
+
+@pytest.mark.gui
+@needs_x
+def test_queue_walkthrough(screen, tmp_path):
+    size = f"{screen.width}x{screen.height}"
+    directory = all_day_directory(tmp_path / "services.csv")
+    printed = tmp_path / "printer.bin"
+    config = tmp_path / "cfg.toml"
+    config.write_text("""\
+[kiosk]
+id = "gui-queue-w1"
+window = "1"
+thanks_seconds = 1.0
+
+[buttons]
+repeat_window = 0.2
+
+[queue]
+directory = "{directory}"
+printer = "file:{printer}"
+staff_pin = "2468"
+""".format(directory=directory, printer=printed), encoding="utf-8")
+    # SDL's dummy audio device: the chime really loads and plays, with nothing to hear.
+    with KioskApp(screen, tmp_path / "data", config, tmp_path / "app.log",
+                  env={"SDL_AUDIODRIVER": "dummy"}) as app:
+        app.expect_shown("home", timeout=30)
+        app.click("guidance")
+        app.expect_shown("guidance")
+        check_targets(app, "back", "staff", "language", "service:candidate_registration", "service:polling_place")
+        shot(app, size, "guidance")
+
+        app.click("service:candidate_registration")
+        app.expect(r"service: candidate_registration")
+        app.expect_shown("guidance")
+        check_targets(app, "back", "take", "take_priority")
+        shot(app, size, "service")
+
+        app.click("take")
+        stored = app.expect(r"ticket: A001 stored")
+        switched = app.expect(r"screen: ticket")
+        assert stored.start() < switched.start(), "the ticket must be stored before it is shown"
+        app.expect_shown("ticket")
+        app.expect(r"printed: A001")
+        shot(app, size, "ticket", settle=0.4)
+        data = printed.read_bytes()
+        assert b"A001" in data and b"Candidate registration" in data and b"Window 1" in data
+        app.click("back")
+        app.expect_shown("home")
+
+        # A priority number for another service, in English this time.
+        app.click("language")
+        app.expect_shown("home", "en")
+        app.click("guidance")
+        app.expect_shown("guidance", "en")
+        app.click("service:polling_place")
+        app.expect_shown("guidance", "en")
+        shot(app, size, "service-en")
+        app.click("take_priority")
+        app.expect(r"ticket: P001 stored")
+        app.expect_shown("ticket", "en")
+        app.click("back")
+        app.expect_shown("home")
+
+        # Staff press the GPIO "next" button (a mock pin): the priority ticket comes first.
+        app.key("n")
+        app.expect(r"called: P001 next")
+        app.expect(r"chime: played")
+        app.expect_shown("calling")
+        shot(app, size, "calling")
+        app.expect_shown("home", timeout=20)  # back by itself after calling_seconds
+
+        # The visitor rates on the way out: the rating names P001.
+        app.key("2")
+        app.expect(r"press: level 2 counted")
+        app.expect_shown("thanks")
+        app.expect_shown("home")
+
+        # The staff panel: a wrong PIN, then the right one; call the next, recall, no-show.
+        app.click("guidance")
+        app.expect_shown("guidance")
+        app.click("staff")
+        app.expect_shown("staff")
+        check_targets(app, "back", "pin:0", "pin:9", "pin:ok", "pin:clear")
+        for key in "1111":
+            app.click(f"pin:{key}")
+        app.click("pin:ok")
+        app.expect(r"staff: wrong PIN")
+        shot(app, size, "staff-pin")
+        for key in "2468":
+            app.click(f"pin:{key}")
+        app.click("pin:ok")
+        app.expect(r"staff: unlocked")
+        app.expect_shown("staff")
+        check_targets(app, "next", "recall", "no_show", "lock")
+        app.click("next")
+        app.expect(r"called: A001 next")
+        shot(app, size, "staff")
+        app.click("recall")
+        app.expect(r"called: A001 recall")
+        app.click("no_show")
+        app.expect(r"no-show: A001")
+        app.click("lock")
+        app.expect_shown("home")
+        assert app.stop() == 0
+    log = app.log_text()
+    assert "Traceback" not in log, log[-3000:]
+    assert re.search(r"ticket-on-screen A001 \d+\.\d", log)
+
+    events = app.events()
+    by_type = {}
+    for e in events:
+        by_type.setdefault(e["type"], []).append(e)
+    assert [e["ticket"] for e in by_type["ticket_issued"]] == ["A001", "P001"]
+    assert [(e["ticket"], e["call"], e["via"]) for e in by_type["ticket_called"]] == [
+        ("P001", 1, "button"), ("A001", 1, "staff"), ("A001", 2, "staff")]
+    assert [e["ticket"] for e in by_type["ticket_no_show"]] == ["A001"]
+    rating = by_type["rating"][0]
+    p001 = by_type["ticket_issued"][1]
+    assert rating["ref"] == p001["id"] and rating["ticket"] == "P001" and rating["service"] == "polling_place"
+    assert rating["wait_seconds"] > 0 and rating["service_seconds"] >= 0
