@@ -117,6 +117,7 @@ def create_app(db_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY, clock=t
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        app.state.admin.close()  # the alert worker and the admin pages' connection
         readers.close()
         with ingestor.lock:
             writer.close()
@@ -157,7 +158,9 @@ def create_app(db_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY, clock=t
             raise RequestValidationError(_validation_errors(exc)) from None
         except BatchInvalid as exc:
             raise RequestValidationError([{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]) from None
-        return ingestor.ingest(kiosk, batch, recorded, received).ack()
+        ack = ingestor.ingest(kiosk, batch, recorded, received).ack()
+        app.state.admin.notify()  # wakes the alert worker; never blocks or fails the ack
+        return ack
 
     error_responses = {401: {"description": "unknown or revoked token"},
                        413: {"description": "body over the size limit"},
@@ -200,6 +203,18 @@ def create_app(db_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY, clock=t
     @app.get("/api/v1/health", response_model=Health)
     def health():
         return {"ok": True, "protocol": PROTOCOL}
+
+    from server_sync.collector import services as services_mod  # the service directory (docs/queue.md)
+
+    app.include_router(services_mod.router(readers, ingestor.lock, writer, authenticate))
+
+    from server_sync.collector.cases import case_routes  # case-status lookup (docs/cases.md)
+
+    app.include_router(case_routes(writer, ingestor.lock, readers, authenticate, ingestor.clock))
+
+    from server_sync.collector.admin import mount as mount_admin  # /admin pages, alerts (docs/admin.md)
+
+    mount_admin(app, db_path, readers, ingestor)
 
     base_openapi = app.openapi
 

@@ -244,5 +244,145 @@ def list_settings(db_path):
         click.echo(f"{name}\t{key}\t{json.dumps(value, ensure_ascii=False)}")
 
 
+@main.command("add-api-token")
+@_db_option
+@click.argument("name")
+def add_api_token(db_path, name):
+    """Create an administrator's API token (for /api/v1/admin/...) and print it, shown only this once."""
+    from server_sync.collector.admin_tokens import TokenExists, add_api_token as add
+
+    try:
+        token = add(_open(db_path), name)
+    except TokenExists:
+        raise click.ClickException(f"已有此名稱的管理權杖 an admin token named {name!r} already exists") from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已新增管理權杖 added admin API token {name!r} (shown only once 只顯示這一次):")
+    click.echo(token)
+
+
+@main.command("revoke-api-token")
+@_db_option
+@click.argument("name")
+def revoke_api_token(db_path, name):
+    """Revoke an administrator's API token."""
+    from server_sync.collector.admin_tokens import NoSuchToken, revoke_api_token as revoke
+
+    try:
+        revoke(_open(db_path), name)
+    except NoSuchToken:
+        raise click.ClickException(f"沒有此管理權杖 no admin token named {name!r}") from None
+    click.echo(f"已撤銷 revoked admin token {name!r}")
+
+
+@main.command("import-services")
+@_db_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_services(db_path, file):
+    """Replace the service directory with FILE (.csv or .json, docs/queue.md); kiosks get it on their next sync."""
+    from kiosk.directory import DirectoryError, load_file
+    from server_sync.collector import services as svc
+
+    try:
+        directory = load_file(file)
+    except DirectoryError as exc:
+        raise click.ClickException(str(exc)) from None
+    rev = svc.store(_open(db_path), directory, f"import {file.name}")
+    click.echo(f"服務目錄已匯入 imported {len(directory.services)} services from {file}, revision {rev}")
+
+
+@main.command("import-cases")
+@_db_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--template", is_flag=True, help="Print the CSV header and an example case, then exit.")
+@click.option("--skip-invalid", is_flag=True, help="Import the good cases even if some rows are bad "
+              "(a case with any bad row is skipped whole).")
+@click.option("--remove-missing", is_flag=True, help="The file is a full export: remove stored cases not in it.")
+def import_cases(db_path, file, template, skip_invalid, remove_missing):
+    """Import case statuses from a CSV (UTF-8, with or without BOM; docs/cases.md). All or nothing
+    unless --skip-invalid; importing the same file again changes nothing."""
+    from server_sync.collector import cases as cs
+
+    if template:
+        click.echo(cs.TEMPLATE, nl=False)
+        return
+    if file is None:
+        raise click.UsageError("缺少檔案 missing FILE.csv (or --template)")
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"無法讀取 cannot read {file}: {exc}") from None
+    with click.progressbar(length=max(1, raw.count(b"\n")), label="檢查 checking", file=sys.stderr) as bar:
+        parsed = cs.parse_csv(raw, progress=bar.update)
+    for problem in parsed.problems:
+        click.echo(str(problem), err=True)
+    good = [c for no, c in parsed.cases.items() if no not in parsed.bad_cases]
+    if parsed.problems and (not skip_invalid or not good):
+        raise click.ClickException(
+            f"{len(parsed.problems)} 個問題，未匯入任何案件 {len(parsed.problems)} problem(s); nothing imported"
+            + ("" if skip_invalid else " (--skip-invalid imports the good cases)"))
+    if parsed.problems and remove_missing:
+        raise click.ClickException("--remove-missing 需要沒有錯誤的檔案 needs a file without problems; nothing imported")
+    conn = _open(db_path)
+    with click.progressbar(length=len(good), label="匯入 importing", file=sys.stderr) as bar:
+        result = cs.apply_cases(conn, good, remove_missing=remove_missing,
+                                progress=bar.update)
+    click.echo(f"已匯入 imported {file.name}: 新增 added {result.added}, 更新 updated {result.updated}, "
+               f"未變 unchanged {result.unchanged}, 移除 removed {result.removed}, "
+               f"略過 skipped {len(parsed.bad_cases)}; revision {result.revision}")
+
+
+@main.command("add-admin")
+@_db_option
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "manager"]), default="viewer", show_default=True,
+              help="viewer: reports and exports; manager: also kiosks, alert rules, settings, acknowledging alerts.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.option("--reset", is_flag=True, help="Set a new password (and --role) for an existing account.")
+def add_admin(db_path, username, role, password_stdin, reset):
+    """Create an administrator account for the /admin pages (password hashed with argon2id)."""
+    from server_sync.collector.admin import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("密碼 Password", hide_input=True, confirmation_prompt=True)
+    conn = _open(db_path)
+    try:
+        if reset:
+            accounts.set_password(conn, username, password, role)
+        else:
+            accounts.add_user(conn, username, password, role)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{'已更新' if reset else '已新增'}管理帳號 {'updated' if reset else 'added'} {username!r} ({role})")
+
+
+@main.command("admin-setting")
+@_db_option
+@click.argument("key", required=False)
+@click.argument("value", required=False)
+def admin_setting(db_path, key, value):
+    """Show the admin settings, or set KEY to VALUE (report.min_n, alerts.smtp_host, ... see docs/admin.md)."""
+    from server_sync.collector.admin import accounts, options
+
+    conn = _open(db_path)
+    if key is None:
+        for k, v in options.get_all(conn).items():
+            click.echo(f"{k}\t{json.dumps(v, ensure_ascii=False)}")
+        return
+    try:
+        if value is None:
+            click.echo(json.dumps(options.get(conn, options.BY_KEY[key].key) if key in options.BY_KEY
+                                  else options.parse(key, ""), ensure_ascii=False))
+            return
+        parsed = options.parse(key, value)
+    except options.OptionError as exc:
+        raise click.ClickException(str(exc)) from None
+    options.set_value(conn, key, parsed)
+    accounts.audit(conn, "cli", "change_settings", "", {key: parsed})
+    click.echo(f"{key} = {json.dumps(parsed, ensure_ascii=False)}")
+
+
 if __name__ == "__main__":
     sys.exit(main())

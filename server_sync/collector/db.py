@@ -119,6 +119,70 @@ def m001_initial(db):
     db.execute("INSERT INTO meta VALUES ('settings_revision', '0')")
 
 
+@migrations()
+def m201_admin_tokens(db):
+    # Administrators' API tokens (admin_tokens.py); never a kiosk's.
+    db.execute("""
+        CREATE TABLE IF NOT EXISTS admin_tokens (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            token_hash TEXT NOT NULL UNIQUE,   -- sha256 hex, as for kiosks
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        )
+    """)
+
+
+@migrations()
+def m201_services(db):
+    # Every version of the service directory is kept (services.py); the newest is served.
+    db.execute("""
+        CREATE TABLE services_revisions (
+            revision INTEGER PRIMARY KEY,      -- the ETag kiosks send back
+            directory TEXT NOT NULL,           -- JSON {"services": [...]}, validated
+            source TEXT NOT NULL,              -- "import FILE" or "api NAME"
+            created_at TEXT NOT NULL
+        )
+    """)
+
+
+@migrations()
+def m301_admin(db):
+    # Admin web: accounts, audit log, alerts, dashboard rollups (admin/schema.py).
+    from server_sync.collector.admin.schema import create
+
+    create(db)
+
+
+@migrations()
+def m101_cases(db):
+    # Case-status lookup (cases.py, docs/cases.md). Plain name and secret stay here;
+    # kiosks get only name_masked and the salted scrypt hash.
+    import uuid
+
+    db.execute("""
+        CREATE TABLE cases (
+            case_no TEXT PRIMARY KEY,
+            revision INTEGER NOT NULL UNIQUE,  -- of its latest change; kiosks pull changes after theirs
+            removed INTEGER NOT NULL DEFAULT 0,
+            published INTEGER NOT NULL,        -- 1 while kiosks show it (not removed, not closed too long)
+            case_type TEXT NOT NULL, case_type_en TEXT NOT NULL DEFAULT '',
+            applicant_name TEXT NOT NULL, name_masked TEXT NOT NULL,
+            verify_code TEXT NOT NULL,
+            kdf TEXT, salt BLOB, hash BLOB,    -- kdf 'scrypt:N:r:p': the costs travel with the hash
+            stages TEXT NOT NULL,              -- JSON [{"stage", "stage_en", "date"}], oldest first
+            unit TEXT NOT NULL, unit_en TEXT NOT NULL DEFAULT '', extension TEXT NOT NULL DEFAULT '',
+            due_date TEXT, closed_date TEXT,   -- YYYY-MM-DD, Asia/Taipei
+            content_hash TEXT NOT NULL,        -- sha256 of every field: re-importing the same row is a no-op
+            updated_at TEXT NOT NULL,
+            source TEXT NOT NULL               -- 'csv' or 'api:NAME'
+        ) WITHOUT ROWID
+    """)
+    db.execute("CREATE INDEX cases_closing ON cases(published, closed_date)")
+    db.execute("INSERT INTO meta VALUES ('cases_revision', '0')")
+    db.execute("INSERT INTO meta VALUES ('cases_dataset', ?)", [str(uuid.uuid4())])
+
+
 def default_db_path() -> Path:
     """/var/lib/counter-kiosk-collector/collector.db for root or when that folder exists,
     else the per-user data folder. KIOSK_COLLECTOR_DB overrides both."""

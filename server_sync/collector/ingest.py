@@ -274,6 +274,9 @@ class Ingestor:
             conn.execute("RELEASE rows")
             # 3. Rollups (hour, day, month), for the new rows only.
             add_rollups(conn, kid, rollup)
+            from server_sync.collector.admin import rollup as admin_rollup  # the dashboard's own
+
+            admin_rollup.apply(conn, kiosk.levels, rows)
         duplicates = len(events) - stored
 
         # 4. The contiguous watermark for (kiosk, store_id), moved on from where it was.

@@ -1,0 +1,87 @@
+"""Administrator settings kept in the collector's database (admin_settings), with defaults.
+
+Secrets never live here: the SMTP password comes from $KIOSK_COLLECTOR_SMTP_PASSWORD
+and the webhook signing key from $KIOSK_COLLECTOR_WEBHOOK_SECRET.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    kind: type
+    default: Any
+    doc: str
+
+
+OPTIONS = [
+    Option("report.min_n", int, 30, "Below this many counted responses a figure shows 回覆數不足 (too few responses)."),
+    Option("alerts.webhook_url", str, "", "POST each alert as JSON here (empty: no webhook)."),
+    Option("alerts.smtp_host", str, "", "SMTP server for alert e-mail (empty: no e-mail)."),
+    Option("alerts.smtp_port", int, 25, "SMTP port."),
+    Option("alerts.smtp_starttls", bool, False, "Use STARTTLS (password from $KIOSK_COLLECTOR_SMTP_PASSWORD)."),
+    Option("alerts.smtp_user", str, "", "SMTP login name (empty: no login)."),
+    Option("alerts.smtp_from", str, "kiosk-collector@localhost", "Sender address of alert e-mail."),
+    Option("alerts.smtp_to", str, "", "Recipients of alert e-mail, comma-separated."),
+    Option("alerts.max_age_hours", float, 24.0, "Ratings older than this when they reach the collector (an offline kiosk's backlog) raise no alert."),
+    Option("alerts.poll_seconds", float, 5.0, "How often the alert worker looks for new events and due deliveries."),
+    Option("alerts.retry_seconds", float, 30.0, "First retry delay of a failed delivery (doubles each time, at most 1 h)."),
+    Option("alerts.max_attempts", int, 8, "Delivery attempts before a delivery is marked failed."),
+    Option("admin.session_hours", float, 8.0, "Hours a login lasts."),
+    Option("admin.base_url", str, "", "This collector's address as administrators reach it, for links in alerts."),
+]
+BY_KEY = {o.key: o for o in OPTIONS}
+
+
+class OptionError(ValueError):
+    pass
+
+
+def parse(key: str, text: str) -> Any:
+    opt = BY_KEY.get(key)
+    if opt is None:
+        raise OptionError(f"沒有此設定 unknown setting {key!r}; known: {', '.join(BY_KEY)}")
+    text = text.strip()
+    try:
+        if opt.kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        value = opt.kind(text)
+    except ValueError:
+        raise OptionError(f"{key}: 格式錯誤 expected {opt.kind.__name__}, got {text!r}") from None
+    if opt.kind in (int, float) and value < 0:
+        raise OptionError(f"{key}: 不可為負 must not be negative")
+    if key == "report.min_n" and value < 1:
+        raise OptionError(f"{key}: 至少為 1 must be at least 1")
+    return value
+
+
+def get_all(conn: sqlite3.Connection) -> dict[str, Any]:
+    values = {o.key: o.default for o in OPTIONS}
+    for key, value in conn.execute("SELECT key, value FROM admin_settings"):
+        if key in values:
+            values[key] = json.loads(value)
+    return values
+
+
+def get(conn: sqlite3.Connection, key: str) -> Any:
+    row = conn.execute("SELECT value FROM admin_settings WHERE key = ?", [key]).fetchone()
+    return json.loads(row[0]) if row else BY_KEY[key].default
+
+
+def set_value(conn: sqlite3.Connection, key: str, value: Any) -> None:
+    if key not in BY_KEY:
+        raise OptionError(f"沒有此設定 unknown setting {key!r}")
+    conn.execute("INSERT INTO admin_settings (key, value, updated_at) VALUES (?,?,?)"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                 [key, json.dumps(value, ensure_ascii=False), datetime.now(timezone.utc).isoformat(timespec="seconds")])

@@ -1,0 +1,279 @@
+"""The dashboard's rollups, added in the same transaction as the events (ingest.py calls ``apply``).
+
+The collector's own rollups (rollups, rollups_day, rollups_month) count presses
+per level, unit and window. The dashboard also needs the service a rating was
+about (queue issue: a rating carries its ticket's service), a sum of squares
+for the Happy Index's confidence interval, the hour x weekday heat-map, follow-up
+reasons, queue times and case lookups, so it keeps these tables beside them:
+
+* admin_sat_hour  (day, hour of day, unit, window, service): counts per level, misuse,
+  Happy Index sum and sum of squares, unhappy count;
+* admin_sat_month (month, weekday, hour of day, unit, window, service): the same, so a
+  year of heat-map reads a few thousand rows;
+* admin_sat_day, admin_sat_mon: the same without the hour, for totals, trends and rankings;
+* admin_reason_day, admin_queue_hour, admin_queue_hist (whole-minute histogram of waits
+  and service times, for the p90), admin_case_day.
+
+Event shapes read (extra fields of an event arrive in its ``detail``):
+
+* rating: ``service`` or ``ticket.service`` (optional);
+* reason: ``reason`` code, ``ref`` = the rating's id (its service is looked up);
+* ticket_issued: ``service``, ``estimate_seconds``, ``estimate_band`` ("lt5", "5-10", "30+":
+  minutes); ticket_called: ``service``, ``wait_seconds`` (from issue to this call), ``recall``
+  true on a repeated call (not counted again), the estimate either on the call
+  (``estimate_seconds``, ``estimate_low``/``estimate_high``) or looked up on the ticket_issued
+  event its ``ref`` names; ticket_served: ``service_seconds`` (first call to the next call;
+  also accepted on ticket_called); ticket_no_show: ``service``;
+* case_lookup: ``result`` found | not_found | locked | rate_limited.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+from functools import lru_cache
+
+from server_sync.collector.ingest import _MAX_EPOCH, _MIN_EPOCH, local_hour
+from server_sync.collector.stats import happy_points, is_unhappy
+
+# Positions in an ingest.INSERT_EVENT row.
+KIOSK, EID, TYPE, UNIT, WINDOW, LEVEL, MISUSE, REF, DETAIL, CORRECTED = 0, 2, 4, 6, 7, 8, 9, 10, 14, 15
+
+SAT_FIELDS = ("l1", "l2", "l3", "l4", "l5", "misuse", "happy_sum", "happy_sq", "unhappy")
+QUEUE_FIELDS = ("issued", "called", "no_show", "wait_n", "wait_sum", "service_n", "service_sum",
+                "est_n", "est_err_sum", "band_n", "in_band")
+WAIT_KEYS = ("wait_seconds", "wait_s", "wait")
+SERVICE_TIME_KEYS = ("service_seconds", "service_time_seconds", "service_time", "service_s")
+ESTIMATE_KEYS = ("estimate_seconds", "estimated_wait_seconds", "wait_estimate_seconds", "estimate")
+
+
+def _upsert(table: str, keys: tuple[str, ...], fields: tuple[str, ...]) -> str:
+    cols = (*keys, *fields)
+    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{f} = {f} + excluded.{f}" for f in fields))
+
+
+SQL = {
+    "sat_hour": _upsert("admin_sat_hour", ("day", "hod", "unit", "window", "service"), SAT_FIELDS),
+    "sat_month": _upsert("admin_sat_month", ("month", "dow", "hod", "unit", "window", "service"), SAT_FIELDS),
+    "sat_day": _upsert("admin_sat_day", ("day", "unit", "window", "service"), SAT_FIELDS),
+    "sat_mon": _upsert("admin_sat_mon", ("month", "unit", "window", "service"), SAT_FIELDS),
+    "reason": _upsert("admin_reason_day", ("day", "unit", "window", "service", "reason"), ("n",)),
+    "queue": _upsert("admin_queue_hour", ("day", "hod", "unit", "window", "service"), QUEUE_FIELDS),
+    "hist": _upsert("admin_queue_hist", ("day", "unit", "window", "service", "metric", "minute"), ("n",)),
+    "case": _upsert("admin_case_day", ("day", "unit", "window", "result"), ("n",)),
+}
+
+
+@lru_cache(maxsize=8192)
+def weekday(day: str) -> int:
+    """0 = Monday … 6 = Sunday."""
+    return date.fromisoformat(day).weekday()
+
+
+def _num(detail: dict, keys) -> float | None:
+    for k in keys:
+        v = detail.get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 10 * 86400:
+            return float(v)
+    return None
+
+
+def service_of(detail: dict | None) -> str:
+    if not detail:
+        return ""
+    s = detail.get("service")
+    if s is None and isinstance(detail.get("ticket"), dict):
+        s = detail["ticket"].get("service")
+    if isinstance(s, dict):  # a service object: its code or id
+        s = s.get("code") or s.get("id") or s.get("name")
+    return "" if s is None else str(s)[:200]
+
+
+@lru_cache(maxsize=64)
+def _rating_values(level: int, L: int, misuse: bool) -> tuple:
+    if misuse:
+        return (0, 0, 0, 0, 0, 1, 0.0, 0.0, 0)
+    p = happy_points(level, L)
+    counts = [0, 0, 0, 0, 0]
+    counts[min(max(level, 1), 5) - 1] = 1
+    return (*counts, 0, p, p * p, int(is_unhappy(level, L)))
+
+
+def band_seconds(key) -> tuple[float | None, float | None]:
+    """The wait band a kiosk showed ("lt5", "5-10", "30+", in minutes) as seconds; (None, None) if none."""
+    if not isinstance(key, str):
+        return None, None
+    try:
+        if key.startswith("lt"):
+            return 0.0, float(key[2:]) * 60
+        if key.endswith("+"):
+            return float(key[:-1]) * 60, 10 * 86400.0
+        lo, hi = key.split("-")
+        return float(lo) * 60, float(hi) * 60
+    except ValueError:
+        return None, None
+
+
+class Increments:
+    """Counts to add. Ratings, the bulk of events, are only counted per (hour, dims, level) here and
+    expanded into the rollups' columns once per key in ``write``."""
+
+    def __init__(self):
+        self.t: dict[str, dict[tuple, list]] = {k: {} for k in SQL}
+        self.ratings: dict[tuple, int] = {}
+
+    def add(self, table: str, key: tuple, values: tuple) -> None:
+        acc = self.t[table].get(key)
+        if acc is None:
+            self.t[table][key] = list(values)
+        else:
+            for i, v in enumerate(values):
+                acc[i] += v
+
+    def merge(self, other: "Increments") -> None:
+        for table, rows in other.t.items():
+            for key, values in rows.items():
+                self.add(table, key, tuple(values))
+        r = self.ratings
+        for key, n in other.ratings.items():
+            r[key] = r.get(key, 0) + n
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        for (hour, unit, window, service, level, misuse, L), n in self.ratings.items():
+            day, hod = hour[:10], int(hour[11:13])
+            vals = tuple(v * n for v in _rating_values(level, L, misuse))
+            self.add("sat_hour", (day, hod, unit, window, service), vals)
+            self.add("sat_month", (day[:7], weekday(day), hod, unit, window, service), vals)
+            self.add("sat_day", (day, unit, window, service), vals)
+            self.add("sat_mon", (day[:7], unit, window, service), vals)
+        self.ratings = {}
+        for table, rows in self.t.items():
+            if rows:
+                conn.executemany(SQL[table], [(*k, *v) for k, v in rows.items()])
+
+
+def collect(rows, kiosk_levels, lookup=None) -> Increments:
+    """Increments for new event rows. kiosk_levels: buttons on the kiosk (an int, or a dict
+    kiosk id -> levels). lookup(kiosk, event_id) -> (type, detail dict) for refs, or None."""
+    inc = Increments()
+    ratings = inc.ratings
+    fixed_levels = kiosk_levels if isinstance(kiosk_levels, int) else None
+    for r in rows:
+        etype = r[TYPE]
+        corrected = r[CORRECTED]
+        if etype == "rating":  # the hot path: no JSON unless the rating carries extra fields
+            level = r[LEVEL]
+            if level is None or not _MIN_EPOCH <= corrected <= _MAX_EPOCH:
+                continue
+            service = ""
+            if r[DETAIL]:
+                d = json.loads(r[DETAIL])
+                service = service_of(d) if isinstance(d, dict) else ""
+            key = (local_hour(corrected), r[UNIT], r[WINDOW], service, level, bool(r[MISUSE]),
+                   fixed_levels or kiosk_levels.get(r[KIOSK], 5))
+            ratings[key] = ratings.get(key, 0) + 1
+            continue
+        if etype != "reason" and not etype.startswith(("ticket_", "case_")):
+            continue
+        if not _MIN_EPOCH <= corrected <= _MAX_EPOCH:
+            continue
+        hour = local_hour(corrected)
+        day, hod = hour[:10], int(hour[11:13])
+        unit, window = r[UNIT], r[WINDOW]
+        detail = json.loads(r[DETAIL]) if r[DETAIL] else {}
+        if not isinstance(detail, dict):
+            detail = {}
+        if etype == "reason":
+            code = detail.get("reason")
+            if not isinstance(code, str) or not code:
+                continue
+            service = service_of(detail)
+            if not service and r[REF] and lookup is not None:
+                found = lookup(r[KIOSK], r[REF])
+                if found:
+                    service = service_of(found[1])
+            inc.add("reason", (day, unit, window, service, code[:64]), (1,))
+        elif etype == "case_lookup":
+            result = detail.get("result")
+            result = result if result in ("found", "not_found", "locked", "rate_limited") else "other"
+            inc.add("case", (day, unit, window, result), (1,))
+        elif etype == "ticket_served":  # the service time, from the ticket's first call to the next call
+            svc_time = _num(detail, SERVICE_TIME_KEYS)
+            if svc_time is not None:
+                service = service_of(detail)
+                q = [0] * len(QUEUE_FIELDS)
+                q[5], q[6] = 1, svc_time
+                inc.add("queue", (day, hod, unit, window, service), tuple(q))
+                inc.add("hist", (day, unit, window, service, "service", int(svc_time // 60)), (1,))
+        elif etype in ("ticket_issued", "ticket_called", "ticket_no_show"):
+            service = service_of(detail)
+            q = [0] * len(QUEUE_FIELDS)
+            if etype == "ticket_issued":
+                q[0] = 1
+            elif etype == "ticket_no_show":
+                q[2] = 1
+            elif not detail.get("recall"):
+                q[1] = 1
+                wait = _num(detail, WAIT_KEYS)
+                if wait is not None:
+                    q[3], q[4] = 1, wait
+                    inc.add("hist", (day, unit, window, service, "wait", int(wait // 60)), (1,))
+                    est_detail = detail
+                    if _num(detail, ESTIMATE_KEYS) is None and "estimate_low" not in detail \
+                            and r[REF] and lookup is not None:
+                        found = lookup(r[KIOSK], r[REF])
+                        est_detail = found[1] if found else {}
+                    lo, hi = _num(est_detail, ("estimate_low",)), _num(est_detail, ("estimate_high",))
+                    if lo is None and hi is None:
+                        lo, hi = band_seconds(est_detail.get("estimate_band"))
+                    est = _num(est_detail, ESTIMATE_KEYS)
+                    if est is None and lo is not None and hi is not None:
+                        est = (lo + hi) / 2
+                    if est is not None:
+                        q[7], q[8] = 1, abs(wait - est)
+                    if lo is not None and hi is not None:
+                        q[9], q[10] = 1, int(lo <= wait <= hi)
+                svc_time = _num(detail, SERVICE_TIME_KEYS)
+                if svc_time is not None:
+                    q[5], q[6] = 1, svc_time
+                    inc.add("hist", (day, unit, window, service, "service", int(svc_time // 60)), (1,))
+            inc.add("queue", (day, hod, unit, window, service), tuple(q))
+    return inc
+
+
+def _lookup(conn: sqlite3.Connection):
+    def look(kiosk: int, event_id: str):
+        row = conn.execute("SELECT type, detail FROM events WHERE kiosk = ? AND id = ?",
+                           [kiosk, event_id]).fetchone()
+        if row is None:
+            return None
+        d = json.loads(row[1]) if row[1] else {}
+        return row[0], d if isinstance(d, dict) else {}
+    return look
+
+
+def apply(conn: sqlite3.Connection, kiosk_levels: int, rows: list[tuple]) -> None:
+    """The ingest hook: add the new rows (already inserted, same transaction) to the rollups."""
+    collect(rows, kiosk_levels, _lookup(conn)).write(conn)
+
+
+def rebuild(conn: sqlite3.Connection) -> None:
+    """Fill the rollups from every stored event (the migration, on a database with history)."""
+    levels = dict(conn.execute("SELECT id, levels FROM kiosks"))
+    for table in ("admin_sat_hour", "admin_sat_month", "admin_sat_day", "admin_sat_mon", "admin_reason_day", "admin_queue_hour",
+                  "admin_queue_hist", "admin_case_day"):
+        conn.execute(f"DELETE FROM {table}")
+    cur = conn.execute(
+        "SELECT kiosk, store_id, id, seq, type, kiosk_id, unit, window, level, misuse, ref, recorded_at,"
+        " boot_id, monotonic, detail, corrected_at, time_suspect, received_at FROM events"
+        " WHERE type = 'rating' OR type = 'reason' OR type LIKE 'ticket\\_%' ESCAPE '\\'"
+        " OR type LIKE 'case\\_%' ESCAPE '\\' ORDER BY pk")
+    look = _lookup(conn)
+    while True:
+        chunk = cur.fetchmany(50_000)
+        if not chunk:
+            break
+        collect(chunk, levels, look).write(conn)

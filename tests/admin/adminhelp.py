@@ -1,0 +1,44 @@
+"""Admin-page test helpers: administrator accounts made with the CLI, logged-in requests sessions
+(the HTML forms' own CSRF tokens). A module of its own name: `conftest` is ambiguous across tests/."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "collector"))
+
+from collector_helpers import collector_command  # noqa: E402
+
+PASSWORDS = {"mgr": "manager-password-1", "viewer": "viewer-password-1"}
+
+
+def cli(db_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*collector_command(), *args, "--db", str(db_path)], input=stdin, capture_output=True,
+                          text=True, timeout=60)
+
+
+def add_admins(db_path: Path) -> None:
+    for user, role in (("mgr", "manager"), ("viewer", "viewer")):
+        out = cli(db_path, "add-admin", user, "--role", role, "--password-stdin", stdin=PASSWORDS[user] + "\n")
+        assert out.returncode == 0, out.stderr
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def login(url: str, user: str, password: str | None = None) -> requests.Session:
+    s = requests.Session()
+    page = s.get(f"{url}/admin/login", timeout=10)
+    r = s.post(f"{url}/admin/login", data={"username": user, "password": password or PASSWORDS[user],
+                                           "csrf": csrf_of(page.text), "next": "/admin"},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 303 and r.headers["location"] == "/admin", (r.status_code, r.headers)
+    s.csrf = csrf_of(s.get(f"{url}/admin", timeout=30).text)
+    return s
+

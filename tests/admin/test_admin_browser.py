@@ -1,0 +1,163 @@
+"""The admin pages in real Chromium (Debian's, driven by Playwright): log in, open the dashboard,
+apply a filter, download CSV and XLSX and check their figures against the collector's data;
+a screenshot of every page goes to test-output/admin/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from collector_helpers import make_batch, make_event
+from adminhelp import cli
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+OUT = Path(__file__).resolve().parents[2] / "test-output" / "admin"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+# Unit 第一組 window 1: 40 counted presses (12/14/8/4/2) + 2 misuse; unit 第二組 window 2: 8 presses.
+UNIT1 = [1] * 12 + [2] * 14 + [3] * 8 + [4] * 4 + [5] * 2
+UNIT2 = [1, 1, 2, 3, 3, 4, 5, 5]
+
+
+@pytest.fixture(scope="module")
+def page(admin_server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed")
+    # The fixture's ratings are from March: let them raise alerts as if they had just arrived.
+    assert cli(admin_server.db_path, "admin-setting", "alerts.max_age_hours", "100000").returncode == 0
+    token = admin_server.new_kiosk("front-desk")
+    events, seq = [], 0
+    for i, lv in enumerate(UNIT1 + [1, 1]):
+        seq += 1
+        events.append(make_event(seq, level=lv, misuse=i >= len(UNIT1), service="候選人登記",
+                                 recorded_at=f"2026-03-{2 + i % 5:02d}T{9 + i % 7:02d}:{i % 60:02d}:00+08:00",
+                                 boot_id="unanchored"))
+    for i, lv in enumerate(UNIT2):
+        seq += 1
+        events.append(make_event(seq, level=lv, unit="第二組", window="2", service="政治獻金",
+                                 recorded_at=f"2026-03-{3 + i % 3:02d}T{10 + i % 5:02d}:15:00+08:00",
+                                 boot_id="unanchored"))
+    seq += 1
+    events.append(make_event(seq, type="reason", level=5, ref=events[len(UNIT1) - 1]["id"], reason="wait",
+                             recorded_at="2026-03-06T15:00:00+08:00", boot_id="unanchored"))
+    r = admin_server.post(token, make_batch(events))
+    assert r.status_code == 200 and r.json()["stored"] == len(events)
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True, locale="zh-TW")
+        pg = context.new_page()
+        pg.base = admin_server.url
+        yield pg
+        context.close()
+        browser.close()
+
+
+def shot(pg, name: str, full: bool = True) -> Path:
+    path = OUT / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=full)
+    return path
+
+
+def download(pg, selector: str) -> bytes:
+    with pg.expect_download() as info:
+        pg.click(selector)
+    return Path(info.value.path()).read_bytes()
+
+
+def test_walkthrough(page, admin_server):
+    pg, url = page, page.base
+    pg.goto(f"{url}/admin")
+    assert "/admin/login" in pg.url  # anonymous: the login page, nothing else
+    shot(pg, "login", full=False)
+    pg.fill("#username", "mgr")
+    pg.fill("#password", "manager-password-1")
+    pg.click("#login")
+    pg.wait_for_url(f"{url}/admin")
+    # The default filter is the last 365 days: set the span that holds the fixture.
+    pg.fill("input[name=from]", "2026-03-01")
+    pg.fill("input[name=to]", "2026-03-31")
+    pg.click("#apply")
+    pg.wait_for_load_state()
+    assert pg.inner_text("#kpi-n") == str(len(UNIT1) + len(UNIT2))
+    assert pg.inner_text("#kpi-misuse") == "2"
+    shot(pg, "dashboard")
+    # Apply a unit filter: only unit 1's 40 presses remain.
+    pg.select_option("select[name=unit]", "第一組")
+    pg.click("#apply")
+    pg.wait_for_load_state()
+    assert "unit=%E7%AC%AC%E4%B8%80%E7%B5%84" in pg.url or "unit=第一組" in pg.url
+    assert pg.inner_text("#kpi-n") == "40"
+    # By hand: (12*100 + 14*75 + 8*50 + 4*25) / 40 = 2750/40 = 68.75 -> 68.8; CSAT 26/40 = 65.0 %.
+    assert pg.inner_text("#kpi-hi") == "68.8"
+    assert pg.inner_text("#kpi-csat") == "65.0%"
+    shot(pg, "dashboard-filtered")
+    api = pg.request.get(f"{url}/admin/api/dashboard?from=2026-03-01&to=2026-03-31&unit=第一組").json()
+    assert api["total"]["n"] == 40 and api["total"]["happy_index"] == 68.8
+
+    levels = download(pg, "#csv-levels").decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(levels)))
+    assert rows[0] == ["等級 level", "次數 count", "百分比 %"]
+    assert [int(r[1]) for r in rows[1:6]] == [12, 14, 8, 4, 2]
+    assert [float(r[2]) for r in rows[1:6]] == [api["total"]["shares"][str(i)] for i in range(1, 6)] \
+        == [30.0, 35.0, 20.0, 10.0, 5.0]
+    assert rows[7][1] == "2"  # misuse, counted apart
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(download(pg, "#xlsx-all")))
+    assert {"summary", "levels", "trend", "heatmap", "units", "windows", "services", "reasons", "queues",
+            "cases"} <= set(wb.sheetnames)
+    summary = list(wb["summary"].iter_rows(min_row=2, values_only=True))
+    head, row = summary[0], summary[1]
+    assert row[head.index("有效數 n")] == 40 and row[head.index("快樂指數 Happy Index")] == 68.8
+    assert row[head.index("滿意度 CSAT %")] == 65.0
+    assert tuple(row[head.index("滿意度95%下限 CSAT CI low"):head.index("滿意度95%上限 CSAT CI high") + 1]) == \
+        tuple(api["total"]["csat_ci"])
+    svc_head, *svc_rows = list(wb["services"].iter_rows(min_row=2, values_only=True))
+    services = {r[1]: r for r in svc_rows}
+    assert services["候選人登記"][svc_head.index("有效數 n")] == 40
+
+    # Unit 2 alone has 8 responses: below the minimum n the page says so instead of a figure.
+    pg.select_option("select[name=unit]", "第二組")
+    pg.click("#apply")
+    pg.wait_for_load_state()
+    assert pg.inner_text("#kpi-n") == "8" and "回覆數不足" in pg.inner_text("#kpi-hi")
+    unit2_csv = download(pg, "#csv-summary").decode("utf-8-sig")
+    assert "回覆數不足" in unit2_csv
+
+    # Manager actions through the real forms: change a rule, acknowledge an alert with a note.
+    pg.goto(f"{url}/admin/rules")
+    pg.fill("input[form=rule-3][name=params]", '{"hours": 48}')
+    pg.click("button[form=rule-3]:not([name])")
+    pg.wait_for_load_state()
+    assert "rule 3 saved" in pg.inner_text(".msg")
+    assert pg.input_value("input[form=rule-3][name=params]") == '{"hours": 48.0}'
+    pg.goto(f"{url}/admin/alerts")
+    first = pg.locator("div.alert-open").first
+    first.locator("input[name=note]").fill("已由組長回電說明 the head of unit called back")
+    first.locator("button").click()
+    pg.wait_for_load_state()
+    assert "acknowledged" in pg.inner_text(".msg")
+    assert "已由組長回電說明" in pg.inner_text("#acked")
+    for name in ("alerts", "rules", "fleet", "settings", "audit", "self-evaluation"):
+        pg.goto(f"{url}/admin/{name}" + ("?year=2026" if name == "self-evaluation" else ""))
+        assert pg.locator("h1").count() == 1
+        shot(pg, name)
+    pdf = download(pg, "#se-pdf")
+    assert pdf.startswith(b"%PDF")
+    # The narrow layout (a small laptop or tablet) still works.
+    pg.set_viewport_size({"width": 800, "height": 480})
+    pg.goto(f"{url}/admin?from=2026-03-01&to=2026-03-31")
+    shot(pg, "dashboard-800x480", full=False)
+    docs = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("ADMIN_SCREENSHOTS_TO_DOCS"):
+        for name in ("dashboard", "alerts", "fleet", "self-evaluation"):
+            shutil.copy(OUT / f"{name}.png", docs / f"admin-{name}.png")
