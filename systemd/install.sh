@@ -56,7 +56,8 @@ else
   DATA=/var/lib/counter-kiosk-collector
   GROUPS_WANTED=()
   UNIT_FILES=(kiosk-collector.service kiosk-collector-backup.service kiosk-collector-backup.timer)
-  APT=(python3 python3-venv systemd sqlite3)
+  # Pango and the CJK font: the self-evaluation PDF (WeasyPrint) prints Chinese.
+  APT=(python3 python3-venv systemd sqlite3 libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-noto-cjk)
   EXTRA=collector
 fi
 

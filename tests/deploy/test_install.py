@@ -161,6 +161,11 @@ def test_collector_install_then_again_changes_nothing(root):
     assert "enabled kiosk-collector.service" in first.stdout
     assert (root / "etc/systemd/system/timers.target.wants/kiosk-collector-backup.timer").is_symlink()
     _chroot(root, "/opt/counter-kiosk/venv/bin/kiosk-collector", "--help")
+    # The self-evaluation PDF needs Pango and a CJK font from apt, not only pip.
+    pdf = _chroot(root, "/opt/counter-kiosk/venv/bin/python", "-c",
+                  "import sys, weasyprint; sys.stdout.buffer.write("
+                  "weasyprint.HTML(string='<p>嘉義市選舉委員會 年度自評</p>').write_pdf()[:5])").stdout
+    assert pdf == "%PDF-"
     _verify_units(root, UNITS)
     before = _manifest(root)
     second = _chroot(root, "/opt/src/systemd/install.sh", "--collector")
