@@ -114,11 +114,11 @@ def test_visitor_walkthrough(screen, tmp_path):
         assert_not_blank(app.screenshot(shots / "thanks-reason.png"))
         app.expect_shown("home")
 
-        # 服務導引 opens the coming-soon panel; 返回首頁 goes back.
+        # 服務導引 opens the service directory; 返回 goes back.
         app.click("guidance")
         app.expect_shown("guidance")
         check_targets(app, "back", "language")
-        assert_not_blank(app.screenshot(shots / "coming-soon.png"))
+        assert_not_blank(app.screenshot(shots / "guidance.png"))
         app.click("back")
         app.expect_shown("home")
 
@@ -129,7 +129,7 @@ def test_visitor_walkthrough(screen, tmp_path):
         assert_not_blank(app.screenshot(shots / "home-en.png"))
         app.click("lookup")
         app.expect_shown("lookup", "en")
-        assert_not_blank(app.screenshot(shots / "coming-soon-en.png"))
+        assert_not_blank(app.screenshot(shots / "lookup-en.png"))
         app.click("language")
         app.expect_shown("lookup", "zh-TW")
         app.click("back")
@@ -207,7 +207,8 @@ def test_font_draws_every_chinese_string():
 
 def test_every_screen_has_a_kv_file_and_the_language_switch():
     names = {p.stem for p in KV_DIR.glob("*.kv")}
-    assert names >= {"home", "thanks", "reasons", "coming_soon", "notice", "lookup", "case_result"}
+    assert names >= {"home", "thanks", "reasons", "notice", "guidance", "ticket", "calling", "staff", "lookup",
+                     "case_result"}
     for name in names:
         text = (KV_DIR / f"{name}.kv").read_text(encoding="utf-8")
         assert "Header:" in text, f"{name}.kv lacks the header with the language switch"

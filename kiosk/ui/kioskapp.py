@@ -48,7 +48,7 @@ from kiosk.watchdog import Notifier
 log = logging.getLogger("kiosk.ui")
 
 SCREENS_DIR = Path(__file__).parent / "screens"
-KV_FILES = ("home.kv", "thanks.kv", "reasons.kv", "coming_soon.kv", "notice.kv", "lookup.kv", "case_result.kv")
+KV_FILES = ("home.kv", "thanks.kv", "reasons.kv", "notice.kv", "lookup.kv", "case_result.kv")
 TICK_SECONDS = 0.2
 STATUS_SECONDS = 5.0
 SCREEN_POWER_SECONDS = 10.0  # office hours change by the minute; no need to look more often
@@ -113,10 +113,6 @@ class ReasonsScreen(KioskScreen):
         primary, secondary = widgets.FitGroup(), widgets.FitGroup()
         for reason in reasons:
             grid.add_widget(ReasonButton(reason=reason, primary_group=primary, secondary_group=secondary))
-
-
-class ComingSoonScreen(KioskScreen):
-    kind = StringProperty("guidance")
 
 
 class NoticeScreen(KioskScreen):
