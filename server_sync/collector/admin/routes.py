@@ -476,6 +476,11 @@ def install(app: FastAPI, db_path, readers, ingestor) -> None:
         return Response(body, media_type=mime, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(fname)}", "Cache-Control": "no-store"})
 
+    from server_sync.collector.admin import manage  # /admin/services and /admin/cases
+
+    manage.install(router, manage.Helpers(render, session_of, need_session, need_post, back, readers, write_conn,
+                                          write_lock, UNAUTH, FORBIDDEN_ROLE))
+
     app.include_router(router)
 
     @app.exception_handler(HTTPException)
