@@ -18,6 +18,8 @@ from pathlib import Path
 
 import platformdirs
 
+from kiosk.config import assets_dir
+
 DEMO_CONFIG = """\
 # Written by `./dev.sh demo`; delete the demo folder to start over.
 [kiosk]
@@ -92,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
                                      check=True, capture_output=True, text=True).stdout
                 token_file.write_text(out.strip().splitlines()[-1], encoding="utf-8")
                 token_file.chmod(0o600)
+                # As an office would: the collector manages the directory the kiosks show.
+                subprocess.run(_collector("import-services", str(assets_dir() / "services.zh-TW.csv"),
+                                          "--db", str(db)), check=True, capture_output=True)
             port = _free_port(8470)
             collector = subprocess.Popen(_collector("serve", "--db", str(db), "--port", str(port), "--no-access-log"))
             _wait_healthy(port, collector)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+import requests
 
 from xvfb import REPO, Xvfb, missing_tools
 
@@ -59,6 +61,12 @@ def test_demo_records_a_press_and_syncs_it_to_its_collector(tmp_path):
                 stored = [json.loads(line) for line in out.splitlines() if line.strip()]
                 time.sleep(0.5)
             assert [(e["level"], e["kiosk"]) for e in stored] == [(2, "demo-w1")]
+            # The demo's collector hands its kiosk the bundled service directory.
+            port = re.search(rb"collector: http://127.0.0.1:(\d+)/", (tmp_path / "demo.log").read_bytes())
+            token = (folder / "demo-kiosk.token").read_text().strip()
+            services = requests.get(f"http://127.0.0.1:{int(port.group(1))}/api/v1/services",
+                                    headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+            assert services["revision"] >= 1 and len(services["services"]) >= 8
             os.kill(kiosk, signal.SIGTERM)  # as closing the window would
             assert demo.wait(20) == 0
         finally:

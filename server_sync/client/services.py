@@ -53,6 +53,11 @@ def pull(session: requests.Session, base: str, conn: sqlite3.Connection, now_iso
         conn.execute("UPDATE service_directory SET error = ? WHERE id = 1", [str(exc)[:500]])
         raise SyncError("服務目錄內容有誤，沿用舊版", "service directory invalid; keeping the old one",
                         str(exc)[:300]) from None
+    if revision == 0:
+        # The collector was never given a directory: that is "none yet", not "no
+        # services", so the kiosk keeps its own file ([queue] directory or the bundled one).
+        log.info("the collector has no service directory yet; keeping the local one")
+        return False
     conn.execute(
         "INSERT INTO service_directory (id, revision, etag, directory, received_at, error)"
         " VALUES (1, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE SET revision = excluded.revision,"

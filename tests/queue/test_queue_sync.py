@@ -93,3 +93,22 @@ def test_directory_updates_arrive_by_sync_while_tickets_are_open(tmp_path):
     finally:
         counter.close()
         collector.stop()
+
+
+def test_a_collector_without_a_directory_leaves_the_kiosks_own(tmp_path):
+    """Revision 0 means the collector was never given one: not a directory with no services."""
+    collector = Collector(tmp_path / "collector")
+    collector.workdir.mkdir()
+    token = collector.add_kiosk(KIOSK_ID)
+    collector.start()
+    counter = Counter(tmp_path / "kiosk", queue_config(bundled_path()))
+    try:
+        own = counter.kiosk.directory.get()
+        assert own.services, "the bundled directory has services"
+        result = sync_round(counter, collector.url, token)
+        assert result.ok and not result.services_changed
+        after = counter.kiosk.directory.get()
+        assert [s.code for s in after.services] == [s.code for s in own.services]
+    finally:
+        counter.close()
+        collector.stop()
