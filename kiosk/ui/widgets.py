@@ -239,91 +239,80 @@ class LevelTile(BoxLayout):
     __events__ = ("on_tapped",)
 
 
-class FaceIcon(Widget):
+class DrawnIcon(Widget):
+    """A vector icon, redrawn when its box or any property named in ``redraw_on`` changes.
+
+    Drawn rather than loaded from image files: sharp at every panel size, and no
+    image provider to load at start-up.
+    """
+
+    colour = ColorProperty(GREEN)
+    redraw_on = ("pos", "size", "colour")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        for prop in self.redraw_on:
+            self.fbind(prop, self._draw)
+        self._draw()
+
+    def _draw(self, *_):
+        self.canvas.clear()
+        d = min(self.width, self.height)
+        if d > 2:
+            with self.canvas:
+                self.paint(d, *self.center)
+
+    def paint(self, d: float, cx: float, cy: float) -> None:
+        raise NotImplementedError
+
+
+class FaceIcon(DrawnIcon):
     """A round face in ``colour``; ``mood`` 1 smiles broadly, 0 is level, -1 frowns."""
 
-    colour = ColorProperty(GREEN)
     mood = NumericProperty(1.0)
+    redraw_on = ("pos", "size", "colour", "mood")
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        for prop in ("pos", "size", "colour", "mood"):
-            self.fbind(prop, self._draw)
-        self._draw()
-
-    def _draw(self, *_):
-        self.canvas.clear()
-        d = min(self.width, self.height)
-        if d <= 2:
-            return
+    def paint(self, d, cx, cy):
         r = d / 2
-        cx, cy = self.center
-        with self.canvas:
-            Color(*self.colour)
-            Ellipse(pos=(cx - r, cy - r), size=(d, d))
-            Color(1, 1, 1, 1)
-            eye = r * 0.17
-            for ex in (cx - r * 0.36, cx + r * 0.36):
-                Ellipse(pos=(ex - eye / 2, cy + r * 0.2 - eye / 2), size=(eye, eye * 1.25))
-            corner_y = cy - r * 0.32 + (0.0 if self.mood >= 0 else r * 0.05)
-            bend = self.mood * r * 0.5
-            half = r * 0.45
-            Line(bezier=(cx - half, corner_y, cx, corner_y - bend, cx + half, corner_y),
-                 width=max(1.2, r * 0.09), cap="round")
+        Color(*self.colour)
+        Ellipse(pos=(cx - r, cy - r), size=(d, d))
+        Color(1, 1, 1, 1)
+        eye = r * 0.17
+        for ex in (cx - r * 0.36, cx + r * 0.36):
+            Ellipse(pos=(ex - eye / 2, cy + r * 0.2 - eye / 2), size=(eye, eye * 1.25))
+        corner_y = cy - r * 0.32 + (0.0 if self.mood >= 0 else r * 0.05)
+        bend = self.mood * r * 0.5
+        half = r * 0.45
+        Line(bezier=(cx - half, corner_y, cx, corner_y - bend, cx + half, corner_y),
+             width=max(1.2, r * 0.09), cap="round")
 
 
-class CheckIcon(Widget):
+class CheckIcon(DrawnIcon):
     """A green disc with a white tick: the rating was stored."""
 
-    colour = ColorProperty(GREEN)
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        for prop in ("pos", "size", "colour"):
-            self.fbind(prop, self._draw)
-        self._draw()
-
-    def _draw(self, *_):
-        self.canvas.clear()
-        d = min(self.width, self.height)
-        if d <= 2:
-            return
+    def paint(self, d, cx, cy):
         r = d / 2
-        cx, cy = self.center
-        with self.canvas:
-            Color(*self.colour)
-            Ellipse(pos=(cx - r, cy - r), size=(d, d))
-            Color(1, 1, 1, 1)
-            Line(points=(cx - r * 0.42, cy + r * 0.02, cx - r * 0.12, cy - r * 0.3, cx + r * 0.45, cy + r * 0.33),
-                 width=max(1.5, r * 0.11), cap="round", joint="round")
+        Color(*self.colour)
+        Ellipse(pos=(cx - r, cy - r), size=(d, d))
+        Color(1, 1, 1, 1)
+        Line(points=(cx - r * 0.42, cy + r * 0.02, cx - r * 0.12, cy - r * 0.3, cx + r * 0.45, cy + r * 0.33),
+             width=max(1.5, r * 0.11), cap="round", joint="round")
 
 
-class WarningIcon(Widget):
+class WarningIcon(DrawnIcon):
     """An amber warning triangle with an exclamation mark."""
 
     colour = ColorProperty(AMBER)
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        for prop in ("pos", "size", "colour"):
-            self.fbind(prop, self._draw)
-        self._draw()
-
-    def _draw(self, *_):
-        self.canvas.clear()
-        d = min(self.width, self.height)
-        if d <= 2:
-            return
-        cx, cy = self.center
+    def paint(self, d, cx, cy):
         half, h = d / 2, d * 0.87
         bottom = cy - h / 2
-        with self.canvas:
-            Color(*self.colour)
-            Triangle(points=(cx - half, bottom, cx + half, bottom, cx, bottom + h))
-            Color(*INK)
-            bar_w = d * 0.09
-            Rectangle(pos=(cx - bar_w / 2, bottom + h * 0.34), size=(bar_w, h * 0.36))
-            Ellipse(pos=(cx - bar_w * 0.65, bottom + h * 0.12), size=(bar_w * 1.3, bar_w * 1.3))
+        Color(*self.colour)
+        Triangle(points=(cx - half, bottom, cx + half, bottom, cx, bottom + h))
+        Color(*INK)
+        bar_w = d * 0.09
+        Rectangle(pos=(cx - bar_w / 2, bottom + h * 0.34), size=(bar_w, h * 0.36))
+        Ellipse(pos=(cx - bar_w * 0.65, bottom + h * 0.12), size=(bar_w * 1.3, bar_w * 1.3))
 
 
 class CountdownBar(Widget):
