@@ -148,8 +148,9 @@ def install(router: APIRouter, h: Helpers) -> None:
         s = h.need_session(request)
         return services_page(request, s, msg=msg, err=err)
 
-    @router.post("/services")
-    async def services_post(request: Request):
+    async def manager_upload(request: Request, page, **page_kw):
+        """A manager's upload form, checked: 401/403, size (413), CSRF, a file chosen (422).
+        Returns (session, form, filename, bytes), or the response to send instead."""
         s = h.session_of(request)
         if s is None:
             raise HTTPException(401, h.unauth)
@@ -157,12 +158,19 @@ def install(router: APIRouter, h: Helpers) -> None:
             raise HTTPException(403, h.forbidden_role)
         full = await read_limited(request)
         if full is None:
-            return services_page(request, s, status=413, err=TOO_LARGE)
+            return page(request, s, status=413, err=TOO_LARGE, **page_kw)
         s, form = await h.need_post(full)
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not _filename(upload):
-            return services_page(request, s, status=422, err=NO_FILE)
-        name, raw = _filename(upload), await upload.read()
+            return page(request, s, status=422, err=NO_FILE, **page_kw)
+        return s, form, _filename(upload), await upload.read()
+
+    @router.post("/services")
+    async def services_post(request: Request):
+        checked = await manager_upload(request, services_page)
+        if not isinstance(checked, tuple):
+            return checked
+        s, _form, name, raw = checked
         try:
             directory = parse_directory(raw, name)
         except DirectoryError as exc:
@@ -213,20 +221,11 @@ def install(router: APIRouter, h: Helpers) -> None:
 
     @router.post("/cases")
     async def cases_post(request: Request):
-        s = h.session_of(request)
-        if s is None:
-            raise HTTPException(401, h.unauth)
-        if not s.user.is_manager:
-            raise HTTPException(403, h.forbidden_role)
-        full = await read_limited(request)
-        if full is None:
-            return cases_page(request, s, status=413, err=TOO_LARGE)
-        s, form = await h.need_post(full)
-        upload = form.get("file")
+        checked = await manager_upload(request, cases_page)
+        if not isinstance(checked, tuple):
+            return checked
+        s, form, name, raw = checked
         skip_invalid = bool(form.get("skip_invalid"))
-        if not isinstance(upload, UploadFile) or not _filename(upload):
-            return cases_page(request, s, status=422, err=NO_FILE, skip_invalid=skip_invalid)
-        name, raw = _filename(upload), await upload.read()
         parsed = await run_in_threadpool(cs.parse_csv, raw)
         problems = case_problems(parsed.problems)
         # The command line's rule (kiosk-collector import-cases): all or nothing unless skip-invalid,
