@@ -9,7 +9,7 @@ misuse; 10M events is about ten years): the first ``--ingest-limit`` events go
 through ``Ingestor.ingest`` (the API's own write path, which now also keeps the
 dashboard's rollups through admin/rollup.apply); the rest through the bulk path,
 which uses the same code for rows and rollups (``Ingestor._rows``,
-``add_rollups``, ``admin.rollup.collect``) without the per-batch commit.
+``add_rollups``, ``rollup.collect``) without the per-batch commit.
 
 Then a real ``kiosk-collector serve`` process answers
 ``GET /admin/api/dashboard`` (logged in as a viewer) for several filters; each is
@@ -40,10 +40,15 @@ import requests  # noqa: E402
 from bench_report import BATCH, kiosk_events, working_days  # noqa: E402
 from collector_helpers import start_server, stop_server  # noqa: E402
 from server_sync.collector import db as dbmod  # noqa: E402
-from server_sync.collector.admin import accounts, rollup as admin_rollup  # noqa: E402
+from server_sync.collector import rollup as admin_rollup  # noqa: E402
+from server_sync.collector.admin import accounts  # noqa: E402
 from server_sync.collector.auth import add_kiosk, kiosk_by_name  # noqa: E402
-from server_sync.collector.ingest import INSERT_EVENT, OFFICE_TZ, Ingestor, add_rollups, iso_utc, prepare  # noqa: E402
+from server_sync.collector.event_row import INSERT_EVENT  # noqa: E402
+from server_sync.collector.ingest import Ingestor, prepare  # noqa: E402
 from server_sync.collector.models import Batch  # noqa: E402
+from server_sync.collector.rollup import add_rollups  # noqa: E402
+from server_sync.collector.timestamps import iso_utc  # noqa: E402
+from server_sync.wire.tz import OFFICE_TZ  # noqa: E402
 
 
 def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: int) -> str:

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from server_sync.collector import db as dbmod  # noqa: E402
 from server_sync.collector.auth import add_kiosk  # noqa: E402
-from server_sync.collector.ingest import INSERT_EVENT  # noqa: E402
+from server_sync.collector.event_row import INSERT_EVENT  # noqa: E402
 
 try:
     import orjson

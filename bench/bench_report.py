@@ -42,8 +42,11 @@ sys.path.insert(0, str(ROOT))
 
 from server_sync.collector import db as dbmod  # noqa: E402
 from server_sync.collector.auth import add_kiosk, kiosk_by_name  # noqa: E402
-from server_sync.collector.ingest import (INSERT_EVENT, OFFICE_TZ, Ingestor, add_rollups,  # noqa: E402
-                                          iso_utc, prepare)
+from server_sync.collector.event_row import INSERT_EVENT  # noqa: E402
+from server_sync.collector.ingest import Ingestor, prepare  # noqa: E402
+from server_sync.collector.rollup import add_rollups  # noqa: E402
+from server_sync.collector.timestamps import iso_utc  # noqa: E402
+from server_sync.wire.tz import OFFICE_TZ  # noqa: E402
 from server_sync.collector.models import Batch  # noqa: E402
 from server_sync.collector.report import render, report  # noqa: E402
 

@@ -10,6 +10,7 @@ json.loads-then-validate path; its OpenAPI request schema is declared by hand so
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sqlite3
 import time
@@ -26,7 +27,10 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from server_sync.collector import PROTOCOL, db, settings as settings_mod
+from server_sync.collector import services as services_mod  # the service directory (docs/queue.md)
+from server_sync.collector.admin import routes as admin_routes
 from server_sync.collector.auth import Kiosk, kiosk_for_token
+from server_sync.collector.cases import case_routes  # case-status lookup (docs/cases.md)
 from server_sync.collector.ingest import BatchInvalid, Ingestor, prepare
 from server_sync.collector.models import Ack, Batch, Health, Settings
 
@@ -204,17 +208,11 @@ def create_app(db_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY, clock=t
     def health():
         return {"ok": True, "protocol": PROTOCOL}
 
-    from server_sync.collector import services as services_mod  # the service directory (docs/queue.md)
-
     app.include_router(services_mod.router(readers, ingestor.lock, writer, authenticate))
-
-    from server_sync.collector.cases import case_routes  # case-status lookup (docs/cases.md)
 
     app.include_router(case_routes(writer, ingestor.lock, readers, authenticate, ingestor.clock))
 
-    from server_sync.collector.admin import mount as mount_admin  # /admin pages, alerts (docs/admin.md)
-
-    mount_admin(app, db_path, readers, ingestor)
+    admin_routes.install(app, db_path, readers, ingestor)  # /admin pages, alerts (docs/admin.md)
 
     base_openapi = app.openapi
 
@@ -238,7 +236,5 @@ def app_from_env() -> FastAPI:
         KIOSK_COLLECTOR_DB=/var/lib/counter-kiosk-collector/collector.db \\
           uvicorn --factory server_sync.collector.api:app_from_env --proxy-headers --port 8470
     """
-    import os
-
     return create_app(db.default_db_path(), max_body=int(os.environ.get("KIOSK_COLLECTOR_MAX_BODY",
                                                                         DEFAULT_MAX_BODY)))

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import uuid
 from pathlib import Path
 
+import platformdirs
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
+
+from server_sync.collector.admin import schema as admin_schema
+from server_sync.durable import make_dirs
 
 APP_NAME = "counter-kiosk-collector"
 SYSTEM_DIR = Path("/var/lib") / APP_NAME
@@ -149,17 +154,13 @@ def m201_services(db):
 @migrations()
 def m301_admin(db):
     # Admin web: accounts, audit log, alerts, dashboard rollups (admin/schema.py).
-    from server_sync.collector.admin.schema import create
-
-    create(db)
+    admin_schema.create(db)
 
 
 @migrations()
 def m101_cases(db):
     # Case-status lookup (cases.py, docs/cases.md). Plain name and secret stay here;
     # kiosks get only name_masked and the salted scrypt hash.
-    import uuid
-
     db.execute("""
         CREATE TABLE cases (
             case_no TEXT PRIMARY KEY,
@@ -191,8 +192,6 @@ def default_db_path() -> Path:
         return Path(env)
     if SYSTEM_DIR.is_dir() or (hasattr(os, "geteuid") and os.geteuid() == 0):
         return SYSTEM_DIR / DB_NAME
-    import platformdirs
-
     return Path(platformdirs.user_data_dir(APP_NAME)) / DB_NAME
 
 
@@ -212,7 +211,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
 def open_db(path: str | Path) -> sqlite3.Connection:
     """Create the folder and file if needed, apply pending migrations, return a connection."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)  # fsynced into its parent: a power cut must not take the folder
     conn = connect(path)
     # Migrations run in one writer at a time; BEGIN IMMEDIATE keeps two starting
     # processes from applying the same step twice.

@@ -13,9 +13,10 @@ import csv
 import io
 import sqlite3
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from server_sync.collector.admin import charts
 from server_sync.collector.admin import queries as q
 from server_sync.collector.stats import TOO_FEW, Figures
 
@@ -125,6 +126,7 @@ def to_csv(table: Table) -> bytes:
 
 
 def to_xlsx(tables: list[Table], notes: list[str] | None = None) -> bytes:
+    # Loaded only when a spreadsheet is asked for: openpyxl takes a while to import.
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -168,8 +170,6 @@ def _alert_counts(conn: sqlite3.Connection, year: int, unit: str) -> tuple[int, 
     rows = conn.execute(
         "SELECT raised_at, ack_at FROM alerts WHERE substr(raised_at, 1, 4) = ? AND (? = '' OR unit = ?)",
         [str(year), unit, unit]).fetchall()
-    from datetime import datetime
-
     hours = sorted((datetime.fromisoformat(a) - datetime.fromisoformat(r)).total_seconds() / 3600
                    for r, a in rows if a)
     median = round(hours[len(hours) // 2], 1) if hours else None
@@ -263,9 +263,7 @@ def self_evaluation_xlsx(conn, year: int, unit: str, min_n: int, office: str) ->
 
 def self_evaluation_pdf(conn, year: int, unit: str, min_n: int, office: str, render_html) -> bytes:
     """render_html(template, **context) -> str (the admin pages' Jinja2 environment)."""
-    from weasyprint import HTML
-
-    from server_sync.collector.admin import charts
+    from weasyprint import HTML  # heavy (Pango, fonts): loaded only when a PDF is asked for
 
     cur, prev = self_evaluation(conn, year, unit, min_n)
     html = render_html("self_evaluation_pdf.html", office=office, unit=unit, year=year, min_n=min_n,

@@ -22,45 +22,17 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
+from server_sync.collector import rollup
 from server_sync.collector.auth import Kiosk
+from server_sync.collector.event_row import INSERT_EVENT, EventRow
 from server_sync.collector.models import STANDARD_FIELDS, Batch
+from server_sync.collector.timestamps import MAX_EPOCH, MIN_EPOCH, iso_utc, local_hour
 
 log = logging.getLogger(__name__)
 
-OFFICE_TZ = ZoneInfo("Asia/Taipei")
 EPOCH_2020 = datetime(2020, 1, 1, tzinfo=timezone.utc).timestamp()
 FUTURE_SLACK = 86400.0  # corrected times more than a day ahead of the collector are suspect
-# Outside this range a time is absurd and not even worth turning into a datetime.
-_MIN_EPOCH = datetime(1900, 1, 2, tzinfo=timezone.utc).timestamp()
-_MAX_EPOCH = datetime(9000, 1, 1, tzinfo=timezone.utc).timestamp()
-
-INSERT_EVENT = (
-    "INSERT OR IGNORE INTO events (kiosk, store_id, id, seq, type, kiosk_id, unit, window, level,"
-    " misuse, ref, recorded_at, boot_id, monotonic, detail, corrected_at, time_suspect, received_at)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-# (table, period column, length of the 'YYYY-MM-DD HH' hour key that names the period)
-ROLLUP_TABLES = (("rollups", "hour", 13), ("rollups_day", "day", 10), ("rollups_month", "month", 7))
-UPSERT_ROLLUP = {
-    table: (f"INSERT INTO {table} ({period}, kiosk, unit, window, level, misuse, n) VALUES (?,?,?,?,?,?,?)"
-            f" ON CONFLICT ({period}, kiosk, unit, window, level, misuse) DO UPDATE SET n = n + excluded.n")
-    for table, period, _ in ROLLUP_TABLES}
-
-
-def add_rollups(conn: sqlite3.Connection, kiosk_id: int, hourly: dict[tuple, int]) -> None:
-    """Add hourly counts {(hour, unit, window, level, misuse): n} to the hour, day and month rollups."""
-    for table, _, cut in ROLLUP_TABLES:
-        if cut == 13:
-            counts = hourly
-        else:
-            counts = {}
-            for (h, u, w, lv, m), n in hourly.items():
-                key = (h[:cut], u, w, lv, m)
-                counts[key] = counts.get(key, 0) + n
-        conn.executemany(UPSERT_ROLLUP[table], [(p, kiosk_id, u, w, lv, int(m), n)
-                                                for (p, u, w, lv, m), n in counts.items()])
 
 
 class BatchInvalid(ValueError):
@@ -81,27 +53,6 @@ class IngestResult:
     def ack(self) -> dict:
         return {"protocol": 1, "stored": self.stored, "duplicates": self.duplicates,
                 "acked_seq": self.acked_seq, "server_time": self.server_time}
-
-
-def iso_utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")
-
-
-def iso_or(epoch: float, fallback: str) -> str:
-    """iso_utc, or ``fallback`` for a time no datetime can hold."""
-    if _MIN_EPOCH <= epoch <= _MAX_EPOCH:
-        return iso_utc(epoch)
-    return fallback
-
-
-@lru_cache(maxsize=65536)
-def _hour_of(hour_index: int) -> str:
-    return datetime.fromtimestamp(hour_index * 3600, OFFICE_TZ).strftime("%Y-%m-%d %H")
-
-
-def local_hour(epoch: float) -> str:
-    """'YYYY-MM-DD HH' in Asia/Taipei (whole-hour offsets since 1896, so hours map to hours)."""
-    return _hour_of(int(epoch // 3600))
 
 
 def prepare(batch: Batch) -> list[float]:
@@ -252,7 +203,7 @@ class Ingestor:
             anchors = dict(conn.execute(
                 "SELECT boot_id, boot_epoch FROM boots WHERE kiosk = ? AND boot_id IN"
                 " (SELECT value FROM json_each(?))", [kid, json.dumps(list({e["boot_id"] for e in events}))]))
-            rows, rollup = self._rows(kiosk, batch, recorded, anchors, now, now_iso, set())
+            rows, hourly = self._rows(kiosk, batch, recorded, anchors, now, now_iso, set())
             # 2. Exactly once. Optimistically insert everything: with no duplicate
             #    (the usual case) every row goes in and the rollups are right as built.
             #    Otherwise undo, find the ids already stored and insert only the rest.
@@ -265,7 +216,7 @@ class Ingestor:
                 seen = {r[0] for r in conn.execute(
                     "SELECT id FROM events WHERE kiosk = ? AND id IN (SELECT value FROM json_each(?))",
                     [kid, json.dumps([e["id"] for e in events])])}
-                rows, rollup = self._rows(kiosk, batch, recorded, anchors, now, now_iso, seen)
+                rows, hourly = self._rows(kiosk, batch, recorded, anchors, now, now_iso, seen)
                 before = conn.total_changes
                 conn.executemany(INSERT_EVENT, rows)
                 stored = conn.total_changes - before
@@ -273,10 +224,8 @@ class Ingestor:
                     raise RuntimeError(f"expected to insert {len(rows)} events, inserted {stored}")
             conn.execute("RELEASE rows")
             # 3. Rollups (hour, day, month), for the new rows only.
-            add_rollups(conn, kid, rollup)
-            from server_sync.collector.admin import rollup as admin_rollup  # the dashboard's own
-
-            admin_rollup.apply(conn, kiosk.levels, rows)
+            rollup.add_rollups(conn, kid, hourly)
+            rollup.apply(conn, kiosk.levels, rows)
         duplicates = len(events) - stored
 
         # 4. The contiguous watermark for (kiosk, store_id), moved on from where it was.
@@ -304,10 +253,10 @@ class Ingestor:
 
     @staticmethod
     def _rows(kiosk: Kiosk, batch: Batch, recorded: list[float], anchors: dict, now: float,
-              now_iso: str, seen: set) -> tuple[list[tuple], dict]:
+              now_iso: str, seen: set) -> tuple[list[EventRow], dict]:
         """Event rows to insert (skipping ids in ``seen``) and their rollup increments."""
         kid, store_id = kiosk.id, batch.store_id
-        rows, rollup = [], {}
+        rows, hourly = [], {}
         lo, hi = EPOCH_2020, now + FUTURE_SLACK
         get = dict.get
         for e, rec in zip(batch.events, recorded):
@@ -320,14 +269,14 @@ class Ingestor:
             suspect = corrected < lo or corrected > hi
             unit, window, level, misuse = get(e, "unit", ""), get(e, "window", ""), get(e, "level"), \
                 get(e, "misuse", False)
-            if e["type"] == "rating" and _MIN_EPOCH <= corrected <= _MAX_EPOCH:
+            if e["type"] == "rating" and MIN_EPOCH <= corrected <= MAX_EPOCH:
                 key = (local_hour(corrected), unit, window, level, misuse)
-                rollup[key] = rollup.get(key, 0) + 1
+                hourly[key] = hourly.get(key, 0) + 1
             detail = None
             if not e.keys() <= STANDARD_FIELDS:
                 detail = json.dumps({k: v for k, v in e.items() if k not in STANDARD_FIELDS},
                                     ensure_ascii=False)
-            rows.append((kid, store_id, eid, e["seq"], e["type"], get(e, "kiosk_id", ""), unit, window,
-                         level, misuse, get(e, "ref"), e["recorded_at"], e["boot_id"], e["monotonic"],
-                         detail, corrected, suspect, now_iso))
-        return rows, rollup
+            rows.append(EventRow(kid, store_id, eid, e["seq"], e["type"], get(e, "kiosk_id", ""), unit, window,
+                                 level, misuse, get(e, "ref"), e["recorded_at"], e["boot_id"], e["monotonic"],
+                                 detail, corrected, suspect, now_iso))
+        return rows, hourly

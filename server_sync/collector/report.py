@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Iterator
 
-from server_sync.collector.ingest import iso_or
+from server_sync.collector.timestamps import iso_or
 
 GROUPS = {
     # group-by: (column headers, json keys)

@@ -12,7 +12,7 @@ from collector_helpers import make_batch, make_event
 from server_sync.collector import db as dbmod
 from server_sync.collector.api import create_app
 from server_sync.collector.auth import add_kiosk
-from server_sync.collector.ingest import iso_or
+from server_sync.collector.timestamps import iso_or
 
 T = datetime(2026, 11, 27, 2, 0, 0, tzinfo=timezone.utc).timestamp()  # 10:00 in Taipei
 BOOT_A, BOOT_B, BOOT_C = "boot-a", "boot-b", "boot-c"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from server_sync.collector.rollup import rebuild
+
 SAT_COLS = "l1 INTEGER NOT NULL DEFAULT 0, l2 INTEGER NOT NULL DEFAULT 0, l3 INTEGER NOT NULL DEFAULT 0," \
            " l4 INTEGER NOT NULL DEFAULT 0, l5 INTEGER NOT NULL DEFAULT 0, misuse INTEGER NOT NULL DEFAULT 0," \
            " happy_sum REAL NOT NULL DEFAULT 0, happy_sq REAL NOT NULL DEFAULT 0," \
@@ -142,6 +144,4 @@ def create(db) -> None:
            [kind, name, json.dumps(params), now])
     # Alerts start from the events that arrive after this migration: history is not re-alerted.
     ex("INSERT INTO admin_meta VALUES ('alerts_pk', (SELECT coalesce(max(pk), 0) FROM events))")
-    from server_sync.collector.admin.rollup import rebuild
-
     rebuild(db.conn)

@@ -1,7 +1,8 @@
-"""The dashboard's rollups, added in the same transaction as the events (ingest.py calls ``apply``).
+"""Rollups: counts kept beside the events, added in the same transaction (ingest.py calls
+``add_rollups`` and ``apply``), so reports and the dashboard never scan the events.
 
 The collector's own rollups (rollups, rollups_day, rollups_month) count presses
-per level, unit and window. The dashboard also needs the service a rating was
+per level, unit and window (``add_rollups``). The dashboard also needs the service a rating was
 about (queue issue: a rating carries its ticket's service), a sum of squares
 for the Happy Index's confidence interval, the hour x weekday heat-map, follow-up
 reasons, queue times and case lookups, so it keeps these tables beside them:
@@ -33,12 +34,18 @@ import json
 import sqlite3
 from datetime import date
 from functools import lru_cache
+from typing import Iterable
 
-from server_sync.collector.ingest import _MAX_EPOCH, _MIN_EPOCH, local_hour
+from server_sync.collector.event_row import COLUMNS, EventRow
 from server_sync.collector.stats import happy_points, is_unhappy
+from server_sync.collector.timestamps import MAX_EPOCH, MIN_EPOCH, local_hour
 
-# Positions in an ingest.INSERT_EVENT row.
-KIOSK, EID, TYPE, UNIT, WINDOW, LEVEL, MISUSE, REF, DETAIL, CORRECTED = 0, 2, 4, 6, 7, 8, 9, 10, 14, 15
+# (table, period column, length of the 'YYYY-MM-DD HH' hour key that names the period)
+ROLLUP_TABLES = (("rollups", "hour", 13), ("rollups_day", "day", 10), ("rollups_month", "month", 7))
+UPSERT_ROLLUP = {
+    table: (f"INSERT INTO {table} ({period}, kiosk, unit, window, level, misuse, n) VALUES (?,?,?,?,?,?,?)"
+            f" ON CONFLICT ({period}, kiosk, unit, window, level, misuse) DO UPDATE SET n = n + excluded.n")
+    for table, period, _ in ROLLUP_TABLES}
 
 SAT_FIELDS = ("l1", "l2", "l3", "l4", "l5", "misuse", "happy_sum", "happy_sq", "unhappy")
 QUEUE_FIELDS = ("issued", "called", "no_show", "wait_n", "wait_sum", "service_n", "service_sum",
@@ -65,6 +72,20 @@ SQL = {
     "hist": _upsert("admin_queue_hist", ("day", "unit", "window", "service", "metric", "minute"), ("n",)),
     "case": _upsert("admin_case_day", ("day", "unit", "window", "result"), ("n",)),
 }
+
+
+def add_rollups(conn: sqlite3.Connection, kiosk_id: int, hourly: dict[tuple, int]) -> None:
+    """Add hourly counts {(hour, unit, window, level, misuse): n} to the hour, day and month rollups."""
+    for table, _, cut in ROLLUP_TABLES:
+        if cut == 13:
+            counts = hourly
+        else:
+            counts = {}
+            for (h, u, w, lv, m), n in hourly.items():
+                key = (h[:cut], u, w, lv, m)
+                counts[key] = counts.get(key, 0) + n
+        conn.executemany(UPSERT_ROLLUP[table], [(p, kiosk_id, u, w, lv, int(m), n)
+                                                for (p, u, w, lv, m), n in counts.items()])
 
 
 @lru_cache(maxsize=8192)
@@ -155,35 +176,35 @@ class Increments:
                 conn.executemany(SQL[table], [(*k, *v) for k, v in rows.items()])
 
 
-def collect(rows, kiosk_levels, lookup=None) -> Increments:
+def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None) -> Increments:
     """Increments for new event rows. kiosk_levels: buttons on the kiosk (an int, or a dict
     kiosk id -> levels). lookup(kiosk, event_id) -> (type, detail dict) for refs, or None."""
     inc = Increments()
     ratings = inc.ratings
     fixed_levels = kiosk_levels if isinstance(kiosk_levels, int) else None
     for r in rows:
-        etype = r[TYPE]
-        corrected = r[CORRECTED]
+        etype = r.type
+        corrected = r.corrected_at
         if etype == "rating":  # the hot path: no JSON unless the rating carries extra fields
-            level = r[LEVEL]
-            if level is None or not _MIN_EPOCH <= corrected <= _MAX_EPOCH:
+            level = r.level
+            if level is None or not MIN_EPOCH <= corrected <= MAX_EPOCH:
                 continue
             service = ""
-            if r[DETAIL]:
-                d = json.loads(r[DETAIL])
+            if r.detail:
+                d = json.loads(r.detail)
                 service = service_of(d) if isinstance(d, dict) else ""
-            key = (local_hour(corrected), r[UNIT], r[WINDOW], service, level, bool(r[MISUSE]),
-                   fixed_levels or kiosk_levels.get(r[KIOSK], 5))
+            key = (local_hour(corrected), r.unit, r.window, service, level, bool(r.misuse),
+                   fixed_levels or kiosk_levels.get(r.kiosk, 5))
             ratings[key] = ratings.get(key, 0) + 1
             continue
         if etype != "reason" and not etype.startswith(("ticket_", "case_")):
             continue
-        if not _MIN_EPOCH <= corrected <= _MAX_EPOCH:
+        if not MIN_EPOCH <= corrected <= MAX_EPOCH:
             continue
         hour = local_hour(corrected)
         day, hod = hour[:10], int(hour[11:13])
-        unit, window = r[UNIT], r[WINDOW]
-        detail = json.loads(r[DETAIL]) if r[DETAIL] else {}
+        unit, window = r.unit, r.window
+        detail = json.loads(r.detail) if r.detail else {}
         if not isinstance(detail, dict):
             detail = {}
         if etype == "reason":
@@ -191,8 +212,8 @@ def collect(rows, kiosk_levels, lookup=None) -> Increments:
             if not isinstance(code, str) or not code:
                 continue
             service = service_of(detail)
-            if not service and r[REF] and lookup is not None:
-                found = lookup(r[KIOSK], r[REF])
+            if not service and r.ref and lookup is not None:
+                found = lookup(r.kiosk, r.ref)
                 if found:
                     service = service_of(found[1])
             inc.add("reason", (day, unit, window, service, code[:64]), (1,))
@@ -223,8 +244,8 @@ def collect(rows, kiosk_levels, lookup=None) -> Increments:
                     inc.add("hist", (day, unit, window, service, "wait", int(wait // 60)), (1,))
                     est_detail = detail
                     if _num(detail, ESTIMATE_KEYS) is None and "estimate_low" not in detail \
-                            and r[REF] and lookup is not None:
-                        found = lookup(r[KIOSK], r[REF])
+                            and r.ref and lookup is not None:
+                        found = lookup(r.kiosk, r.ref)
                         est_detail = found[1] if found else {}
                     lo, hi = _num(est_detail, ("estimate_low",)), _num(est_detail, ("estimate_high",))
                     if lo is None and hi is None:
@@ -255,20 +276,19 @@ def _lookup(conn: sqlite3.Connection):
     return look
 
 
-def apply(conn: sqlite3.Connection, kiosk_levels: int, rows: list[tuple]) -> None:
+def apply(conn: sqlite3.Connection, kiosk_levels: int, rows: list[EventRow]) -> None:
     """The ingest hook: add the new rows (already inserted, same transaction) to the rollups."""
     collect(rows, kiosk_levels, _lookup(conn)).write(conn)
 
 
 def rebuild(conn: sqlite3.Connection) -> None:
-    """Fill the rollups from every stored event (the migration, on a database with history)."""
+    """Fill the dashboard's rollups from every stored event (the migration, on a database with history)."""
     levels = dict(conn.execute("SELECT id, levels FROM kiosks"))
     for table in ("admin_sat_hour", "admin_sat_month", "admin_sat_day", "admin_sat_mon", "admin_reason_day", "admin_queue_hour",
                   "admin_queue_hist", "admin_case_day"):
         conn.execute(f"DELETE FROM {table}")
     cur = conn.execute(
-        "SELECT kiosk, store_id, id, seq, type, kiosk_id, unit, window, level, misuse, ref, recorded_at,"
-        " boot_id, monotonic, detail, corrected_at, time_suspect, received_at FROM events"
+        f"SELECT {COLUMNS} FROM events"
         " WHERE type = 'rating' OR type = 'reason' OR type LIKE 'ticket\\_%' ESCAPE '\\'"
         " OR type LIKE 'case\\_%' ESCAPE '\\' ORDER BY pk")
     look = _lookup(conn)
@@ -276,4 +296,4 @@ def rebuild(conn: sqlite3.Connection) -> None:
         chunk = cur.fetchmany(50_000)
         if not chunk:
             break
-        collect(chunk, levels, look).write(conn)
+        collect(map(EventRow._make, chunk), levels, look).write(conn)
