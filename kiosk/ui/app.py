@@ -4,24 +4,26 @@ Kivy reads its settings when it is first imported and opens its window when
 ``kivy.core.window`` is imported, so everything about the window (size,
 fullscreen, rotation, video driver, font) is decided here first, by the pure
 function ``kivy_settings``, and only then is the app module imported.
+
+Imports go one way: app → kioskapp → the screen modules (lookup_screens,
+queue_screens) → screen, widgets. Nothing below imports this module.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 
 import platformdirs
 
 from kiosk.config import Config
+from kiosk.ui import process_age  # noqa: F401  (before Kivy: process_age's fallback counts from start-up)
 
 log = logging.getLogger("kiosk.ui")
 
 FONT_NAME = "NotoSansCJKTC"
 PI_MODEL_FILE = Path("/proc/device-tree/model")
-_IMPORTED_AT = time.monotonic()
 
 
 def is_raspberry_pi(model_file: Path = PI_MODEL_FILE) -> bool:
@@ -30,16 +32,6 @@ def is_raspberry_pi(model_file: Path = PI_MODEL_FILE) -> bool:
         return "raspberry pi" in model_file.read_bytes().decode(errors="replace").lower()
     except OSError:
         return False
-
-
-def process_age() -> float:
-    """Seconds since this process was started (from /proc), else since this module was imported."""
-    try:
-        stat = Path("/proc/self/stat").read_text()
-        start_ticks = int(stat[stat.rindex(")") + 2:].split()[19])  # field 22, starttime
-        return time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return time.monotonic() - _IMPORTED_AT
 
 
 class _OptionalInputDrivers(logging.Filter):
@@ -117,6 +109,7 @@ def run_app(config: Config, data_dir: str | Path, *, fonts: dict[str, Path], dem
                                   environ=dict(os.environ))
     for name, value in env.items():
         os.environ.setdefault(name, value)
+    # Kivy reads the environment above when first imported, so it is imported only now.
     from kivy.config import Config as KivyConfig
     from kivy.logger import Logger as KivyLogger
 
@@ -128,6 +121,8 @@ def run_app(config: Config, data_dir: str | Path, *, fonts: dict[str, Path], dem
              "fullscreen" if settings[("graphics", "fullscreen")] != "0"
              else f"{config['display.width']}x{config['display.height']} window")
 
+    # Deferred on purpose, not to dodge a cycle (kioskapp never imports this module):
+    # importing kioskapp opens the window, so it must come after the settings above.
     from kiosk.ui.kioskapp import KioskApp
 
     KioskApp(config, data_dir, demo=demo).run()

@@ -1,6 +1,8 @@
 """The Kivy app: shows whatever ``kiosk.flow.Flow`` names and reports what happened to it.
 
 Import only through ``kiosk.ui.app.run_app``: importing this module opens the window.
+The screens are built here and never import this module; what they need of the app
+they reach as Kivy's running app (``app`` in the .kv files).
 
 Threads: gpiozero calls the button listener on its own threads after the press
 is durably stored; the listener only hands the outcome to Kivy's main thread
@@ -32,16 +34,18 @@ from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk import i18n
 from kiosk.buttons import PressFailed, press_mock_pin
 from kiosk.config import Config
 from kiosk.runtime import Kiosk, make_flow
 from kiosk.store import StoreUnavailable
-from kiosk.ui import queue_screens, widgets
-from kiosk.ui.app import process_age
 from kiosk.screen_power import ScreenPower, parse_hours
+from kiosk.ui import queue_screens, widgets
+from kiosk.ui.lookup_screens import CaseResultScreen, LookupScreen  # 案件查詢 (kiosk/lookup.py)
+from kiosk.ui.process_age import process_age
+from kiosk.ui.screen import KioskScreen
 from kiosk.ui.sleep import SleepOverlay
 from kiosk.watchdog import Notifier
 
@@ -54,22 +58,6 @@ STATUS_SECONDS = 5.0
 SCREEN_POWER_SECONDS = 10.0  # office hours change by the minute; no need to look more often
 # Kivy key codes of the digit keys 1-9 and of the keypad's 1-9.
 DIGIT_KEYS = {**{48 + n: n for n in range(1, 10)}, **{256 + n: n for n in range(1, 10)}}
-
-
-def _walk(widget):
-    yield widget
-    for child in widget.children:
-        yield from _walk(child)
-
-
-class KioskScreen(Screen):
-    def on_pre_enter(self, *_):
-        # Labels fit themselves only while on screen: fit them now they are.
-        Clock.schedule_once(lambda dt: [w.refit() for w in _walk(self) if isinstance(w, widgets.FitLabel)], -1)
-
-    def touch_targets(self):
-        """Every named touch target on this screen: {target: widget}."""
-        return {w.target: w for w in _walk(self) if getattr(w, "target", "")}
 
 
 class HomeScreen(KioskScreen):
@@ -182,8 +170,6 @@ class KioskApp(App):
         home.build_levels(self.kiosk_config.levels)
         reasons = ReasonsScreen(name="reasons")
         reasons.build_reasons(self.kiosk_config.reasons)
-        from kiosk.ui.lookup_screens import CaseResultScreen, LookupScreen  # 案件查詢 (kiosk/lookup.py)
-
         for screen in (home, ThanksScreen(name="thanks"), reasons,
                        *queue_screens.make_screens(self),  # 服務導引, ticket, calling, staff
                        LookupScreen(name="lookup"), CaseResultScreen(name="case_result"), NoticeScreen(name="notice")):
@@ -193,7 +179,7 @@ class KioskApp(App):
 
         pin_factory = None
         if self.demo:
-            from gpiozero.pins.mock import MockFactory
+            from gpiozero.pins.mock import MockFactory  # only the demo's simulated buttons need it
 
             pin_factory = MockFactory()
             Window.bind(on_key_down=self._on_key_down)

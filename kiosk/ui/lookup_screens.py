@@ -19,7 +19,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.lookup import CaseLookup, format_date
 from kiosk.store import StoreUnavailable
-from kiosk.ui.kioskapp import KioskScreen
+from kiosk.ui.screen import KioskScreen
 
 log = logging.getLogger("kiosk.ui")
 

@@ -22,6 +22,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.factory import Factory
@@ -33,10 +34,13 @@ from kivy.uix.screenmanager import Screen
 from kiosk import estimate
 from kiosk.chime import CHIME_PATH, speak
 from kiosk.directory import EMPTY, OFFICE_TZ
+from kiosk.fonts import find_cjk_font
+from kiosk.i18n import text
+from kiosk.printer import TicketPrint, parse_spec, print_ticket
 from kiosk.queue import QueueRefused
-from kiosk.queue_text import tr
 from kiosk.store import StoreUnavailable
 from kiosk.ui import widgets
+from kiosk.ui.screen import KioskScreen
 
 log = logging.getLogger("kiosk.ui.queue")
 
@@ -44,22 +48,6 @@ SCREENS_DIR = Path(__file__).parent / "screens"
 KV_FILES = ("guidance.kv", "ticket.kv", "calling.kv", "staff.kv")
 PIN_TRIES = 5  # wrong PINs before the staff panel locks for PIN_LOCK seconds
 PIN_LOCK = 60.0
-
-class QueueScreen(Screen):
-    """What kioskapp.KioskScreen does, without importing kioskapp (which imports this module)."""
-
-    def on_pre_enter(self, *_):
-        Clock.schedule_once(lambda dt: [w.refit() for w in _walk(self) if isinstance(w, widgets.FitLabel)], -1)
-
-    def touch_targets(self):
-        return {w.target: w for w in _walk(self) if getattr(w, "target", "")}
-
-
-def _walk(widget):
-    yield widget
-    for child in widget.children:
-        yield from _walk(child)
-
 
 class ServiceButton(widgets.BigButton):
     service = ObjectProperty(None, allownone=True)
@@ -73,7 +61,7 @@ class ServiceDetail(BoxLayout):
     st = ObjectProperty(None, allownone=True)
 
 
-class GuidanceScreen(QueueScreen):
+class GuidanceScreen(KioskScreen):
     service = ObjectProperty(None, allownone=True)  # the Service picked, None for the list
     status = ObjectProperty(None, allownone=True)  # its kiosk.queue.ServiceStatus
     message = StringProperty("")  # a refusal ("not open now") in the current language
@@ -107,24 +95,22 @@ class GuidanceScreen(QueueScreen):
             self.status = self.ui.status(self.service.code)
 
     @property
-    def ui(self) -> "QueueUI":
-        from kivy.app import App
-
+    def ui(self) -> QueueUI:
         return App.get_running_app().queue_ui
 
 
-class TicketScreen(QueueScreen):
+class TicketScreen(KioskScreen):
     ticket = ObjectProperty(None, allownone=True)
     print_key = StringProperty("no_printer")
     window = StringProperty("")
 
 
-class CallingScreen(QueueScreen):
+class CallingScreen(KioskScreen):
     number = StringProperty("")
     window = StringProperty("")
 
 
-class StaffScreen(QueueScreen):
+class StaffScreen(KioskScreen):
     unlocked = BooleanProperty(False)
     entered = StringProperty("")
     message_key = StringProperty("pin_prompt")
@@ -142,7 +128,7 @@ class StaffScreen(QueueScreen):
         body = self.ids.body
         body.clear_widgets()
         body.add_widget(Factory.StaffPanel() if self.unlocked else Factory.PinPad())
-        Clock.schedule_once(lambda dt: [w.refit() for w in _walk(self) if isinstance(w, widgets.FitLabel)], -1)
+        self.refit_labels()
 
 
 class QueueUI:
@@ -152,8 +138,6 @@ class QueueUI:
         self.app = app
         self.staff_pin = app.kiosk_config["queue.staff_pin"]
         self.speak = app.kiosk_config["queue.speak"]
-        from kiosk.printer import parse_spec
-
         self.printer = parse_spec(app.kiosk_config["queue.printer"])
         self._sound = None
         self._sound_failed = False
@@ -162,9 +146,6 @@ class QueueUI:
         self._ticket_t0: float | None = None
         self._ticket_pending: str | None = None
         Window.bind(on_flip=self._on_flip)
-
-    def tr(self, key: str, lang: str, **fields) -> str:
-        return tr(key, lang, **fields)
 
     def band(self, key: str, lang: str) -> str:
         return estimate.label(key, lang)
@@ -203,7 +184,7 @@ class QueueUI:
                 label = (f"{en_days[days[0]]}–{en_days[days[-1]]}" if lang == "en"
                          else f"週{zh_days[days[0]]}至週{zh_days[days[-1]]}")
             parts.append(f"{label} {(', ' if lang == 'en' else '、').join(times)}")
-        return tr("hours", lang, hours="; ".join(parts))
+        return text("hours", lang, hours="; ".join(parts))
 
     # -- visitors --------------------------------------------------------------------
     def pick(self, service) -> None:
@@ -253,8 +234,6 @@ class QueueUI:
             threading.Thread(target=self._print, args=(ticket,), name="kiosk-print", daemon=True).start()
 
     def _print(self, ticket) -> None:
-        from kiosk.printer import TicketPrint, print_ticket
-
         cfg = self.app.kiosk_config
         try:
             print_ticket(self.printer, TicketPrint(
@@ -316,6 +295,9 @@ class QueueUI:
     def _chime(self) -> None:
         if self._sound is None and not self._sound_failed:
             try:
+                # Only on the first call: importing Kivy's audio core probes every audio
+                # provider (GStreamer, ffpyplayer, SDL2), start-up time a kiosk that never
+                # calls a number need not spend.
                 from kivy.core.audio import SoundLoader
 
                 self._sound = SoundLoader.load(str(CHIME_PATH))
@@ -376,7 +358,7 @@ class QueueUI:
 
     def _staff_error(self, exc) -> None:
         screen = self.app.sm.get_screen("staff")
-        screen.error = tr("call_failed", self.app.lang, reason=exc.en if self.app.lang == "en" else exc.zh)
+        screen.error = text("call_failed", self.app.lang, reason=exc.en if self.app.lang == "en" else exc.zh)
 
     def staff_action(self, action: str) -> None:
         screen = self.app.sm.get_screen("staff")
@@ -401,8 +383,6 @@ class QueueUI:
 
 def _font(configured: str) -> str | None:
     try:
-        from kiosk.fonts import find_cjk_font
-
         return str(find_cjk_font(configured)["Regular"])
     except Exception:
         return None

@@ -233,7 +233,7 @@ def test_a_directory_file_for_the_kiosk_overrides_the_bundled_one(tmp_path):
 
 def test_the_font_has_every_character_the_queue_shows():
     from kiosk.fonts import find_cjk_font, missing_glyphs
-    from kiosk.queue_text import STRINGS
+    from kiosk.i18n import STRINGS
 
     texts = [zh for zh, _ in STRINGS.values()] + [zh for zh, _ in estimate.BAND_LABELS.values()]
     for s in load_file(bundled_path()).services:
