@@ -10,10 +10,11 @@ board's serial number, and makes a new one if it finds itself on another board
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
 from pathlib import Path
+
+from server_sync.durable import make_dirs, write_file
 
 IDENTITY_FILE = "identity.json"
 _SERIAL_FILES = ("/sys/firmware/devicetree/base/serial-number", "/proc/device-tree/serial-number")
@@ -46,13 +47,10 @@ def resolve_kiosk_id(configured: str, data_dir: Path, *, serial: str | None = No
         pass
     kiosk_id = f"{socket.gethostname()}-{secrets.token_hex(3)}"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"kiosk_id": kiosk_id, "serial": serial}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
+        # Durably: an id that came back changed after a power cut would split this
+        # kiosk's events between two names at the collector.
+        make_dirs(path.parent)
+        write_file(path, json.dumps({"kiosk_id": kiosk_id, "serial": serial}).encode())
     except OSError:
         pass  # a read-only disk: the store will say so; this id then lasts until restart
     return kiosk_id

@@ -27,6 +27,7 @@ import sqlite_utils
 from kiosk.clock import SystemClock
 from kiosk.identity import resolve_kiosk_id
 from kiosk.migrations import migrations
+from server_sync.durable import make_dirs
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class Store:
     # -- opening -------------------------------------------------------------
     def _open(self) -> None:
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.data_dir)  # fsynced into its parent: a power cut must not take the folder
         except OSError as exc:
             raise _unavailable(exc, self.data_dir) from exc
         try:
@@ -243,7 +244,7 @@ class Store:
         """The connection, reopened if a failure closed it: the medium may be back."""
         if self.conn is None:
             try:
-                self.data_dir.mkdir(parents=True, exist_ok=True)
+                make_dirs(self.data_dir)
                 self.conn = self._open_checked()
                 self.db = sqlite_utils.Database(self.conn)
                 self.open_error = None

@@ -13,20 +13,14 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+from server_sync.durable import fsync_dir, make_dirs, replace_file
+
 PREFIX = "collector-"
 SUFFIX = ".db"
 
 
 class BackupError(Exception):
     """A backup or restore that could not be done; nothing was replaced."""
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _check(path: Path) -> None:
@@ -48,7 +42,7 @@ def backup(db: Path, to_dir: Path, *, keep: int = 14, now: datetime | None = Non
         raise BackupError(f"找不到資料庫 no database at {db}")
     if keep < 1:
         raise BackupError(f"--keep must be at least 1, got {keep}")
-    to_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(to_dir)
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
     target = to_dir / f"{PREFIX}{stamp}{SUFFIX}"
     tmp = target.with_suffix(".tmp")
@@ -65,11 +59,10 @@ def backup(db: Path, to_dir: Path, *, keep: int = 14, now: datetime | None = Non
     except BackupError:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync(tmp)
-    tmp.replace(target)
-    _fsync(to_dir)
+    replace_file(tmp, target)
     for old in list_backups(to_dir)[:-keep]:
         old.unlink()
+    fsync_dir(to_dir)
     return target
 
 
@@ -82,6 +75,13 @@ def restore(backup_file: Path, db: Path, *, now: datetime | None = None) -> Path
     """Put ``backup_file`` in place of ``db`` (collector stopped). The old file is kept beside it."""
     backup_file, db = Path(backup_file), Path(db)
     _check(backup_file)
+    # The copy is made and fsynced first, so the moment with no database under
+    # the name lasts only for the renames below; the old file stays beside it.
+    tmp = db.with_name(db.name + ".restoring")
+    with open(tmp, "wb") as fh:
+        fh.write(backup_file.read_bytes())
+        fh.flush()
+        os.fsync(fh.fileno())
     kept = None
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     if db.exists():
@@ -91,8 +91,8 @@ def restore(backup_file: Path, db: Path, *, now: datetime | None = None) -> Path
         stale = Path(str(db) + suffix)
         if stale.exists():
             stale.replace(Path(str(kept) + suffix) if kept else Path(str(stale) + ".old"))
-    tmp = db.with_name(db.name + ".restoring")
-    tmp.write_bytes(backup_file.read_bytes())
-    _fsync(tmp)
     tmp.replace(db)
+    # Renames are entries of the folder: without this a power cut after restore
+    # returned could bring the old database back, or leave none under the name.
+    fsync_dir(db.parent)
     return kept
