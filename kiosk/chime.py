@@ -1,6 +1,6 @@
 """The call chime and the optional spoken call.
 
-The chime is a short two-tone WAV in assets/ (``write_chime`` made it; no sound
+The chime is a short two-tone WAV in kiosk.assets (``write_chime`` made it; no sound
 file needs downloading), played by the UI through Kivy's SoundLoader. Where
 espeak-ng is installed and ``[queue] speak`` is on, the call is also spoken, in
 a child process so the UI never waits for it.
@@ -16,11 +16,12 @@ import subprocess
 import threading
 import wave
 from pathlib import Path
-from kiosk.config import assets_dir
+
+from kiosk.config import asset_path
 
 log = logging.getLogger(__name__)
 
-CHIME_PATH = assets_dir() / "chime.wav"
+CHIME_PATH = asset_path("chime.wav")
 RATE = 16000
 # Two falling tones (E5 then C5), like a station announcement gong.
 TONES = ((659.25, 0.45), (523.25, 0.7))

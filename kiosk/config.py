@@ -12,6 +12,7 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -321,13 +322,11 @@ def load(path: str | os.PathLike | None) -> Config:
     return validate(raw, path)
 
 
-def assets_dir() -> Path:
-    """Where the chime, the demo directory and the example config are: the clone's assets/
-    (a development checkout), else the copy systemd/install.sh makes; $KIOSK_ASSETS overrides both."""
-    if os.environ.get("KIOSK_ASSETS"):
-        return Path(os.environ["KIOSK_ASSETS"])
-    checkout = Path(__file__).resolve().parent.parent / "assets"
-    return checkout if checkout.is_dir() else Path("/opt/counter-kiosk/assets")
+def asset_path(name: str) -> Path:
+    """A file shipped in the package ``kiosk.assets`` (the repository's assets/ folder):
+    ``chime.wav``, ``services.zh-TW.csv`` or ``kiosk.example.toml``."""
+    # pip unpacks wheels, so the package's files are real files Kivy and SoundLoader can open.
+    return Path(str(resources.files("kiosk.assets").joinpath(name)))
 
 
 def default_data_dir(*, demo: bool) -> Path:

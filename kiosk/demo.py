@@ -18,7 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
-from kiosk.config import assets_dir
+from kiosk.config import asset_path
 
 DEMO_CONFIG = """\
 # Written by `./dev.sh demo`; delete the demo folder to start over.
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 token_file.write_text(out.strip().splitlines()[-1], encoding="utf-8")
                 token_file.chmod(0o600)
                 # As an office would: the collector manages the directory the kiosks show.
-                subprocess.run(_collector("import-services", str(assets_dir() / "services.zh-TW.csv"),
+                subprocess.run(_collector("import-services", str(asset_path("services.zh-TW.csv")),
                                           "--db", str(db)), check=True, capture_output=True)
             port = _free_port(8470)
             collector = subprocess.Popen(_collector("serve", "--db", str(db), "--port", str(port), "--no-access-log"))

@@ -119,14 +119,6 @@ install_dirs() {
   install -d -m 0750 -o "$USER_NAME" -g "$USER_NAME" "$DATA"
   install -d -m 0755 "$ETC"
   if [ "$ROLE" = kiosk ]; then
-    if [ ! -e "$ETC/kiosk.toml" ]; then
-      # No kiosk.id here: each kiosk makes its own on first start, so a cloned
-      # SD card image never carries another kiosk's identity.
-      sed -e 's/^id = "chiayi-ec-w1".*$/id = ""                                # empty: made on first start/' \
-        "$SRC/assets/kiosk.example.toml" > "$ETC/kiosk.toml"
-      chmod 0644 "$ETC/kiosk.toml"
-      note_change "wrote $ETC/kiosk.toml from the template: edit office, unit, window and [sync] url"
-    fi
     if [ ! -e "$ETC/secrets.env" ]; then
       printf '# KIOSK_SYNC_TOKEN=the token printed by kiosk-collector add-kiosk\n' > "$ETC/secrets.env"
       chown "root:$USER_NAME" "$ETC/secrets.env"
@@ -145,12 +137,25 @@ install_venv() {
   stamp=$PREFIX/installed-$EXTRA-$want
   if [ -e "$stamp" ]; then return; fi
   [ -x "$VENV/bin/python" ] || { python3 -m venv --system-site-packages "$VENV"; note_change "created $VENV"; }
+  # The chime, the demo directory, the config template and the admin pages are package data.
   "$VENV/bin/pip" install -q --disable-pip-version-check "$SRC[$EXTRA]"
-  # The chime, the demo service directory and the config template (kiosk.config.assets_dir).
-  rm -rf "$PREFIX/assets" && cp -r "$SRC/assets" "$PREFIX/assets"
+  rm -rf "$PREFIX/assets"  # the copy an older install.sh made; the package holds them now
   rm -f "$PREFIX"/installed-"$EXTRA"-*
   touch "$stamp"
   note_change "installed counter-kiosk into $VENV"
+}
+
+install_config() {
+  [ "$ROLE" = kiosk ] || return 0
+  [ -e "$ETC/kiosk.toml" ] && return 0
+  # From the installed package's example. No kiosk.id here: each kiosk makes its own
+  # on first start, so a cloned SD card image never carries another kiosk's identity.
+  "$VENV/bin/kiosk" example-config |
+    sed -e 's/^id = "chiayi-ec-w1".*$/id = ""                                # empty: made on first start/' \
+    > "$ETC/kiosk.toml.new"
+  chmod 0644 "$ETC/kiosk.toml.new"
+  mv "$ETC/kiosk.toml.new" "$ETC/kiosk.toml"
+  note_change "wrote $ETC/kiosk.toml from the template: edit office, unit, window and [sync] url"
 }
 
 install_units() {
@@ -203,6 +208,7 @@ else
   install_user
   install_dirs
   install_venv
+  install_config
   install_units
   install_udev
   check_config

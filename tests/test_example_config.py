@@ -1,10 +1,13 @@
-"""The shipped example config is valid and shows the real defaults."""
+"""The shipped example config is valid, shows the real defaults, and `kiosk example-config` prints it."""
 
-from pathlib import Path
+from __future__ import annotations
 
-from kiosk.config import SETTINGS, load, validate
+from click.testing import CliRunner
 
-EXAMPLE = Path(__file__).parent.parent / "assets" / "kiosk.example.toml"
+from kiosk.cli import main
+from kiosk.config import SETTINGS, asset_path, load, validate
+
+EXAMPLE = asset_path("kiosk.example.toml")  # from the package, as an install finds it
 
 
 def test_example_config_loads_and_matches_defaults_except_the_examples():
@@ -17,3 +20,12 @@ def test_example_config_loads_and_matches_defaults_except_the_examples():
         assert example[setting.key] == defaults[setting.key], setting.key
     assert example.levels == defaults.levels
     assert example.reasons == defaults.reasons
+
+
+def test_example_config_command_prints_the_shipped_file(tmp_path):
+    result = CliRunner().invoke(main, ["example-config"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == EXAMPLE.read_text(encoding="utf-8")
+    written = tmp_path / "kiosk.toml"
+    written.write_text(result.stdout, encoding="utf-8")
+    assert load(written).levels == validate({}).levels
