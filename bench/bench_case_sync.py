@@ -28,8 +28,9 @@ import requests
 
 from kiosk.store import Store
 from server_sync.client import SyncClient
-from server_sync.collector import cases as cs
 from server_sync.collector import db as dbmod
+from server_sync.collector.cases import record, storing
+from server_sync.wire import cases as wire_cases
 
 
 def collector_command() -> list[str]:
@@ -43,12 +44,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_case(i: int, extra_stage: bool = False) -> cs.Case:
+def make_case(i: int, extra_stage: bool = False) -> record.Case:
     stages = [{"stage": "收件", "stage_en": "Received", "date": "2025-01-02"},
               {"stage": "審核中", "stage_en": "Review", "date": "2025-01-05"}]
     if extra_stage:
         stages.append({"stage": "核定", "stage_en": "Approved", "date": "2025-01-09"})
-    return cs.Case(case_no=f"114-{i:07d}", case_type="選舉人名冊查詢", applicant_name="王小明",
+    return record.Case(case_no=f"114-{i:07d}", case_type="選舉人名冊查詢", applicant_name="王小明",
                    verify_code=f"{i % 10_000:04d}", unit="第一組", extension="1201", due_date="2025-01-20",
                    stages=stages)
 
@@ -58,14 +59,14 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--changes", type=int, default=1_000)
     args = parser.parse_args()
-    cs.hash_code = lambda code, salt, kdf=cs.KDF: hashlib.sha256(salt + code.encode()).digest()
+    wire_cases.hash_code = lambda code, salt, kdf=wire_cases.KDF, **kw: hashlib.sha256(salt + code.encode()).digest()
 
     with tempfile.TemporaryDirectory(prefix="bench-cases-") as tmp:
         tmp = Path(tmp)
         db = tmp / "collector.db"
         conn = dbmod.open_db(db)
         t0 = time.perf_counter()
-        cs.apply_cases(conn, (make_case(i) for i in range(args.cases)))
+        storing.apply_cases(conn, (make_case(i) for i in range(args.cases)))
         print(f"filled the collector with {args.cases:,} cases in {time.perf_counter() - t0:.1f} s "
               "(cheap hash; the real scrypt costs about 20 ms per new or changed secret)")
         token = subprocess.run([*collector_command(), "add-kiosk", "bench-cases", "--db", str(db)],
@@ -94,7 +95,7 @@ def main() -> int:
 
             changed = [make_case(i, extra_stage=True) for i in range(0, args.cases, max(1, args.cases // args.changes))]
             removed = [c.case_no for c in changed[: len(changed) // 10]]
-            cs.apply_cases(conn, changed[len(changed) // 10:], remove=removed)
+            storing.apply_cases(conn, changed[len(changed) // 10:], remove=removed)
             t0 = time.perf_counter()
             result = client.run_round()
             delta = time.perf_counter() - t0

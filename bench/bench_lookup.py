@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 from kiosk.clock import SimulatedClock
-from kiosk.lookup import CaseLookup, scrypt_check
+from kiosk.lookup import CaseLookup
 from kiosk.store import Store, connect
 from server_sync.client.cases import ensure_tables
-from server_sync.collector.cases import hash_code, kdf_name, verifier
+from server_sync.wire.cases import check, hash_code, kdf_name, verifier
 
 TARGET_P99_MS = 5.0
 
@@ -101,7 +101,7 @@ def main() -> None:
     times = []
     for _ in range(20):
         t = time.perf_counter()
-        scrypt_check("5678", record)
+        check("5678", record)
         times.append((time.perf_counter() - t) * 1000)
     print(f"deliberate hash ({kdf_name()}): p50 {pct(times, 50):.1f} ms on this machine "
           f"(a Pi 4 core is 4-6x slower: about {4 * pct(times, 50):.0f}-{6 * pct(times, 50):.0f} ms)")

@@ -21,32 +21,20 @@ screen and the command share one lockout; a lock that seems to last longer than
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import secrets
 import sqlite3
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from kiosk import i18n
 from kiosk.store import Store, StoreUnavailable, _unavailable, connect
+from server_sync.wire import cases as wire_cases
 
 OFFICE_TZ = ZoneInfo("Asia/Taipei")
 EVENT = "case_lookup"
 RESULTS = ("found", "not_found", "locked", "rate_limited")
-DEFAULT_KDF = (1 << 13, 8, 1)  # the collector's current cost: the dummy check costs the same
-
-def normalize_case_no(text: str) -> str:
-    """As the collector stores it: full-width folded, no spaces, upper case."""
-    return "".join(unicodedata.normalize("NFKC", text or "").split()).upper()
-
-
-def normalize_code(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text or "").split())
 
 
 def format_date(iso: str | None, lang: str) -> str:
@@ -138,31 +126,17 @@ class LookupResult:
         return out
 
 
-def scrypt_check(code: str, verifier: str) -> bool:
-    """True if ``code`` matches ``scrypt:N:r:p:SALT:HASH``; the costs come from the record."""
-    try:
-        alg, n, r, p, salt, digest = verifier.split(":")
-        if alg != "scrypt":
-            return False
-        salt_b, want = base64.b64decode(salt), base64.b64decode(digest)
-        got = hashlib.scrypt(code.encode("utf-8"), salt=salt_b, n=int(n), r=int(r), p=int(p),
-                             maxmem=256 * 1024 * 1024, dklen=len(want))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, want)
-
-
 def _dummy_verifier() -> str:
-    n, r, p = DEFAULT_KDF
-    salt = base64.b64encode(secrets.token_bytes(16)).decode()
-    return f"scrypt:{n}:{r}:{p}:{salt}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+    # At the collector's current cost, so checking an unknown case takes as long as a known one.
+    return wire_cases.verifier(wire_cases.kdf_name(), secrets.token_bytes(16),
+                               secrets.token_bytes(wire_cases.DIGEST_BYTES))
 
 
 @dataclass
 class CaseLookup:
     """Lookups against the cases synced into ``store``'s file.
 
-    check: the hash check (``scrypt_check``); the lookup benchmark swaps in a free one.
+    check: the hash check (``server_sync.wire.cases.check``); the lookup benchmark swaps in a free one.
     """
 
     store: Store
@@ -170,7 +144,7 @@ class CaseLookup:
     lock_minutes: float = 15
     rate_burst: int = 10
     rate_per_minute: float = 2.0
-    check: Callable[[str, str], bool] = scrypt_check
+    check: Callable[[str, str], bool] = wire_cases.check
     _conn: sqlite3.Connection | None = field(default=None, repr=False)
     _dummy: str = field(default_factory=_dummy_verifier, repr=False)
 
@@ -233,7 +207,7 @@ class CaseLookup:
     def lookup(self, case_no: str, code: str, *, source: str = "screen") -> LookupResult:
         """Check, count, store the event, then return what to show. Raises StoreUnavailable
         (nothing is shown then) and ValueError for an empty case number or code."""
-        case_no, code = normalize_case_no(case_no), normalize_code(code)
+        case_no, code = wire_cases.normalize_case_no(case_no), wire_cases.normalize_code(code)
         if not case_no or not code:
             raise ValueError("case number and code are both needed")
         now = self.clock.now().timestamp()

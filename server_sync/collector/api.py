@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-import sqlite3
 import time
 import zlib
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Iterator
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,52 +23,20 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from server_sync.collector import PROTOCOL, db, settings as settings_mod
+from server_sync.collector import PROTOCOL, db, deps, settings as settings_mod
 from server_sync.collector import services as services_mod  # the service directory (docs/queue.md)
 from server_sync.collector.admin import routes as admin_routes
-from server_sync.collector.auth import Kiosk, kiosk_for_token
-from server_sync.collector.cases import case_routes  # case-status lookup (docs/cases.md)
+from server_sync.collector.auth import Kiosk
+from server_sync.collector.cases import routes as case_routes  # case-status lookup (docs/cases.md)
 from server_sync.collector.ingest import BatchInvalid, Ingestor, prepare
 from server_sync.collector.models import Ack, Batch, Health, Settings
+from server_sync.collector.readers import ReaderPool
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = 2_000_000  # bytes, uncompressed; the compressed body is capped the same
 
-UNAUTHORIZED = "權杖無效或已撤銷 / unknown or revoked token"
 _bearer = HTTPBearer(auto_error=False, description="the token `kiosk-collector add-kiosk NAME` printed")
-
-
-class ReaderPool:
-    """Read-only work gets its own connections (WAL lets them run beside the writer)."""
-
-    def __init__(self, path: Path, size: int = 8):
-        self.path = path
-        self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
-        self._size = size
-
-    @contextmanager
-    def connection(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = self._idle.get_nowait()
-        except queue.Empty:
-            conn = db.connect(self.path, readonly=True)
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if self._idle.qsize() < self._size:
-                self._idle.put(conn)
-            else:
-                conn.close()
-
-    def close(self) -> None:
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except queue.Empty:
-                return
 
 
 def _too_large(limit: int) -> HTTPException:
@@ -145,13 +110,7 @@ def create_app(db_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY, clock=t
         return JSONResponse({"detail": "伺服器內部錯誤 / internal server error"}, status_code=500)
 
     def authenticate(creds: HTTPAuthorizationCredentials | None) -> Kiosk:
-        if creds is None or creds.scheme.lower() != "bearer":
-            raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-        with readers.connection() as conn:
-            kiosk = kiosk_for_token(conn, creds.credentials)
-        if kiosk is None:
-            raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-        return kiosk
+        return deps.authenticate(readers, creds)
 
     def process(kiosk: Kiosk, raw: bytes, encoding: str, received: float) -> dict:
         body = decode_body(raw, encoding, max_body)
@@ -210,7 +169,7 @@ def create_app(db_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY, clock=t
 
     app.include_router(services_mod.router(readers, ingestor.lock, writer, authenticate))
 
-    app.include_router(case_routes(writer, ingestor.lock, readers, authenticate, ingestor.clock))
+    app.include_router(case_routes.router)
 
     admin_routes.install(app, db_path, readers, ingestor)  # /admin pages, alerts (docs/admin.md)
 

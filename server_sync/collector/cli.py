@@ -301,10 +301,10 @@ def import_services(db_path, file):
 def import_cases(db_path, file, template, skip_invalid, remove_missing):
     """Import case statuses from a CSV (UTF-8, with or without BOM; docs/cases.md). All or nothing
     unless --skip-invalid; importing the same file again changes nothing."""
-    from server_sync.collector import cases as cs
+    from server_sync.collector.cases import parsing, storing
 
     if template:
-        click.echo(cs.TEMPLATE, nl=False)
+        click.echo(parsing.TEMPLATE, nl=False)
         return
     if file is None:
         raise click.UsageError("缺少檔案 missing FILE.csv (or --template)")
@@ -313,7 +313,7 @@ def import_cases(db_path, file, template, skip_invalid, remove_missing):
     except OSError as exc:
         raise click.ClickException(f"無法讀取 cannot read {file}: {exc}") from None
     with click.progressbar(length=max(1, raw.count(b"\n")), label="檢查 checking", file=sys.stderr) as bar:
-        parsed = cs.parse_csv(raw, progress=bar.update)
+        parsed = parsing.parse_csv(raw, progress=bar.update)
     for problem in parsed.problems:
         click.echo(str(problem), err=True)
     good = [c for no, c in parsed.cases.items() if no not in parsed.bad_cases]
@@ -325,8 +325,8 @@ def import_cases(db_path, file, template, skip_invalid, remove_missing):
         raise click.ClickException("--remove-missing 需要沒有錯誤的檔案 needs a file without problems; nothing imported")
     conn = _open(db_path)
     with click.progressbar(length=len(good), label="匯入 importing", file=sys.stderr) as bar:
-        result = cs.apply_cases(conn, good, remove_missing=remove_missing,
-                                progress=bar.update)
+        result = storing.apply_cases(conn, good, remove_missing=remove_missing,
+                                     progress=bar.update)
     click.echo(f"已匯入 imported {file.name}: 新增 added {result.added}, 更新 updated {result.updated}, "
                f"未變 unchanged {result.unchanged}, 移除 removed {result.removed}, "
                f"略過 skipped {len(parsed.bad_cases)}; revision {result.revision}")

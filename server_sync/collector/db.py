@@ -159,7 +159,7 @@ def m301_admin(db):
 
 @migrations()
 def m101_cases(db):
-    # Case-status lookup (cases.py, docs/cases.md). Plain name and secret stay here;
+    # Case-status lookup (cases/, docs/cases.md). Plain name and secret stay here;
     # kiosks get only name_masked and the salted scrypt hash.
     db.execute("""
         CREATE TABLE cases (

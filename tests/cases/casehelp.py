@@ -7,10 +7,10 @@ import io
 from pathlib import Path
 
 from kiosk.store import Store
-from server_sync.collector import cases as cs
 from server_sync.collector import db as dbmod
+from server_sync.collector.cases import parsing, pull, storing
 
-HEADER = [*cs.COLUMNS, *cs.OPTIONAL_COLUMNS]
+HEADER = [*parsing.COLUMNS, *parsing.OPTIONAL_COLUMNS]
 
 
 def csv_bytes(rows: list[dict], *, bom: bool = False, header=HEADER) -> bytes:
@@ -33,10 +33,10 @@ def case_rows(case_no: str, *, name="王小明", code="48213957", stages=(("收�
 
 def collector_with(path: Path, rows: list[dict], now: float | None = None):
     """A collector database holding the cases of ``rows`` (imported as the CLI would)."""
-    parsed = cs.parse_csv(csv_bytes(rows))
+    parsed = parsing.parse_csv(csv_bytes(rows))
     assert not parsed.problems, [str(p) for p in parsed.problems]
     conn = dbmod.open_db(path)
-    cs.apply_cases(conn, parsed.cases.values(), now=now)
+    storing.apply_cases(conn, parsed.cases.values(), now=now)
     return conn
 
 
@@ -45,7 +45,7 @@ def kiosk_with_cases(collector_conn, data_dir: Path, kiosk_id="cases-test") -> N
     from server_sync.client import cases as client_cases
 
     Store(data_dir, kiosk_id=kiosk_id).close()
-    body = cs.delta(collector_conn, 0, cs.MAX_PAGE)
+    body = pull.delta(collector_conn, 0, pull.MAX_PAGE)
     conn = __import__("kiosk.store", fromlist=["connect"]).connect(data_dir / "kiosk.db")
     try:
         client_cases.ensure_tables(conn)

@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from casehelp import case_rows, csv_bytes
-from server_sync.collector import cases as cs
+from server_sync.collector.cases import parsing
 from server_sync.collector.cli import main as collector_cli
+from server_sync.wire import cases as wire_cases
 
 
 def run(db, *args):
@@ -32,7 +33,7 @@ def test_template_prints_header_and_an_example_that_imports(tmp_path):
     result = CliRunner().invoke(collector_cli, ["import-cases", "--template"])
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
-    assert lines[0].split(",") == list(cs.COLUMNS)
+    assert lines[0].split(",") == list(parsing.COLUMNS)
     f = tmp_path / "t.csv"
     f.write_text(result.output, encoding="utf-8")
     assert run(tmp_path / "c.db", str(f)).exit_code == 0
@@ -64,7 +65,7 @@ BAD_ROWS = [
 def test_each_kind_of_bad_row_is_named_with_its_line(override, field):
     good = case_rows("A-1", code="5678")
     bad = case_rows("B-2", code="4321")[0] | override
-    parsed = cs.parse_csv(csv_bytes([*good, bad, *case_rows("C-3", code="8765")]))
+    parsed = parsing.parse_csv(csv_bytes([*good, bad, *case_rows("C-3", code="8765")]))
     assert [(p.line, p.field) for p in parsed.problems] == [(3, field)], [str(p) for p in parsed.problems]
     assert "第 3 行 line 3" in str(parsed.problems[0])
 
@@ -73,7 +74,7 @@ def test_rows_of_one_case_must_agree_and_not_repeat():
     rows = case_rows("A-1", stages=(("收件", "2024-05-01"), ("審核", "2024-05-02")))
     rows[1]["applicant_name"] = "王大明"
     rows.append(dict(rows[0]))  # the same stage and date again
-    parsed = cs.parse_csv(csv_bytes(rows))
+    parsed = parsing.parse_csv(csv_bytes(rows))
     got = [(p.line, p.field) for p in parsed.problems]
     assert got == [(3, "applicant_name"), (4, "stage")], [str(p) for p in parsed.problems]
     assert "line 2" in parsed.problems[0].en
@@ -81,17 +82,17 @@ def test_rows_of_one_case_must_agree_and_not_repeat():
 
 def test_closing_before_a_stage_and_whole_file_problems():
     rows = case_rows("A-1", stages=(("收件", "2024-05-01"), ("結案", "2024-05-09")), closed="2024-05-05")
-    parsed = cs.parse_csv(csv_bytes(rows))
+    parsed = parsing.parse_csv(csv_bytes(rows))
     assert [(p.line, p.field) for p in parsed.problems] == [(3, "closed_date")]
-    assert cs.parse_csv(b"").problems[0].en == "the file is empty"
-    no_code = csv_bytes(case_rows("A-1"), header=[c for c in cs.COLUMNS if c != "verify_code"])
-    assert "verify_code" in cs.parse_csv(no_code).problems[0].en
+    assert parsing.parse_csv(b"").problems[0].en == "the file is empty"
+    no_code = csv_bytes(case_rows("A-1"), header=[c for c in parsing.COLUMNS if c != "verify_code"])
+    assert "verify_code" in parsing.parse_csv(no_code).problems[0].en
     big5 = csv_bytes(case_rows("A-1")).decode("utf-8").encode("big5")
-    problem = cs.parse_csv(big5).problems[0]
+    problem = parsing.parse_csv(big5).problems[0]
     assert problem.line == 2 and "UTF-8" in problem.en
-    extra = csv_bytes(case_rows("A-1"), header=list(cs.COLUMNS)).replace(b"\r\n", b",surplus\r\n").replace(
+    extra = csv_bytes(case_rows("A-1"), header=list(parsing.COLUMNS)).replace(b"\r\n", b",surplus\r\n").replace(
         b"closed_date,surplus", b"closed_date")
-    assert "fields" in cs.parse_csv(extra).problems[0].en
+    assert "fields" in parsing.parse_csv(extra).problems[0].en
 
 
 def test_a_file_with_errors_imports_nothing_unless_skip_invalid(tmp_path):
@@ -154,4 +155,4 @@ def test_the_secret_is_stored_as_a_salted_scrypt_hash_with_its_costs(tmp_path):
     (k1, s1, h1), (k2, s2, h2) = conn.execute("SELECT kdf, salt, hash FROM cases ORDER BY case_no")
     assert k1 == k2 == "scrypt:8192:8:1"
     assert s1 != s2 and h1 != h2  # per-case salt: equal codes do not show as equal hashes
-    assert cs.hash_code("5678", s1) == h1
+    assert wire_cases.hash_code("5678", s1) == h1

@@ -15,9 +15,10 @@ import requests
 
 from casehelp import case_rows, collector_with, csv_bytes
 from kiosk.lookup import CaseLookup
-from kiosk.store import Store
 from server_sync.client.push import SyncClient
-from server_sync.collector import cases as cs
+from kiosk.store import Store
+from server_sync.collector import masking
+from server_sync.collector.cases import pull, storing
 from synchelp import KIOSK_ID, Collector
 
 SURNAMES = "林陳黃張李王吳劉蔡楊"
@@ -102,7 +103,7 @@ def test_only_masked_data_reaches_the_kiosk_file_and_its_wal(collector, tmp_path
         for blob in blobs:
             for secret in secrets:
                 assert secret not in blob, f"{secret.decode()!r} of {case_no} found"
-        assert cs.mask_name(name).encode() in whole  # control: the scan does see the stored names
+        assert masking.mask_name(name).encode() in whole  # control: the scan does see the stored names
         assert case_no.encode() in whole
 
     collector.stop()  # offline from here on
@@ -110,7 +111,7 @@ def test_only_masked_data_reaches_the_kiosk_file_and_its_wal(collector, tmp_path
     service = CaseLookup(store)
     case_no, name, code = persons[7]
     found = service.lookup(case_no, code)
-    assert found.result == "found" and found.case.name == cs.mask_name(name) == "歐○○○"
+    assert found.result == "found" and found.case.name == masking.mask_name(name) == "歐○○○"
     assert service.lookup(case_no, str(int(code) ^ 1).zfill(8)).result == "not_found"
     service.close()
     store.close()
@@ -176,13 +177,13 @@ def test_a_closed_case_disappears_after_its_days_on_the_collectors_clock(tmp_pat
     rows = case_rows("C-1", code="5678", stages=(("結案", "2024-05-01"),), closed="2024-05-01")
     t0 = datetime(2024, 5, 2, 4, 0, tzinfo=timezone.utc).timestamp()
     conn = collector_with(tmp_path / "c.db", rows, now=t0)
-    first = cs.delta(conn, 0)
+    first = pull.delta(conn, 0)
     assert [c["case_no"] for c in first["changes"]] == ["C-1"]
     assert first["changes"][0]["hide_after"] == "2024-05-31"
     day = 86400
-    assert cs.refresh(conn, t0 + 29 * day) == 0  # 2024-05-31 in Taipei: still kept
-    assert cs.delta(conn, first["revision"])["changes"] == []
-    assert cs.refresh(conn, t0 + 30 * day) == 1  # 2024-06-01
-    gone = cs.delta(conn, first["revision"])
+    assert storing.refresh(conn, t0 + 29 * day) == 0  # 2024-05-31 in Taipei: still kept
+    assert pull.delta(conn, first["revision"])["changes"] == []
+    assert storing.refresh(conn, t0 + 30 * day) == 1  # 2024-06-01
+    gone = pull.delta(conn, first["revision"])
     assert gone["changes"] == [{"case_no": "C-1", "revision": first["revision"] + 1, "removed": True}]
-    assert cs.delta(conn, 0)["changes"] == []  # a new kiosk never sees it
+    assert pull.delta(conn, 0)["changes"] == []  # a new kiosk never sees it

@@ -1,8 +1,8 @@
 """The /admin/services and /admin/cases pages: see and replace the service directory, import cases.
 
 Both uploads go through the very functions the command line uses
-(``kiosk.directory`` validation for ``import-services``, ``cases.parse_csv`` and
-``cases.apply_cases`` for ``import-cases``), so a file the CLI refuses is refused
+(``kiosk.directory`` validation for ``import-services``, ``cases.parsing.parse_csv`` and
+``cases.storing.apply_cases`` for ``import-cases``), so a file the CLI refuses is refused
 here with the same problems, and nothing is stored unless the file is accepted.
 Case data is personal: the cases page is for managers only and never shows a
 verification code or an unmasked name.
@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from kiosk.directory import DirectoryError
-from server_sync.collector import cases as cs
+from server_sync.collector.cases import parsing, storing
+from server_sync.collector.cases.record import Problem
 from server_sync.collector import services as svc
 from server_sync.collector.admin import accounts
 
@@ -97,7 +98,7 @@ def directory_problems(exc: DirectoryError) -> list[dict]:
     return rows
 
 
-def case_problems(problems: list[cs.Problem]) -> list[dict]:
+def case_problems(problems: list[Problem]) -> list[dict]:
     return [{"where_zh": f"第 {p.line} 行" if p.line else "檔案", "where_en": f"line {p.line}" if p.line else "file",
              "field": p.field, "case_no": p.case_no, "zh": p.zh, "en": p.en} for p in problems]
 
@@ -117,7 +118,7 @@ def cases_summary(conn) -> dict:
     revision = conn.execute("SELECT value FROM meta WHERE key = 'cases_revision'").fetchone()
     return {"cases": row[0], "open": row[1], "closed": row[2], "published": row[3], "removed": row[4],
             "updated_at": row[5], "revision": int(revision[0]) if revision else 0,
-            "keep_closed_days": cs.keep_closed_days(conn)}
+            "keep_closed_days": storing.keep_closed_days(conn)}
 
 
 def recent_cases(conn, limit: int = RECENT_CASES) -> list[dict]:
@@ -216,7 +217,7 @@ def install(router: APIRouter, h: Helpers) -> None:
     @router.get("/cases/template.csv")
     def cases_template(request: Request):
         need_manager(request)
-        return Response(cs.TEMPLATE.encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+        return Response(parsing.TEMPLATE.encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="cases-template.csv"'})
 
     @router.post("/cases")
@@ -226,7 +227,7 @@ def install(router: APIRouter, h: Helpers) -> None:
             return checked
         s, form, name, raw = checked
         skip_invalid = bool(form.get("skip_invalid"))
-        parsed = await run_in_threadpool(cs.parse_csv, raw)
+        parsed = await run_in_threadpool(parsing.parse_csv, raw)
         problems = case_problems(parsed.problems)
         # The command line's rule (kiosk-collector import-cases): all or nothing unless skip-invalid,
         # and then every case with a bad row is skipped whole.
@@ -239,7 +240,7 @@ def install(router: APIRouter, h: Helpers) -> None:
                                   f"nothing imported{hint}")
 
         def save():
-            result = cs.apply_cases(h.write_conn, good, source=f"admin:{s.user.username}", write_lock=h.write_lock)
+            result = storing.apply_cases(h.write_conn, good, source=f"admin:{s.user.username}", write_lock=h.write_lock)
             with h.write_lock:
                 accounts.audit(h.write_conn, s.user.username, "import_cases", name,
                                {**result.as_json(), "rows": parsed.rows, "skipped_cases": len(parsed.bad_cases),

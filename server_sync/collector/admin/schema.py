@@ -99,7 +99,7 @@ def create(db) -> None:
             minute INTEGER NOT NULL, unit TEXT NOT NULL, window TEXT NOT NULL,
             n INTEGER NOT NULL, unhappy INTEGER NOT NULL,
             PRIMARY KEY (minute, unit, window)) WITHOUT ROWID""")
-    # Dashboard rollups, in office time (Asia/Taipei), kept in the ingest transaction (admin/rollup.py).
+    # Dashboard rollups, in office time (Asia/Taipei), kept in the ingest transaction (collector/rollup.py).
     ex(f"""CREATE TABLE admin_sat_hour (
             day TEXT NOT NULL, hod INTEGER NOT NULL, unit TEXT NOT NULL, window TEXT NOT NULL,
             service TEXT NOT NULL, {SAT_COLS},
