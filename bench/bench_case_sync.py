@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 
 from kiosk.store import Store
-from server_sync.client import SyncClient
+from kiosk.outbox import sync_client
 from server_sync.collector import db as dbmod
 from server_sync.collector.cases import record, storing
 from server_sync.wire import cases as wire_cases
@@ -85,7 +85,7 @@ def main() -> int:
                     time.sleep(0.1)
             data = tmp / "kiosk"
             store = Store(data, kiosk_id="bench-cases")  # the running kiosk holds its file open
-            client = SyncClient(url, token, data)
+            client = sync_client(url, token, data)
             t0 = time.perf_counter()
             result = client.run_round()
             full = time.perf_counter() - t0

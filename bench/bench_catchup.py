@@ -24,7 +24,7 @@ import requests
 
 from kiosk.clock import SimulatedClock
 from kiosk.store import Store
-from server_sync.client import SyncClient
+from kiosk.outbox import sync_client
 
 TARGET_SECONDS = 10.0
 
@@ -85,7 +85,7 @@ def main() -> int:
                 return 2
             time.sleep(0.1)
 
-        client = SyncClient(url, token, work / "kiosk", batch_size=args.batch)
+        client = sync_client(url, token, work / "kiosk", batch_size=args.batch)
         t0 = time.monotonic()
         result = client.run_round()
         seconds = time.monotonic() - t0

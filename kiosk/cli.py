@@ -171,8 +171,9 @@ def sync(config_path, data_dir, once):
     """Send pending events to the collector ([sync] url, token); without --once, keep syncing."""
     import time
 
+    from kiosk.outbox import sync_client
     from kiosk.store import Store
-    from server_sync.client import SyncClient, SyncWorker
+    from server_sync.client import SyncWorker
 
     config = _load(config_path)
     data_dir = data_dir or default_data_dir(demo=False)
@@ -182,7 +183,7 @@ def sync(config_path, data_dir, once):
         sys.exit(2)
     # Open (and migrate) the store once, as the kiosk does, so store_id and sync_state exist.
     Store(data_dir, kiosk_id=config.kiosk_id).close()
-    client = SyncClient.from_config(config, data_dir)
+    client = sync_client(config["sync.url"], config["sync.token"], data_dir)
 
     def report(result):
         if result.error is None and result.pending == 0:

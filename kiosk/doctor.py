@@ -99,8 +99,9 @@ def check_sync(config, data_dir: Path) -> Check:
                      "or KIOSK_SYNC_TOKEN to the one `kiosk-collector add-kiosk` printed")
     import sqlite3
 
+    from kiosk.outbox import read_status
     from kiosk.store import Store, StoreUnavailable
-    from server_sync.client.status import doctor_summary, read_status
+    from server_sync.client.status import doctor_summary
 
     try:
         store = Store(data_dir, kiosk_id=config.kiosk_id)

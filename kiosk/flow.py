@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kiosk.store import Event
+from server_sync.wire.events import Event
 
 SCREENS = ("home", "thanks", "reasons", "guidance", "lookup", "case_result", "notice")
 # The queue's screens (kiosk/queue.py): a ticket just taken, a number called, the staff panel.

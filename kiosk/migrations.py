@@ -49,7 +49,7 @@ def m002_sync_state(db):
             pending_since TEXT,                    -- when a round first saw events waiting
             last_attempt_at TEXT,
             last_round_ok INTEGER,                 -- 1 if the latest round succeeded, 0 if it failed
-            last_success_at TEXT,                  -- last round that left nothing pending
+            last_success_at TEXT,                  -- last validated ack (written with it) or clean round
             last_error_at TEXT,
             last_error_zh TEXT,
             last_error_en TEXT,

@@ -17,6 +17,7 @@ marks the ticket no-show and calls the next one.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -26,8 +27,13 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk import estimate
-from kiosk.directory import EMPTY, OFFICE_TZ, PRIORITY_SERIES, Directory, DirectoryError, Service, bundled_path, load_file
-from kiosk.store import Event, Store
+from kiosk.directory import bundled_path
+from kiosk.outbox import read_services
+from kiosk.store import Store, StoreUnavailable
+from server_sync.wire.directory import (EMPTY, PRIORITY_SERIES, Directory, DirectoryError, Service, load_file,
+                                       parse_json)
+from server_sync.wire.events import Event
+from server_sync.wire.tz import OFFICE_TZ
 
 log = logging.getLogger(__name__)
 
@@ -122,19 +128,16 @@ class LocalDirectory:
         return self._fallback
 
     def get(self) -> Directory:
-        from kiosk.store import StoreUnavailable
-        from server_sync.client import services
-
         try:
             with self.store._lock:
-                revision, text = services.read_local(self.store._reader())
+                revision, text = read_services(self.store._reader())
         except (sqlite3.Error, StoreUnavailable) as exc:
             log.warning("service directory copy unreadable, using the last one: %s", exc)
             return self._cached or self._fallback_directory()
         if text is None:
             return self._fallback_directory()
         if self._cached is None or self._cached.revision != revision:
-            self._cached = services.parse_local(revision, text)
+            self._cached = parse_json(json.loads(text), revision=revision)
         return self._cached
 
     def close(self) -> None:

@@ -26,9 +26,9 @@ from kiosk import estimate
 from kiosk.buttons import press_mock_pin
 from kiosk.clock import SimulatedClock
 from kiosk.config import Config
-from kiosk.directory import OFFICE_TZ
 from kiosk.queue import QueueRefused
 from kiosk.runtime import Kiosk
+from server_sync.wire.tz import OFFICE_TZ
 
 OPEN, LAST_ARRIVAL = time(8, 30), time(17, 0)
 # Visitors per hour by hour of the day (local): a morning peak, lunch, an afternoon bump.

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from kiosk.store import Event, Store
+from kiosk.store import Store
+from server_sync.wire.events import Event
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ from pathlib import Path
 from kiosk.buttons import RatingButtons
 from kiosk.config import Config
 from kiosk.flow import Flow
+from kiosk.outbox import StatusReader, sync_worker
 from kiosk.ratings import RatingRecorder
 from kiosk.store import Store
+from server_sync.client.status import status_line
 
 
 def make_flow(config: Config) -> Flow:
@@ -58,7 +60,7 @@ class Kiosk:
             led_seconds=config["buttons.led_seconds"], next_pin=config["buttons.next_pin"],
             on_next=self._next_pressed, pin_factory=pin_factory)
         self._sync = None  # server_sync.client.SyncWorker once start_sync ran
-        self._sync_status = None  # server_sync.client.status.StatusReader, made on first status_line
+        self._sync_status: StatusReader | None = None  # made on first status_line
 
     def _next_pressed(self) -> None:
         """The staff "next" button (a gpiozero thread): call the next number, then tell the UI."""
@@ -89,18 +91,14 @@ class Kiosk:
         """Start the background sync thread if a collector is configured."""
         if not self.config["sync.url"] or self._sync is not None:
             return
-        from server_sync.client.worker import SyncWorker
-
         # Its own SQLite connection and HTTP session: the UI never waits for the network.
-        self._sync = SyncWorker.for_kiosk(self)
+        self._sync = sync_worker(self.config, self.store.data_dir, clock=self.store.clock)
         self._sync.start()
 
     def status_line(self, lang: str) -> str:
         """The discreet sync status line shown on the home screen ("" when sync is off)."""
         if not self.config["sync.url"]:
             return ""
-        from server_sync.client.status import StatusReader, status_line
-
         if self._sync_status is None:
             self._sync_status = StatusReader(self.store.data_dir)
         return status_line(self._sync_status.read(), lang)

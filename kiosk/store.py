@@ -17,7 +17,6 @@ import os
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -28,6 +27,7 @@ from kiosk.clock import SystemClock
 from kiosk.identity import resolve_kiosk_id
 from kiosk.migrations import migrations
 from server_sync.durable import make_dirs
+from server_sync.wire.events import STORE_RECOVERED, Event
 
 log = logging.getLogger(__name__)
 
@@ -79,38 +79,12 @@ def _unavailable(exc: BaseException, where: Path | None = None) -> StoreUnavaila
     return StoreUnavailable(zh, en, str(exc))
 
 
-@dataclass(frozen=True)
-class Event:
-    seq: int
-    id: str
-    type: str
-    kiosk_id: str
-    unit: str
-    window: str
-    level: int | None
-    misuse: bool
-    ref: str | None
-    recorded_at: str
-    boot_id: str
-    monotonic: float
-    detail: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        """The event as `kiosk events` prints it and sync sends it."""
-        out = {
-            "id": self.id, "seq": self.seq, "type": self.type, "kiosk_id": self.kiosk_id,
-            "unit": self.unit, "window": self.window, "level": self.level,
-            "misuse": self.misuse, "ref": self.ref, "recorded_at": self.recorded_at,
-            "boot_id": self.boot_id, "monotonic": self.monotonic,
-        }
-        out.update({k: v for k, v in self.detail.items() if k not in out})
-        return out
+# The events table's columns in the order ``row_to_event`` reads them.
+EVENT_COLUMNS = "seq, id, type, kiosk_id, unit, window, level, misuse, ref, recorded_at, boot_id, monotonic, detail"
 
 
-_COLUMNS = "seq, id, type, kiosk_id, unit, window, level, misuse, ref, recorded_at, boot_id, monotonic, detail"
-
-
-def _row_to_event(row) -> Event:
+def row_to_event(row) -> Event:
+    """One row of ``SELECT {EVENT_COLUMNS} FROM events`` as an Event."""
     seq, id_, type_, kiosk_id, unit, window, level, misuse, ref, rec, boot, mono, detail = row
     return Event(seq, id_, type_, kiosk_id, unit, window, level, bool(misuse), ref, rec, boot, mono,
                  json.loads(detail) if detail else {})
@@ -175,7 +149,7 @@ class Store:
                 self.conn = self._open_checked()
             except sqlite3.DatabaseError as exc2:
                 raise _unavailable(exc2, self.data_dir) from exc2
-            self.append("store_recovered", detail={"moved_to": self.recovered_from.name,
+            self.append(STORE_RECOVERED, detail={"moved_to": self.recovered_from.name,
                                                    "reason": str(exc)})
         self.db = sqlite_utils.Database(self.conn)
 
@@ -274,7 +248,7 @@ class Store:
     def events(self, *, after_seq: int = 0, limit: int | None = None,
                type: str | None = None) -> Iterator[Event]:
         """Stored events, oldest first."""
-        sql = f"SELECT {_COLUMNS} FROM events WHERE seq > ?"
+        sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?"
         params: list[Any] = [after_seq]
         if type:
             sql += " AND type = ?"
@@ -286,7 +260,7 @@ class Store:
         with self._lock:
             rows = self._reader().execute(sql, params).fetchall()
         for row in rows:
-            yield _row_to_event(row)
+            yield row_to_event(row)
 
     def count(self, type: str | None = None) -> int:
         with self._lock:

@@ -33,7 +33,6 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk import estimate
 from kiosk.chime import CHIME_PATH, speak
-from kiosk.directory import EMPTY, OFFICE_TZ
 from kiosk.fonts import find_cjk_font
 from kiosk.i18n import text
 from kiosk.printer import TicketPrint, parse_spec, print_ticket
@@ -41,6 +40,8 @@ from kiosk.queue import QueueRefused
 from kiosk.store import StoreUnavailable
 from kiosk.ui import widgets
 from kiosk.ui.screen import KioskScreen
+from server_sync.wire.directory import EMPTY
+from server_sync.wire.tz import OFFICE_TZ
 
 log = logging.getLogger("kiosk.ui.queue")
 

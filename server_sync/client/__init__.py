@@ -2,15 +2,20 @@
 
 Runs as a background thread of `kiosk run` (``SyncWorker``) and as
 `kiosk sync --once` (``SyncClient.run_round``). Wire contract: docs/protocol-v1.md.
+It never imports the kiosk: the kiosk hands it an ``Outbox`` (kiosk/outbox.py).
 
 Modules:
     session  one ``requests.Session`` with urllib3 retries and timeouts
-    outbox   pending events and the acked watermark in the kiosk's SQLite file
+    outbox   the interface of the kiosk's store the client is handed
     ack      strict validation of the collector's answers
     push     one sync round: push every pending batch, then pull settings
     worker   the background thread and its backoff
+    services the service directory, pulled by ETag
+    cases    case-status changes, pulled by revision
     status   the status line and the `kiosk doctor` summary
 """
+
+from __future__ import annotations
 
 from server_sync.client.errors import SyncError
 from server_sync.client.push import RoundResult, SyncClient

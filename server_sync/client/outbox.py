@@ -1,31 +1,93 @@
-"""Pending events and the acked watermark, kept in the kiosk's own SQLite file.
+"""What the sync client needs of the kiosk's store: the ``Outbox`` interface it is handed.
 
-The sync client opens its own connection (``kiosk.store.connect``: WAL,
-synchronous=FULL), so reading a batch never blocks the UI's durable writes
-and the UI's writes block the watermark update only for SQLite's own lock.
-State lives in ``sync_state`` (migration m002), one row per ``store_id``: a
-store replaced after corruption starts again at seq 1 under a new id.
+The kiosk implements it over its own SQLite file (kiosk/outbox.py); the client
+never opens that file itself, so it knows nothing of the kiosk's tables. Every
+write is durable when it returns; every failure of the local file raises a
+``SyncError`` (``errors.local_data``), which ends the round with nothing
+unconfirmed marked as sent.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Sequence
 
-import sqlite_utils
+from server_sync.wire.events import Event
 
-from kiosk.migrations import migrations
-from kiosk.store import _COLUMNS, DB_NAME, Event, _row_to_event, connect
-from server_sync.client import errors
-
+# The sync state the client keeps per store_id. A store replaced after corruption
+# gets a new id and so starts again at seq 1.
 STATE_COLUMNS = (
     "store_id", "acked_seq", "pending", "pending_since", "last_attempt_at", "last_round_ok", "last_success_at",
     "last_error_at", "last_error_zh", "last_error_en", "last_error_detail", "clock_offset",
     "clock_offset_at", "settings_etag", "settings_revision", "settings_json", "settings_at",
     "settings_error",
 )
+# The case rows the client hands over, in this order (server_sync/client/cases.py checks each field).
+CASE_COLUMNS = ("case_no", "revision", "case_type", "case_type_en", "name", "stages", "unit", "unit_en",
+                "extension", "due_date", "closed_date", "hide_after", "verifier")
+
+
+class Outbox(Protocol):
+    """The kiosk's store as the sync client sees it; used as a context manager for one round."""
+
+    def __enter__(self) -> Outbox: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def close(self) -> None: ...
+
+    # -- events and the watermark -------------------------------------------------
+    @property
+    def store_id(self) -> str:
+        """The id of the kiosk's data file (it changes when a corrupt file was replaced)."""
+        ...
+
+    def state(self, store_id: str) -> dict[str, Any]:
+        """This store's sync state, keyed by STATE_COLUMNS (acked_seq 0 and the rest None at first)."""
+        ...
+
+    def pending_count(self, after_seq: int) -> int:
+        """How many events have a seq above ``after_seq``."""
+        ...
+
+    def batch(self, after_seq: int, limit: int) -> Sequence[Event]:
+        """Up to ``limit`` events after ``after_seq``, oldest first."""
+        ...
+
+    def mark_acked(self, store_id: str, acked_seq: int, pending: int, succeeded_at: str) -> None:
+        """Move the watermark, the pending count and the last success time in one transaction."""
+        ...
+
+    def update_state(self, store_id: str, values: dict[str, Any]) -> None:
+        """Write the given STATE_COLUMNS (not store_id) in one transaction."""
+        ...
+
+    # -- the service directory's last good copy -------------------------------------
+    def services_etag(self) -> str | None: ...
+
+    def save_services(self, revision: int, etag: str | None, directory_json: str, received_at: str) -> None: ...
+
+    def services_refused(self, message: str) -> None:
+        """Keep why the collector's copy was refused; the old copy stays."""
+        ...
+
+    # -- case statuses ----------------------------------------------------------------
+    def case_position(self) -> tuple[str | None, int]:
+        """(dataset, revision) of the cases held; (None, 0) before the first pull."""
+        ...
+
+    def apply_cases(self, dataset: str, revision: int, rows: Sequence[Sequence[Any]], removed: Sequence[str],
+                    *, pulled_at: str, today: str, wipe: bool) -> None:
+        """One page of changes and the new position, in one transaction; rows follow CASE_COLUMNS.
+
+        wipe: drop every case held first (another dataset, or one restored from an older backup).
+        today: the office's date; cases whose hide_after is before it go.
+        """
+        ...
+
+    def case_error(self, message: str) -> None:
+        """Keep why the last case pull failed; never raises."""
+        ...
 
 
 def iso(when: datetime) -> str:
@@ -40,116 +102,3 @@ def parse_iso(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
-class Outbox:
-    """The sync client's view of ``data_dir/kiosk.db``; use as a context manager per round.
-
-    path: the SQLite file (``kiosk.db``) or the folder holding it.
-    """
-
-    def __init__(self, path: str | Path):
-        path = Path(path)
-        self.path = path / DB_NAME if path.is_dir() or path.suffix != ".db" else path
-        self.conn: sqlite3.Connection | None = None
-
-    # -- connection ----------------------------------------------------------
-    def open(self) -> "Outbox":
-        if self.conn is not None:
-            return self
-        if not self.path.exists():
-            # Never create the kiosk's file from here: the Store owns its creation.
-            raise errors.local_data(f"{self.path} does not exist yet")
-        try:
-            conn = connect(self.path)
-            try:
-                has_state = conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sync_state'").fetchone()
-                if not has_state:
-                    migrations.apply(sqlite_utils.Database(conn))
-            except BaseException:
-                conn.close()
-                raise
-        except sqlite3.Error as exc:
-            raise errors.local_data(str(exc)) from exc
-        self.conn = conn
-        return self
-
-    def close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            finally:
-                self.conn = None
-
-    def __enter__(self) -> "Outbox":
-        return self.open()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _run(self, fn):
-        """Run fn(conn), turning SQLite errors into a plain-words SyncError."""
-        if self.conn is None:
-            self.open()
-        try:
-            return fn(self.conn)
-        except sqlite3.Error as exc:
-            if self.conn is not None and self.conn.in_transaction:
-                try:
-                    self.conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-            raise errors.local_data(str(exc)) from exc
-
-    def _write(self, sql: str, params) -> None:
-        def go(conn):
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(sql, params)
-            conn.execute("COMMIT")  # synchronous=FULL: durable when this returns
-        self._run(go)
-
-    # -- reading ---------------------------------------------------------------
-    @property
-    def store_id(self) -> str:
-        row = self._run(lambda c: c.execute("SELECT value FROM meta WHERE key='store_id'").fetchone())
-        if row is None:
-            raise errors.local_data("the data file has no store_id yet")
-        return row[0]
-
-    def state(self, store_id: str | None = None) -> dict[str, Any]:
-        """This store's sync_state row (created with acked_seq 0 if missing)."""
-        store_id = store_id or self.store_id
-
-        def go(conn):
-            conn.execute("INSERT OR IGNORE INTO sync_state(store_id) VALUES (?)", [store_id])
-            return conn.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM sync_state WHERE store_id=?",
-                                [store_id]).fetchone()
-        return dict(zip(STATE_COLUMNS, self._run(go)))
-
-    def pending_count(self, acked_seq: int) -> int:
-        return self._run(lambda c: c.execute("SELECT count(*) FROM events WHERE seq > ?",
-                                             [acked_seq]).fetchone()[0])
-
-    def batch(self, acked_seq: int, limit: int) -> list[Event]:
-        """Up to ``limit`` events after the watermark, oldest first."""
-        rows = self._run(lambda c: c.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            [acked_seq, limit]).fetchall())
-        return [_row_to_event(row) for row in rows]
-
-    # -- writing (each one durable when it returns) ------------------------------
-    def mark_acked(self, store_id: str, acked_seq: int, pending: int) -> None:
-        """Move the watermark; only ever called after the ack was validated."""
-        self._write("UPDATE sync_state SET acked_seq=?, pending=? WHERE store_id=?",
-                    [acked_seq, pending, store_id])
-
-    def update_state(self, store_id: str, values: dict[str, Any]) -> None:
-        """Write the given sync_state columns in one durable transaction."""
-        unknown = set(values) - set(STATE_COLUMNS[1:])
-        if unknown:
-            raise ValueError(f"not sync_state columns: {sorted(unknown)}")
-        if values:
-            names = list(values)
-            self._write(f"UPDATE sync_state SET {', '.join(f'{n}=?' for n in names)} WHERE store_id=?",
-                        [values[n] for n in names] + [store_id])

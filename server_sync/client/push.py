@@ -14,21 +14,31 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import Protocol
 
 import requests
 
-from kiosk import __version__
-from kiosk.clock import SystemClock
-from server_sync.client import errors
+from server_sync.client import cases, errors, services
 from server_sync.client.ack import describe_exception, validate_ack, validate_settings
 from server_sync.client.errors import SyncError
 from server_sync.client.outbox import Outbox, iso
 from server_sync.client.session import DEFAULT_TIMEOUT, make_session
+from server_sync.wire.protocol import MAX_EVENTS
+from server_sync.wire.tz import OFFICE_TZ
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 1000  # protocol limit per POST
+MAX_BATCH = MAX_EVENTS  # protocol limit per POST
+
+
+class Clock(Protocol):
+    """The kiosk's clock (kiosk.clock): wall time, and the boot id and monotonic time it is anchored to."""
+
+    boot_id: str
+
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
 
 
 @dataclass
@@ -58,27 +68,25 @@ class SyncClient:
 
     url: the collector's base URL ([sync] url).
     token: this kiosk's bearer token ([sync] token / KIOSK_SYNC_TOKEN).
-    data_dir: the folder holding kiosk.db (or the file itself).
+    outbox: the kiosk's store as the client needs it (kiosk/outbox.py makes one).
     clock: the kiosk's clock (the Store's), for the batch's wall/boot/monotonic times.
+    software_version: the kiosk's version, sent with every batch and as the User-Agent.
     timeout: (connect, read) seconds, passed on every request.
     batch_size: events per POST, at most 1,000.
     session: a ready ``requests.Session`` (default: ``session.make_session``).
     """
 
-    def __init__(self, url: str, token: str, data_dir: str | Path, *, clock=None,
+    def __init__(self, url: str, token: str, outbox: Outbox, *, clock: Clock, software_version: str = "",
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT, batch_size: int = MAX_BATCH,
                  session: requests.Session | None = None, retries=None):
         self.base = (url or "").rstrip("/")
         self.token = token or ""
-        self.outbox = Outbox(data_dir)
-        self.clock = clock or SystemClock()
+        self.outbox = outbox
+        self.clock = clock
+        self.software_version = software_version
         self.timeout = timeout
         self.batch_size = max(1, min(batch_size, MAX_BATCH))
-        self.session = session or make_session(self.token, retries=retries)
-
-    @classmethod
-    def from_config(cls, config, data_dir: str | Path, **kwargs) -> "SyncClient":
-        return cls(config["sync.url"], config["sync.token"], data_dir, **kwargs)
+        self.session = session or make_session(self.token, software_version=software_version, retries=retries)
 
     def close(self) -> None:
         self.session.close()
@@ -124,21 +132,19 @@ class SyncClient:
                             update["settings_error"] = (f"{exc.zh} / {exc.en}"
                                                         + (f" ({exc.detail[:300]})" if exc.detail else ""))
                         try:  # the service directory, by its own ETag (server_sync/client/services.py)
-                            from server_sync.client import services
-
-                            result.services_changed = services.pull(self.session, self.base, outbox.conn,
+                            result.services_changed = services.pull(self.session, self.base, outbox,
                                                                     iso(self.clock.now()), self.timeout)
                         except SyncError as exc:
                             result.settings_error = result.settings_error or exc
                             log.warning("service directory not pulled: %s", exc)
-                        from server_sync.client import cases  # case-status changes since our revision
-
-                        try:
-                            result.cases_changed = cases.pull(self.session, self.base, outbox.conn,
-                                                              iso(self.clock.now()), self.timeout)
+                        try:  # case-status changes since our revision (server_sync/client/cases.py)
+                            now = self.clock.now()
+                            result.cases_changed = cases.pull(self.session, self.base, outbox, iso(now),
+                                                              now.astimezone(OFFICE_TZ).date().isoformat(),
+                                                              self.timeout)
                         except SyncError as exc:
                             result.cases_error = exc
-                            cases.record_error(outbox.conn, str(exc))
+                            outbox.case_error(str(exc))
                             log.warning("case changes not pulled: %s", exc)
                 finally:
                     if result.clock_offset is not None:
@@ -154,7 +160,7 @@ class SyncClient:
     def _payload(self, store_id: str, events, backlog: int) -> bytes:
         payload = {
             "store_id": store_id,
-            "software_version": __version__,
+            "software_version": self.software_version,
             "backlog": backlog,
             "clock": {
                 "wall": self.clock.now().isoformat(timespec="milliseconds"),
@@ -211,7 +217,9 @@ class SyncClient:
                             " sending again from there", new_acked, store_id, acked)
             if events or new_acked != acked:
                 new_pending = outbox.pending_count(new_acked)
-                outbox.mark_acked(store_id, new_acked, new_pending)  # durable before going on
+                # With the success time in one transaction: the status line never reads
+                # "never synced, nothing pending" between the two.
+                outbox.mark_acked(store_id, new_acked, new_pending, iso(self.clock.now()))  # durable before going on
                 result.pending = new_pending
             if events:
                 result.batches += 1

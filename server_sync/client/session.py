@@ -12,8 +12,6 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from kiosk import __version__
-
 # (connect, read) seconds; a batch of 1,000 events takes well under a second.
 DEFAULT_TIMEOUT = (5.0, 30.0)
 RETRY_STATUSES = (502, 503, 504)
@@ -31,7 +29,7 @@ def make_retry(total: int = 3, backoff_factor: float = 0.5, backoff_max: float =
     )
 
 
-def make_session(token: str, *, retries: Retry | None = None) -> requests.Session:
+def make_session(token: str, *, software_version: str = "", retries: Retry | None = None) -> requests.Session:
     """A session carrying the kiosk's bearer token, with retries mounted for http and https."""
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retries or make_retry(), pool_connections=1, pool_maxsize=1)
@@ -39,7 +37,7 @@ def make_session(token: str, *, retries: Retry | None = None) -> requests.Sessio
     session.mount("https://", adapter)
     session.headers.update({
         "Authorization": f"Bearer {token}",
-        "User-Agent": f"counter-kiosk/{__version__}",
+        "User-Agent": f"counter-kiosk/{software_version or 'unknown'}",
         "Accept": "application/json",
     })
     # trust_env stays on: an office network may reach the collector only through

@@ -1,20 +1,14 @@
 """What the sync client tells people: the discreet status line and the `kiosk doctor` check.
 
-Both read ``sync_state`` and count pending events straight from the kiosk's
-file, so they are right even when the sync thread is busy, stuck or not running.
+Both take a ``SyncStatus`` the kiosk reads straight from its own file
+(kiosk/outbox.py), so they are right even when the sync thread is busy, stuck
+or not running.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-
-from kiosk.i18n import text
-from kiosk.store import DB_NAME, connect
-from server_sync.client.outbox import parse_iso
 
 STUCK_AFTER = timedelta(hours=1)  # doctor fails when events wait this long and the last round failed
 
@@ -47,65 +41,6 @@ class SyncStatus:
         return (self.last_error_en if lang == "en" else self.last_error_zh) or ""
 
 
-def read_status(conn: sqlite3.Connection) -> SyncStatus:
-    """The sync state of the store in ``conn`` (defaults when it never synced)."""
-    row = conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
-    status = SyncStatus(store_id=row[0] if row else None)
-    has_table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sync_state'").fetchone()
-    if has_table and status.store_id:
-        row = conn.execute(
-            "SELECT acked_seq, pending_since, last_attempt_at, last_round_ok, last_success_at, last_error_at,"
-            " last_error_zh, last_error_en, last_error_detail, clock_offset, clock_offset_at,"
-            " settings_revision, settings_at, settings_error FROM sync_state WHERE store_id=?",
-            [status.store_id]).fetchone()
-        if row:
-            (status.acked_seq, since, attempt, round_ok, success, error_at, status.last_error_zh,
-             status.last_error_en, status.last_error_detail, status.clock_offset, offset_at,
-             status.settings_revision, settings_at, status.settings_error) = row
-            status.pending_since, status.last_attempt_at = parse_iso(since), parse_iso(attempt)
-            status.last_round_ok = None if round_ok is None else bool(round_ok)
-            status.last_success_at, status.last_error_at = parse_iso(success), parse_iso(error_at)
-            status.clock_offset_at, status.settings_at = parse_iso(offset_at), parse_iso(settings_at)
-    status.pending = conn.execute("SELECT count(*) FROM events WHERE seq > ?",
-                                  [status.acked_seq or 0]).fetchone()[0]
-    return status
-
-
-class StatusReader:
-    """Reads SyncStatus over a connection of its own (for the UI thread); reopens after errors."""
-
-    def __init__(self, data_dir: str | Path):
-        self.path = Path(data_dir) / DB_NAME
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    def read(self) -> SyncStatus | None:
-        """The current status, or None if the file cannot be read right now."""
-        with self._lock:
-            try:
-                if self._conn is None:
-                    if not self.path.exists():
-                        return None
-                    self._conn = connect(self.path)
-                return read_status(self._conn)
-            except sqlite3.Error:
-                self.close_locked()
-                return None
-
-    def close_locked(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-            self._conn = None
-
-    def close(self) -> None:
-        with self._lock:
-            self.close_locked()
-
-
 def _local(when: datetime) -> datetime:
     return when.astimezone()  # the kiosk's own time zone (Asia/Taipei on an office Pi)
 
@@ -115,18 +50,33 @@ def _when(when: datetime, now: datetime) -> str:
     return local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%m/%d %H:%M")
 
 
+# The status line's words: (zh-TW, English).
+_WORDS = {
+    "ok": ("已同步 {when}", "Synced {when}"),
+    "pending": ("待同步 {n} 筆", "{n} waiting to sync"),
+    "never": ("尚未同步", "Not synced yet"),
+    "failed": ("未能同步：{reason}", "Not synced: {reason}"),
+    "unreadable": ("無法讀取同步狀態", "sync status unreadable"),
+}
+
+
+def _text(key: str, lang: str, **values) -> str:
+    zh, en = _WORDS[key]
+    return (en if lang == "en" else zh).format(**values)
+
+
 def status_line(status: SyncStatus | None, lang: str, *, now: datetime | None = None) -> str:
     """e.g. "已同步 16:02 · 待同步 0 筆" or "未能同步：無法連線到收集伺服器 · 待同步 312 筆"."""
     now = now or datetime.now(timezone.utc)
     if status is None:
-        return text("sync_failed", lang, reason=text("sync_unreadable", lang))
-    pending = text("sync_pending", lang, n=status.pending)
+        return _text("failed", lang, reason=_text("unreadable", lang))
+    pending = _text("pending", lang, n=status.pending)
     if status.failing:
-        head = text("sync_failed", lang, reason=status.error_words(lang))
+        head = _text("failed", lang, reason=status.error_words(lang))
     elif status.last_success_at is not None:
-        head = text("sync_ok", lang, when=_when(status.last_success_at, now))
+        head = _text("ok", lang, when=_when(status.last_success_at, now))
     else:
-        head = text("sync_never", lang)
+        head = _text("never", lang)
     return f"{head} · {pending}"
 
 

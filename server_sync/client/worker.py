@@ -69,13 +69,6 @@ class SyncWorker:
         self._stopping = False
         self._thread: threading.Thread | None = None
 
-    @classmethod
-    def for_kiosk(cls, kiosk, **kwargs) -> "SyncWorker":
-        """A worker for a running ``kiosk.runtime.Kiosk``: its config, data folder and clock."""
-        config = kiosk.config
-        client = SyncClient.from_config(config, kiosk.store.data_dir, clock=kiosk.store.clock)
-        return cls(client, interval=config["sync.interval"], **kwargs)
-
     def start(self) -> None:
         if self._thread is not None:
             return

@@ -2,5 +2,3 @@
 
 Run it with ``kiosk-collector serve``; see docs/collector.md and docs/protocol-v1.md.
 """
-
-PROTOCOL = 1

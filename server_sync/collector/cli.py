@@ -280,7 +280,7 @@ def revoke_api_token(db_path, name):
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_services(db_path, file):
     """Replace the service directory with FILE (.csv or .json, docs/queue.md); kiosks get it on their next sync."""
-    from kiosk.directory import DirectoryError, load_file
+    from server_sync.wire.directory import DirectoryError, load_file
     from server_sync.collector import services as svc
 
     try:

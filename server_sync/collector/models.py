@@ -12,7 +12,9 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, with_config
 from typing_extensions import NotRequired, TypedDict
 
-MAX_EVENTS = 1000
+from server_sync.wire.events import FIELDS
+from server_sync.wire.protocol import MAX_EVENTS, PROTOCOL
+
 INT64_MAX = 2**63 - 1
 # Monotonic seconds since boot: ten years is far beyond any real uptime.
 MAX_MONOTONIC = 10 * 366 * 86400.0
@@ -34,8 +36,7 @@ class Clock(BaseModel):
 # 1,000 model objects per batch cost about as much as everything else the API does.
 # Optional fields may be absent from the dict (defaults: "" for kiosk_id, unit and
 # window, None for level and ref, False for misuse).
-STANDARD_FIELDS = frozenset(("id", "seq", "type", "kiosk_id", "unit", "window", "level", "misuse", "ref",
-                             "recorded_at", "boot_id", "monotonic"))
+STANDARD_FIELDS = frozenset(FIELDS)
 
 
 @with_config(ConfigDict(extra="allow", allow_inf_nan=False))
@@ -74,7 +75,7 @@ class Batch(BaseModel):
 
 
 class Ack(BaseModel):
-    protocol: int = 1
+    protocol: int = PROTOCOL
     stored: int
     duplicates: int
     acked_seq: int

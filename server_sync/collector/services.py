@@ -5,7 +5,7 @@ newest with ``GET /api/v1/services`` and send back its ETag, so an unchanged
 directory costs them one ``304``. Administrators replace it with
 ``PUT /api/v1/admin/services`` (an admin API token) or ``kiosk-collector
 import-services FILE``. Both validate the whole directory first
-(kiosk.directory) and store nothing if any cell is bad.
+(server_sync.wire.directory) and store nothing if any cell is bad.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.directory import Directory, DirectoryError, Problem, parse_csv, parse_json
+from server_sync.wire.directory import Directory, DirectoryError, Problem, parse_csv, parse_json
 from server_sync.collector.admin_tokens import Admin, admin_auth
 
 MAX_BODY = 512_000  # bytes: a directory is a few kilobytes

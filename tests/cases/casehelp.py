@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
 
 from kiosk.store import Store
@@ -42,13 +43,12 @@ def collector_with(path: Path, rows: list[dict], now: float | None = None):
 
 def kiosk_with_cases(collector_conn, data_dir: Path, kiosk_id="cases-test") -> None:
     """Give a kiosk data folder the collector's cases through the client's own apply step."""
+    from kiosk.outbox import KioskOutbox
     from server_sync.client import cases as client_cases
+    from server_sync.wire.tz import OFFICE_TZ
 
     Store(data_dir, kiosk_id=kiosk_id).close()
     body = pull.delta(collector_conn, 0, pull.MAX_PAGE)
-    conn = __import__("kiosk.store", fromlist=["connect"]).connect(data_dir / "kiosk.db")
-    try:
-        client_cases.ensure_tables(conn)
-        client_cases._apply(conn, body["dataset"], body["revision"], body["changes"], "2024-05-01T00:00:00Z", False)
-    finally:
-        conn.close()
+    with KioskOutbox(data_dir) as outbox:
+        client_cases.apply_page(outbox, body, pulled_at="2024-05-01T00:00:00Z",
+                                today=datetime.now(OFFICE_TZ).date().isoformat())

@@ -15,7 +15,7 @@ import requests
 
 from casehelp import case_rows, collector_with, csv_bytes
 from kiosk.lookup import CaseLookup
-from server_sync.client.push import SyncClient
+from kiosk.outbox import sync_client
 from kiosk.store import Store
 from server_sync.collector import masking
 from server_sync.collector.cases import pull, storing
@@ -57,7 +57,7 @@ def write_cases(path: Path, persons, *, closed=None, stage_extra=()):
 
 
 def sync(data_dir, collector):
-    client = SyncClient(collector.url, collector.token, data_dir)
+    client = sync_client(collector.url, collector.token, data_dir)
     try:
         return client.run_round()
     finally:

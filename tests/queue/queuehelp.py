@@ -13,8 +13,9 @@ from gpiozero.pins.mock import MockFactory
 from kiosk.buttons import press_mock_pin
 from kiosk.clock import SimulatedClock
 from kiosk.config import validate
-from kiosk.directory import OFFICE_TZ, bundled_path
+from kiosk.directory import bundled_path
 from kiosk.runtime import Kiosk
+from server_sync.wire.tz import OFFICE_TZ
 
 TESTS = Path(__file__).resolve().parents[1]
 for _helpers in (TESTS, TESTS / "sync"):  # xvfb.py, and synchelp.py's real collector

@@ -14,10 +14,12 @@ import pytest
 
 from kiosk import estimate
 from kiosk.config import ConfigError, validate
-from kiosk.directory import OFFICE_TZ, DirectoryError, bundled_path, load_file, parse_csv
+from kiosk.directory import bundled_path
 from kiosk.printer import TicketPrint, parse_spec, print_ticket
 from kiosk.queue import QueueRefused
 from kiosk.store import Store
+from server_sync.wire.directory import DirectoryError, load_file, parse_csv
+from server_sync.wire.tz import OFFICE_TZ
 from queuehelp import MONDAY_9AM, Counter, all_day_directory, queue_config
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import requests
 
 from kiosk.directory import bundled_path
+from kiosk.outbox import sync_client
 from queuehelp import Counter, all_day_directory, queue_config
-from server_sync.client import SyncClient
 from synchelp import KIOSK_ID, Collector
 
 
 def sync_round(counter: Counter, url: str, token: str):
-    client = SyncClient(url, token, counter.kiosk.store.data_dir, clock=counter.clock)
+    client = sync_client(url, token, counter.kiosk.store.data_dir, clock=counter.clock)
     try:
         return client.run_round()
     finally:

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 
 from faultproxy import ACTIONS, FaultProxy
-from server_sync.client import SyncClient
+from kiosk.outbox import sync_client
 from server_sync.client.session import make_retry
 from synchelp import fill, kiosk_ids
 
@@ -20,7 +20,7 @@ def test_every_event_arrives_exactly_once_through_a_faulty_network(collector, da
     assert n >= 10_000
     started = time.monotonic()
     with FaultProxy(("127.0.0.1", collector.port), seed=20261127, stall=1.2) as proxy:
-        client = SyncClient(proxy.url, collector.token, data_dir, batch_size=250, timeout=(2, 1.0),
+        client = sync_client(proxy.url, collector.token, data_dir, batch_size=250, timeout=(2, 1.0),
                             retries=make_retry(total=2, backoff_factor=0.01))
         rounds, errors, totals = 0, Counter(), Counter()
         while True:

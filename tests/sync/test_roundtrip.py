@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 from faultproxy import FaultProxy
 from kiosk.clock import SimulatedClock
 from kiosk.doctor import check_sync
+from kiosk.outbox import KioskOutbox, StatusReader, sync_client
 from kiosk.store import Store
-from server_sync.client import SyncClient
-from server_sync.client.outbox import Outbox, iso
+from server_sync.client.outbox import iso
 from server_sync.client.session import make_retry
-from server_sync.client.status import StatusReader, status_line
+from server_sync.client.status import status_line
 from synchelp import KIOSK_ID, fill, kiosk_ids, sync_config
 
 PORTAL_ZH = "收到非預期的回應（可能是網路登入頁面）"
@@ -23,7 +23,7 @@ PORTAL_EN = "unexpected response (maybe a captive portal login page)"
 
 
 def fast_client(url, token, data_dir, **kw):
-    return SyncClient(url, token, data_dir, timeout=(2, 5),
+    return sync_client(url, token, data_dir, timeout=(2, 5),
                       retries=make_retry(total=2, backoff_factor=0.01), **kw)
 
 
@@ -128,7 +128,7 @@ def test_settings_are_pulled_by_etag(collector, data_dir):
     result = client.run_round()
     assert result.settings_changed and result.settings_error is None
     assert not client.run_round().settings_changed  # 304 Not Modified
-    with Outbox(data_dir) as outbox:
+    with KioskOutbox(data_dir) as outbox:
         state = outbox.state()
     assert state["settings_etag"] and state["settings_revision"] >= 1
     assert '"kiosk.office": "嘉義市選舉委員會"' in state["settings_json"]

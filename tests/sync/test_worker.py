@@ -9,10 +9,10 @@ import time
 import pytest
 
 from kiosk.clock import SimulatedClock
+from kiosk.outbox import StatusReader, sync_client
 from kiosk.runtime import Kiosk
-from server_sync.client import Backoff, SyncClient, SyncWorker
+from server_sync.client import Backoff, SyncWorker
 from server_sync.client.session import make_retry
-from server_sync.client.status import StatusReader
 from synchelp import KIOSK_ID, Collector, fill, free_port, kiosk_ids, sync_config
 
 
@@ -31,7 +31,7 @@ def test_worker_catches_up_after_the_collector_was_down(tmp_path, data_dir):
     token = collector.add_kiosk(KIOSK_ID)  # the collector's file exists, its server is down
     n = fill(data_dir, 2500)
     rounds = []
-    client = SyncClient(collector.url, token, data_dir, timeout=(1, 5),
+    client = sync_client(collector.url, token, data_dir, timeout=(1, 5),
                         retries=make_retry(total=1, backoff_factor=0.01))
     worker = SyncWorker(client, interval=0.2, backoff=Backoff(base=0.05, cap=0.5, rng=random.Random(1)),
                         on_round=rounds.append)
@@ -64,24 +64,41 @@ def test_worker_catches_up_after_the_collector_was_down(tmp_path, data_dir):
 def test_kiosk_start_sync_runs_in_the_background_and_feeds_the_status_line(collector, data_dir, mock_factory):
     config = sync_config(collector.url, collector.token, interval=0.2)
     kiosk = Kiosk(config, data_dir, pin_factory=mock_factory, clock=SimulatedClock())
+    seen: set[str] = set()
+    stop = threading.Event()
+
+    def watch():  # what a clerk could read on the screen at any moment of the rounds
+        while not stop.is_set():
+            seen.add(kiosk.status_line("zh-TW"))
+            stop.wait(0.002)
+
+    watcher = threading.Thread(target=watch, name="status-watcher", daemon=True)
     try:
         for level in (1, 2, 3):
             kiosk.recorder.press(level)
-        assert kiosk.status_line("zh-TW").startswith("尚未同步 · 待同步 3 筆") or \
-            kiosk.status_line("zh-TW").startswith("已同步")
+        assert kiosk.status_line("zh-TW") == "尚未同步 · 待同步 3 筆"
+        watcher.start()
         kiosk.start_sync()
         kiosk.start_sync()  # a second call changes nothing
         assert sum(t.name == "kiosk-sync" for t in threading.enumerate()) == 1
-        wait_for(lambda: kiosk.status_line("zh-TW").endswith("待同步 0 筆"), 10, "the first round")
+        wait_for(lambda: kiosk.status_line("zh-TW").endswith("待同步 0 筆"), 10, "the first ack")
         line = kiosk.status_line("zh-TW")
         assert line.startswith("已同步 ") and line.endswith(" · 待同步 0 筆")
         assert kiosk.status_line("en").startswith("Synced ")
         # A press while syncing is picked up by the next round.
         kiosk.recorder.press(5)
         wait_for(lambda: len(collector.events()) == 4, 10, "the fourth event at the collector")
+        wait_for(lambda: kiosk._sync.rounds >= 3, 10, "two more rounds")
     finally:
+        stop.set()
+        if watcher.is_alive():
+            watcher.join(5)
         kiosk.close()
     assert not any(t.name == "kiosk-sync" and t.is_alive() for t in threading.enumerate())
+    # Never synced yet nothing pending: the contradiction the ack and its success time,
+    # written in one transaction, rule out.
+    assert "尚未同步 · 待同步 0 筆" not in seen, sorted(seen)
+    assert any(line.startswith("已同步 ") for line in seen) and "尚未同步 · 待同步 3 筆" in seen
 
 
 def test_status_line_when_sync_is_off_or_never_ran(data_dir, mock_factory):
@@ -111,7 +128,7 @@ def test_status_line_names_the_failure(data_dir, mock_factory, lang, expected):
     try:
         kiosk.recorder.press(1)
         kiosk.recorder.press(2)
-        SyncClient(config["sync.url"], "t", data_dir, retries=make_retry(total=0)).run_round()
+        sync_client(config["sync.url"], "t", data_dir, retries=make_retry(total=0)).run_round()
         assert kiosk.status_line(lang) == expected
     finally:
         kiosk.close()

@@ -1,0 +1,276 @@
+"""The kiosk adapted to its sync client: the client's ``Outbox`` over the kiosk's SQLite file.
+
+The sync client (server_sync.client) never opens the kiosk's file nor knows its
+tables; everything it reads or writes here goes through ``KioskOutbox``. It has
+a connection of its own (``kiosk.store.connect``: WAL, synchronous=FULL), so
+reading a batch never blocks the UI's durable writes. The status line and
+`kiosk doctor` read the sync state through ``read_status``, also straight from
+the file, so they are right even when the sync thread is busy or stuck.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Callable, Sequence, TypeVar
+
+import sqlite_utils
+
+from kiosk import __version__
+from kiosk.clock import SystemClock
+from kiosk.migrations import migrations
+from kiosk.store import DB_NAME, EVENT_COLUMNS, connect, row_to_event
+from server_sync.client import errors
+from server_sync.client.outbox import CASE_COLUMNS, STATE_COLUMNS, parse_iso
+from server_sync.client.push import SyncClient
+from server_sync.client.status import SyncStatus
+from server_sync.client.worker import SyncWorker
+from server_sync.wire.events import Event
+
+T = TypeVar("T")
+
+
+class KioskOutbox:
+    """``server_sync.client.outbox.Outbox`` over ``kiosk.db``; a context manager per round.
+
+    path: the SQLite file (``kiosk.db``) or the folder holding it.
+    """
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        self.path = path / DB_NAME if path.is_dir() or path.suffix != ".db" else path
+        self.conn: sqlite3.Connection | None = None
+
+    # -- connection ----------------------------------------------------------
+    def open(self) -> KioskOutbox:
+        if self.conn is not None:
+            return self
+        if not self.path.exists():
+            # Never create the kiosk's file from here: the Store owns its creation.
+            raise errors.local_data(f"{self.path} does not exist yet")
+        try:
+            conn = connect(self.path)
+            try:
+                db = sqlite_utils.Database(conn)
+                if migrations.pending(db):  # read-only check: an up-to-date file costs no write
+                    migrations.apply(db)
+            except BaseException:
+                conn.close()
+                raise
+        except sqlite3.Error as exc:
+            raise errors.local_data(str(exc)) from exc
+        self.conn = conn
+        return self
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+    def __enter__(self) -> KioskOutbox:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run fn(conn), turning SQLite errors into a plain-words SyncError."""
+        conn = self.conn if self.conn is not None else self.open().conn
+        assert conn is not None
+        try:
+            return fn(conn)
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise errors.local_data(str(exc)) from exc
+
+    def _transaction(self, fn: Callable[[sqlite3.Connection], None]) -> None:
+        """fn(conn) in one transaction, durable when this returns (synchronous=FULL)."""
+        def go(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            fn(conn)
+            conn.execute("COMMIT")
+        self._run(go)
+
+    # -- events and the watermark -------------------------------------------------
+    @property
+    def store_id(self) -> str:
+        row = self._run(lambda c: c.execute("SELECT value FROM meta WHERE key='store_id'").fetchone())
+        if row is None:
+            raise errors.local_data("the data file has no store_id yet")
+        return row[0]
+
+    def state(self, store_id: str | None = None) -> dict[str, Any]:
+        """This store's sync_state row (created with acked_seq 0 if missing)."""
+        store_id = store_id or self.store_id
+
+        def go(conn: sqlite3.Connection) -> tuple:
+            conn.execute("INSERT OR IGNORE INTO sync_state(store_id) VALUES (?)", [store_id])
+            return conn.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM sync_state WHERE store_id=?",
+                                [store_id]).fetchone()
+        return dict(zip(STATE_COLUMNS, self._run(go)))
+
+    def pending_count(self, after_seq: int) -> int:
+        return self._run(lambda c: c.execute("SELECT count(*) FROM events WHERE seq > ?",
+                                             [after_seq]).fetchone()[0])
+
+    def batch(self, after_seq: int, limit: int) -> list[Event]:
+        rows = self._run(lambda c: c.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            [after_seq, limit]).fetchall())
+        return [row_to_event(row) for row in rows]
+
+    def mark_acked(self, store_id: str, acked_seq: int, pending: int, succeeded_at: str) -> None:
+        self._transaction(lambda c: c.execute(
+            "UPDATE sync_state SET acked_seq=?, pending=?, last_success_at=? WHERE store_id=?",
+            [acked_seq, pending, succeeded_at, store_id]))
+
+    def update_state(self, store_id: str, values: dict[str, Any]) -> None:
+        unknown = set(values) - set(STATE_COLUMNS[1:])
+        if unknown:
+            raise ValueError(f"not sync_state columns: {sorted(unknown)}")
+        if values:
+            names = list(values)
+            self._transaction(lambda c: c.execute(
+                f"UPDATE sync_state SET {', '.join(f'{n}=?' for n in names)} WHERE store_id=?",
+                [values[n] for n in names] + [store_id]))
+
+    # -- the service directory's last good copy (migration m201_queue) ---------------
+    def services_etag(self) -> str | None:
+        row = self._run(lambda c: c.execute("SELECT etag FROM service_directory WHERE id = 1").fetchone())
+        return row[0] if row else None
+
+    def save_services(self, revision: int, etag: str | None, directory_json: str, received_at: str) -> None:
+        self._transaction(lambda c: c.execute(
+            "INSERT INTO service_directory (id, revision, etag, directory, received_at, error)"
+            " VALUES (1, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE SET revision = excluded.revision,"
+            " etag = excluded.etag, directory = excluded.directory, received_at = excluded.received_at,"
+            " error = NULL", [revision, etag, directory_json, received_at]))
+
+    def services_refused(self, message: str) -> None:
+        self._transaction(lambda c: c.execute("UPDATE service_directory SET error = ? WHERE id = 1", [message]))
+
+    # -- case statuses (migration m101_cases) --------------------------------------------
+    def case_position(self) -> tuple[str | None, int]:
+        row = self._run(lambda c: c.execute("SELECT dataset, revision FROM case_sync WHERE id = 1").fetchone())
+        return (row[0], row[1]) if row else (None, 0)
+
+    def apply_cases(self, dataset: str, revision: int, rows: Sequence[Sequence[Any]], removed: Sequence[str],
+                    *, pulled_at: str, today: str, wipe: bool) -> None:
+        def go(conn: sqlite3.Connection) -> None:
+            if wipe:
+                conn.execute("DELETE FROM cases")
+            conn.executemany(
+                f"INSERT OR REPLACE INTO cases ({', '.join(CASE_COLUMNS)})"
+                f" VALUES ({', '.join('?' for _ in CASE_COLUMNS)})", rows)
+            conn.executemany("DELETE FROM cases WHERE case_no = ?", [[n] for n in removed])
+            conn.execute("DELETE FROM cases WHERE hide_after < ?", [today])
+            conn.execute(
+                "INSERT INTO case_sync (id, dataset, revision, pulled_at, error) VALUES (1, ?, ?, ?, NULL)"
+                " ON CONFLICT (id) DO UPDATE SET dataset=excluded.dataset, revision=excluded.revision,"
+                " pulled_at=excluded.pulled_at, error=NULL", [dataset, revision, pulled_at])
+
+        self._run(lambda c: c.execute("PRAGMA secure_delete = ON"))  # a removed case leaves no bytes behind
+        self._transaction(go)
+
+    def case_error(self, message: str) -> None:
+        try:
+            self._run(lambda c: c.execute("UPDATE case_sync SET error = ? WHERE id = 1", [message[:500]]))
+        except errors.SyncError:
+            pass
+
+
+def read_services(conn: sqlite3.Connection) -> tuple[int, str | None]:
+    """(revision, JSON text) of the service directory last pulled; (0, None) if none ever was."""
+    row = conn.execute("SELECT revision, directory FROM service_directory WHERE id = 1").fetchone()
+    return (row[0], row[1]) if row else (0, None)
+
+
+def read_status(conn: sqlite3.Connection) -> SyncStatus:
+    """The sync state of the store in ``conn`` (defaults when it never synced).
+
+    One read transaction: the watermark, the success time and the pending count
+    come from the same moment, never from either side of the sync thread's commit.
+    """
+    conn.execute("BEGIN")
+    try:
+        return _read_status(conn)
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")  # nothing was written: ends the read snapshot
+
+
+def _read_status(conn: sqlite3.Connection) -> SyncStatus:
+    row = conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
+    status = SyncStatus(store_id=row[0] if row else None)
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sync_state'").fetchone()
+    if has_table and status.store_id:
+        row = conn.execute(
+            "SELECT acked_seq, pending_since, last_attempt_at, last_round_ok, last_success_at, last_error_at,"
+            " last_error_zh, last_error_en, last_error_detail, clock_offset, clock_offset_at,"
+            " settings_revision, settings_at, settings_error FROM sync_state WHERE store_id=?",
+            [status.store_id]).fetchone()
+        if row:
+            (status.acked_seq, since, attempt, round_ok, success, error_at, status.last_error_zh,
+             status.last_error_en, status.last_error_detail, status.clock_offset, offset_at,
+             status.settings_revision, settings_at, status.settings_error) = row
+            status.pending_since, status.last_attempt_at = parse_iso(since), parse_iso(attempt)
+            status.last_round_ok = None if round_ok is None else bool(round_ok)
+            status.last_success_at, status.last_error_at = parse_iso(success), parse_iso(error_at)
+            status.clock_offset_at, status.settings_at = parse_iso(offset_at), parse_iso(settings_at)
+    status.pending = conn.execute("SELECT count(*) FROM events WHERE seq > ?",
+                                  [status.acked_seq or 0]).fetchone()[0]
+    return status
+
+
+class StatusReader:
+    """Reads SyncStatus over a connection of its own (for the UI thread); reopens after errors."""
+
+    def __init__(self, data_dir: str | Path):
+        self.path = Path(data_dir) / DB_NAME
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def read(self) -> SyncStatus | None:
+        """The current status, or None if the file cannot be read right now."""
+        with self._lock:
+            try:
+                if self._conn is None:
+                    if not self.path.exists():
+                        return None
+                    self._conn = connect(self.path)
+                return read_status(self._conn)
+            except sqlite3.Error:
+                self._close_locked()
+                return None
+
+    def _close_locked(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+
+def sync_client(url: str, token: str, data_dir: str | Path, *, clock=None, **kwargs: Any) -> SyncClient:
+    """A sync client for the kiosk data folder ``data_dir``, with the kiosk's clock and version."""
+    return SyncClient(url, token, KioskOutbox(data_dir), clock=clock or SystemClock(),
+                      software_version=__version__, **kwargs)
+
+
+def sync_worker(config, data_dir: str | Path, *, clock=None, **kwargs: Any) -> SyncWorker:
+    """The background sync of a kiosk with ``config`` ([sync] url, token, interval)."""
+    client = sync_client(config["sync.url"], config["sync.token"], data_dir, clock=clock)
+    return SyncWorker(client, interval=config["sync.interval"], **kwargs)
