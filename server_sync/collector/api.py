@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server_sync.collector import db, deps, settings as settings_mod
 from server_sync.collector import services as services_mod  # the service directory (docs/queue.md)
-from server_sync.collector.admin import site as admin_site
+from server_sync.collector.admin import routes as admin_routes
 from server_sync.collector.auth import Kiosk
 from server_sync.collector.cases import routes as case_routes  # case-status lookup (docs/cases.md)
 from server_sync.collector.ingest import BatchInvalid, Ingestor, prepare
@@ -172,7 +172,7 @@ def create_app(db_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY, clock=t
 
     app.include_router(case_routes.router)
 
-    admin_site.install(app, db_path, ingestor)  # /admin pages, alerts (docs/admin.md)
+    admin_routes.install(app, db_path, readers, ingestor)  # /admin pages, alerts (docs/admin.md)
 
     base_openapi = app.openapi
 
