@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 _BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
@@ -45,8 +45,6 @@ class SimulatedClock:
         self.boot_id = boot_id or f"sim-{uuid.uuid4()}"
 
     def advance(self, seconds: float) -> None:
-        from datetime import timedelta
-
         self._mono += seconds
         self._wall += timedelta(seconds=seconds)
 
