@@ -23,15 +23,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from server_sync.collector import db, deps, settings as settings_mod
+from server_sync.collector import PROTOCOL, db, deps, settings as settings_mod
 from server_sync.collector import services as services_mod  # the service directory (docs/queue.md)
-from server_sync.collector.admin import routes as admin_routes
+from server_sync.collector.admin import site as admin_site
 from server_sync.collector.auth import Kiosk
 from server_sync.collector.cases import routes as case_routes  # case-status lookup (docs/cases.md)
 from server_sync.collector.ingest import BatchInvalid, Ingestor, prepare
 from server_sync.collector.models import Ack, Batch, Health, Settings
 from server_sync.collector.readers import ReaderPool
-from server_sync.wire.protocol import PROTOCOL
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +171,7 @@ def create_app(db_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY, clock=t
 
     app.include_router(case_routes.router)
 
-    admin_routes.install(app, db_path, readers, ingestor)  # /admin pages, alerts (docs/admin.md)
+    admin_site.install(app, db_path, ingestor)  # /admin pages, alerts (docs/admin.md)
 
     base_openapi = app.openapi
 

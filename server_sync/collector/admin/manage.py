@@ -1,7 +1,7 @@
 """The /admin/services and /admin/cases pages: see and replace the service directory, import cases.
 
 Both uploads go through the very functions the command line uses
-(``server_sync.wire.directory`` validation for ``import-services``, ``cases.parsing.parse_csv`` and
+(``kiosk.directory`` validation for ``import-services``, ``cases.parsing.parse_csv`` and
 ``cases.storing.apply_cases`` for ``import-cases``), so a file the CLI refuses is refused
 here with the same problems, and nothing is stored unless the file is accepted.
 Case data is personal: the cases page is for managers only and never shows a
@@ -11,20 +11,21 @@ verification code or an unmasked name.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, Callable
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from server_sync.wire.directory import DirectoryError
+from kiosk.directory import DirectoryError
 from server_sync.collector.cases import parsing, storing
 from server_sync.collector.cases.record import Problem
 from server_sync.collector import services as svc
 from server_sync.collector.admin import accounts
+from server_sync.collector.admin.deps import (FORBIDDEN_ROLE, UNAUTH, ManagerPageSession, PageSession, State, back,
+                                              checked_post, render, session_of)
+from server_sync.collector.deps import Readers
 
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes of the whole form: a year of cases is a few megabytes
 DRAIN_LIMIT = 64 * 1024 * 1024  # read (and drop) this much of a too-large upload so the browser gets the answer
@@ -32,22 +33,6 @@ TOO_LARGE = f"檔案過大（上限 {MAX_UPLOAD // 2**20} MB），未變更任�
             f"(limit {MAX_UPLOAD // 2**20} MB): nothing changed"
 NO_FILE = "請選擇要匯入的檔案 / choose a file to import"
 RECENT_CASES = 20
-
-
-@dataclass
-class Helpers:
-    """What the pages borrow from ``routes.install`` (its session, CSRF and rendering rules)."""
-
-    render: Callable[..., Response]
-    session_of: Callable
-    need_session: Callable
-    need_post: Callable
-    back: Callable
-    readers: Any
-    write_conn: Any
-    write_lock: Any
-    unauth: str
-    forbidden_role: str
 
 
 def _replay(body: bytes):
@@ -87,7 +72,7 @@ def _filename(upload: UploadFile) -> str:
 
 
 def directory_problems(exc: DirectoryError) -> list[dict]:
-    """server_sync.wire.directory's problems ("line 5" in a CSV, "item 3" in JSON) as rows for the page."""
+    """kiosk.directory's problems ("line 5" in a CSV, "item 3" in JSON) as rows for the page."""
     rows = []
     for p in exc.problems:
         kind, _, num = p.where.partition(" ")
@@ -134,123 +119,127 @@ def recent_cases(conn, limit: int = RECENT_CASES) -> list[dict]:
     return rows
 
 
-def install(router: APIRouter, h: Helpers) -> None:
-    # -- services -------------------------------------------------------------------------
+router = APIRouter()
 
-    def services_page(request: Request, s, *, status: int = 200, **ctx) -> Response:
-        with h.readers.connection() as conn:
-            revision, body = svc.current(conn)
-            history = svc.revisions(conn)[:10]
-        return h.render("services.html", request, s, status=status, revision=revision, services=body["services"],
-                        history=history, limit_mb=MAX_UPLOAD // 2**20, **ctx)
 
-    @router.get("/services")
-    def services_get(request: Request, msg: str = "", err: str = ""):
-        s = h.need_session(request)
-        return services_page(request, s, msg=msg, err=err)
+# -- services -------------------------------------------------------------------------
 
-    async def manager_upload(request: Request, page, **page_kw):
-        """A manager's upload form, checked: 401/403, size (413), CSRF, a file chosen (422).
-        Returns (session, form, filename, bytes), or the response to send instead."""
-        s = h.session_of(request)
-        if s is None:
-            raise HTTPException(401, h.unauth)
-        if not s.user.is_manager:
-            raise HTTPException(403, h.forbidden_role)
-        full = await read_limited(request)
-        if full is None:
-            return page(request, s, status=413, err=TOO_LARGE, **page_kw)
-        s, form = await h.need_post(full)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not _filename(upload):
-            return page(request, s, status=422, err=NO_FILE, **page_kw)
-        return s, form, _filename(upload), await upload.read()
+def services_page(request: Request, s, readers, *, status: int = 200, **ctx) -> Response:
+    with readers.connection() as conn:
+        revision, body = svc.current(conn)
+        history = svc.revisions(conn)[:10]
+    return render("services.html", request, s, status=status, revision=revision, services=body["services"],
+                  history=history, limit_mb=MAX_UPLOAD // 2**20, **ctx)
 
-    @router.post("/services")
-    async def services_post(request: Request):
-        checked = await manager_upload(request, services_page)
-        if not isinstance(checked, tuple):
-            return checked
-        s, _form, name, raw = checked
-        try:
-            directory = parse_directory(raw, name)
-        except DirectoryError as exc:
-            problems = directory_problems(exc)
-            return services_page(request, s, status=422, problems=problems, upload_name=name,
-                                 err=f"{name}：{len(problems)} 個問題，服務目錄未變更 / {len(problems)} problem(s): "
-                                     f"the directory is unchanged")
 
-        def save():
-            with h.write_lock:
-                before, _ = svc.current(h.write_conn)
-                rev = svc.store(h.write_conn, directory, f"admin {s.user.username}: {name}")
-                accounts.audit(h.write_conn, s.user.username, "import_services", name,
-                               {"revision": rev, "services": len(directory.services), "changed": rev != before})
-                return rev, rev != before
+@router.get("/services")
+def services_get(request: Request, s: PageSession, readers: Readers, msg: str = "", err: str = ""):
+    return services_page(request, s, readers, msg=msg, err=err)
 
-        rev, changed = await run_in_threadpool(save)
-        n = len(directory.services)
-        if changed:
-            return h.back("/admin/services", f"已更新服務目錄：{n} 項服務，版本 {rev} / "
-                                             f"directory replaced: {n} services, revision {rev}")
-        return h.back("/admin/services", f"內容與目前相同，版本仍為 {rev} / same as the current directory: "
-                                         f"still revision {rev}")
 
-    # -- cases ----------------------------------------------------------------------------
+async def manager_upload(request: Request, readers, page, **page_kw):
+    """A manager's upload form, checked: 401/403, size (413), CSRF, a file chosen (422).
+    Returns (session, form, filename, bytes), or the response to send instead.
 
-    def need_manager(request: Request):
-        s = h.need_session(request)
-        if not s.user.is_manager:
-            raise HTTPException(403, h.forbidden_role)
-        return s
+    Not a dependency: the size is checked before the form is parsed, and a refusal is the page."""
+    s = session_of(request, readers)
+    if s is None:
+        raise HTTPException(401, UNAUTH)
+    if not s.user.is_manager:
+        raise HTTPException(403, FORBIDDEN_ROLE)
+    full = await read_limited(request)
+    if full is None:
+        return page(request, s, readers, status=413, err=TOO_LARGE, **page_kw)
+    post = await checked_post(full, s)
+    upload = post.form.get("file")
+    if not isinstance(upload, UploadFile) or not _filename(upload):
+        return page(request, s, readers, status=422, err=NO_FILE, **page_kw)
+    return s, post.form, _filename(upload), await upload.read()
 
-    def cases_page(request: Request, s, *, status: int = 200, **ctx) -> Response:
-        with h.readers.connection() as conn:
-            summary, recent = cases_summary(conn), recent_cases(conn)
-        return h.render("cases.html", request, s, status=status, summary=summary, recent=recent,
-                        limit_mb=MAX_UPLOAD // 2**20, **ctx)
 
-    @router.get("/cases")
-    def cases_get(request: Request):
-        return cases_page(request, need_manager(request))
+@router.post("/services")
+async def services_post(request: Request, readers: Readers, state: State):
+    checked = await manager_upload(request, readers, services_page)
+    if not isinstance(checked, tuple):
+        return checked
+    s, _form, name, raw = checked
+    try:
+        directory = parse_directory(raw, name)
+    except DirectoryError as exc:
+        problems = directory_problems(exc)
+        return services_page(request, s, readers, status=422, problems=problems, upload_name=name,
+                             err=f"{name}：{len(problems)} 個問題，服務目錄未變更 / {len(problems)} problem(s): "
+                                 f"the directory is unchanged")
 
-    @router.get("/cases/template.csv")
-    def cases_template(request: Request):
-        need_manager(request)
-        return Response(parsing.TEMPLATE.encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="cases-template.csv"'})
+    def save():
+        with state.write_lock:
+            before, _ = svc.current(state.write_conn)
+            rev = svc.store(state.write_conn, directory, f"admin {s.user.username}: {name}")
+            accounts.audit(state.write_conn, s.user.username, "import_services", name,
+                           {"revision": rev, "services": len(directory.services), "changed": rev != before})
+            return rev, rev != before
 
-    @router.post("/cases")
-    async def cases_post(request: Request):
-        checked = await manager_upload(request, cases_page)
-        if not isinstance(checked, tuple):
-            return checked
-        s, form, name, raw = checked
-        skip_invalid = bool(form.get("skip_invalid"))
-        parsed = await run_in_threadpool(parsing.parse_csv, raw)
-        problems = case_problems(parsed.problems)
-        # The command line's rule (kiosk-collector import-cases): all or nothing unless skip-invalid,
-        # and then every case with a bad row is skipped whole.
-        good = [c for no, c in parsed.cases.items() if no not in parsed.bad_cases]
-        if parsed.problems and (not skip_invalid or not good):
-            hint = "" if skip_invalid else "（勾選「略過有錯誤的案件」可匯入其餘 / tick \"skip invalid rows\" " \
-                                            "to import the good cases）"
-            return cases_page(request, s, status=422, problems=problems, upload_name=name, skip_invalid=skip_invalid,
-                              err=f"{name}：{len(problems)} 個問題，未匯入任何案件 / {len(problems)} problem(s): "
-                                  f"nothing imported{hint}")
+    rev, changed = await run_in_threadpool(save)
+    n = len(directory.services)
+    if changed:
+        return back("/admin/services", f"已更新服務目錄：{n} 項服務，版本 {rev} / "
+                                       f"directory replaced: {n} services, revision {rev}")
+    return back("/admin/services", f"內容與目前相同，版本仍為 {rev} / same as the current directory: "
+                                   f"still revision {rev}")
 
-        def save():
-            result = storing.apply_cases(h.write_conn, good, source=f"admin:{s.user.username}", write_lock=h.write_lock)
-            with h.write_lock:
-                accounts.audit(h.write_conn, s.user.username, "import_cases", name,
-                               {**result.as_json(), "rows": parsed.rows, "skipped_cases": len(parsed.bad_cases),
-                                "bad_rows": parsed.bad_rows, "skip_invalid": skip_invalid})
-            return result
 
-        r = await run_in_threadpool(save)
-        msg = (f"已匯入 {name}：新增 {r.added}、更新 {r.updated}、未變 {r.unchanged}、略過 {len(parsed.bad_cases)} 件，"
-               f"版本 {r.revision} / imported: added {r.added}, updated {r.updated}, unchanged {r.unchanged}, "
-               f"skipped {len(parsed.bad_cases)}; revision {r.revision}")
-        return cases_page(request, s, msg=msg, problems=problems, upload_name=name, skip_invalid=skip_invalid,
-                          result=r)
+# -- cases ----------------------------------------------------------------------------
 
+def cases_page(request: Request, s, readers, *, status: int = 200, **ctx) -> Response:
+    with readers.connection() as conn:
+        summary, recent = cases_summary(conn), recent_cases(conn)
+    return render("cases.html", request, s, status=status, summary=summary, recent=recent,
+                  limit_mb=MAX_UPLOAD // 2**20, **ctx)
+
+
+@router.get("/cases")
+def cases_get(request: Request, s: ManagerPageSession, readers: Readers):
+    return cases_page(request, s, readers)
+
+
+@router.get("/cases/template.csv")
+def cases_template(s: ManagerPageSession):
+    return Response(parsing.TEMPLATE.encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="cases-template.csv"'})
+
+
+@router.post("/cases")
+async def cases_post(request: Request, readers: Readers, state: State):
+    checked = await manager_upload(request, readers, cases_page)
+    if not isinstance(checked, tuple):
+        return checked
+    s, form, name, raw = checked
+    skip_invalid = bool(form.get("skip_invalid"))
+    parsed = await run_in_threadpool(parsing.parse_csv, raw)
+    problems = case_problems(parsed.problems)
+    # The command line's rule (kiosk-collector import-cases): all or nothing unless skip-invalid,
+    # and then every case with a bad row is skipped whole.
+    good = [c for no, c in parsed.cases.items() if no not in parsed.bad_cases]
+    if parsed.problems and (not skip_invalid or not good):
+        hint = "" if skip_invalid else "（勾選「略過有錯誤的案件」可匯入其餘 / tick \"skip invalid rows\" " \
+                                        "to import the good cases）"
+        return cases_page(request, s, readers, status=422, problems=problems, upload_name=name,
+                          skip_invalid=skip_invalid,
+                          err=f"{name}：{len(problems)} 個問題，未匯入任何案件 / {len(problems)} problem(s): "
+                              f"nothing imported{hint}")
+
+    def save():
+        result = storing.apply_cases(state.write_conn, good, source=f"admin:{s.user.username}",
+                                     write_lock=state.write_lock)
+        with state.write_lock:
+            accounts.audit(state.write_conn, s.user.username, "import_cases", name,
+                           {**result.as_json(), "rows": parsed.rows, "skipped_cases": len(parsed.bad_cases),
+                            "bad_rows": parsed.bad_rows, "skip_invalid": skip_invalid})
+        return result
+
+    r = await run_in_threadpool(save)
+    msg = (f"已匯入 {name}：新增 {r.added}、更新 {r.updated}、未變 {r.unchanged}、略過 {len(parsed.bad_cases)} 件，"
+           f"版本 {r.revision} / imported: added {r.added}, updated {r.updated}, unchanged {r.unchanged}, "
+           f"skipped {len(parsed.bad_cases)}; revision {r.revision}")
+    return cases_page(request, s, readers, msg=msg, problems=problems, upload_name=name, skip_invalid=skip_invalid,
+                      result=r)

@@ -1,0 +1,169 @@
+"""What every /admin route is handed: the pages' settings, templates, write connection, session and checks.
+
+Access rules (docs/admin.md): anonymous requests get nothing (pages redirect to the
+login, data and exports answer 401); every state-changing request is a POST carrying
+the session's CSRF token (403 without it) and, for a manager's action, a manager's
+session (403 for a viewer).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Iterator
+from urllib.parse import urlencode
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import FormData
+
+from server_sync.collector.admin import accounts
+from server_sync.collector.admin import queries as q
+from server_sync.collector.alerts import AlertWorker
+from server_sync.collector.deps import Readers
+from server_sync.collector.stats import fmt, fmt_ci
+
+# -- the pages' settings (those an administrator changes live in admin/options.py) ----------
+PACKAGE = "server_sync.collector.admin"  # templates/ and static/ are package data
+COOKIE = "kc_session"
+LOGIN_COOKIE = "kc_login"
+OFFICE = "嘉義市選舉委員會 Chiayi City Election Commission"
+UNAUTH = "請先登入 / log in first"
+FORBIDDEN_ROLE = "需要管理者權限 / a manager's action: your account is a viewer"
+FORBIDDEN_CSRF = "表單已過期或來源不明 (CSRF) / missing or wrong CSRF token: reload the page and try again"
+
+
+class NeedLogin(Exception):
+    """A page asked for without a session: answered with a redirect to the login."""
+
+
+# -- templates ----------------------------------------------------------------------------------
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader(PACKAGE, "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["f1"] = fmt
+    env.filters["ci"] = fmt_ci
+    env.globals["weekdays"] = q.WEEKDAYS
+    return env
+
+
+templates = _environment()
+
+
+def render(template: str, request: Request | None = None, session=None, status: int = 200, **ctx) -> HTMLResponse:
+    html = templates.get_template(template).render(session=session, path=request.url.path if request else "",
+                                                   office=OFFICE, **ctx)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def back(url: str, message: str = "", error: str = "") -> RedirectResponse:
+    """Redirect after a POST, with the message or error the next page shows."""
+    params = {k: v for k, v in (("msg", message), ("err", error)) if v}
+    return RedirectResponse(url + ("?" + urlencode(params) if params else ""), status_code=303)
+
+
+# -- the pages' own writer ----------------------------------------------------------------------
+@dataclass
+class AdminState:
+    """The admin pages' write connection (one transaction at a time) and the alert worker."""
+
+    write_conn: sqlite3.Connection
+    write_lock: threading.Lock
+    worker: AlertWorker
+
+    def notify(self) -> None:
+        self.worker.notify()
+
+    def close(self) -> None:
+        self.worker.close()
+        with self.write_lock:
+            self.write_conn.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """The write connection inside one transaction, committed on success."""
+        with self.write_lock:
+            self.write_conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.write_conn
+                self.write_conn.execute("COMMIT")
+            except BaseException:
+                if self.write_conn.in_transaction:
+                    self.write_conn.execute("ROLLBACK")
+                raise
+
+
+def get_state(request: Request) -> AdminState:
+    return request.app.state.admin
+
+
+State = Annotated[AdminState, Depends(get_state)]
+
+
+# -- sessions and checks ------------------------------------------------------------------------
+def session_of(request: Request, readers: Readers) -> accounts.Session | None:
+    with readers.connection() as conn:
+        return accounts.session_for(conn, request.cookies.get(COOKIE))
+
+
+MaybeSession = Annotated[accounts.Session | None, Depends(session_of)]
+
+
+def page_session(session: MaybeSession) -> accounts.Session:
+    """A page's session; without one, the login page (NeedLogin)."""
+    if session is None:
+        raise NeedLogin()
+    return session
+
+
+def api_session(session: MaybeSession) -> accounts.Session:
+    """A data or file request's session; without one, 401."""
+    if session is None:
+        raise HTTPException(401, UNAUTH)
+    return session
+
+
+def manager_page_session(session: Annotated[accounts.Session, Depends(page_session)]) -> accounts.Session:
+    if not session.user.is_manager:
+        raise HTTPException(403, FORBIDDEN_ROLE)
+    return session
+
+
+PageSession = Annotated[accounts.Session, Depends(page_session)]
+ApiSession = Annotated[accounts.Session, Depends(api_session)]
+ManagerPageSession = Annotated[accounts.Session, Depends(manager_page_session)]
+
+
+@dataclass
+class Post:
+    """A checked state-changing request: its session and form."""
+
+    session: accounts.Session
+    form: FormData
+
+
+async def checked_post(request: Request, session: MaybeSession, *, manager: bool = True) -> Post:
+    """Logged in (401), the right CSRF token (403), the right role (403)."""
+    if session is None:
+        raise HTTPException(401, UNAUTH)
+    form = await request.form()
+    token = form.get("csrf") or request.headers.get("x-csrf-token")
+    if not accounts.csrf_ok(session.csrf, token):
+        raise HTTPException(403, FORBIDDEN_CSRF)
+    if manager and not session.user.is_manager:
+        raise HTTPException(403, FORBIDDEN_ROLE)
+    return Post(session, form)
+
+
+async def any_post(request: Request, session: MaybeSession) -> Post:
+    return await checked_post(request, session, manager=False)
+
+
+async def manager_post(request: Request, session: MaybeSession) -> Post:
+    return await checked_post(request, session, manager=True)
+
+
+AnyPost = Annotated[Post, Depends(any_post)]  # any logged-in account (logging out)
+ManagerPost = Annotated[Post, Depends(manager_post)]  # a manager's action

@@ -1,0 +1,1 @@
+"""The /admin routers, one module per area; ``admin.site`` includes them all."""

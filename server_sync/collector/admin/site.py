@@ -1,0 +1,48 @@
+"""The /admin pages put together: their routers, static files, writer and alert worker, error pages."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from server_sync.collector import alerts as alerts_mod
+from server_sync.collector import db as dbmod
+from server_sync.collector.admin import manage
+from server_sync.collector.admin.deps import PACKAGE, AdminState, NeedLogin, render
+from server_sync.collector.admin.routes import (alerts, dashboard, exports, fleet, login, self_evaluation,
+                                                settings)
+from server_sync.collector.ingest import Ingestor
+
+AREAS = (login, dashboard, exports, alerts, fleet, settings, self_evaluation, manage)
+
+
+def install(app: FastAPI, db_path: Path, ingestor: Ingestor) -> None:
+    """Add the /admin pages and start the alert worker (stopped by ``app.state.admin.close()``)."""
+    app.state.admin = AdminState(dbmod.connect(db_path), threading.Lock(),
+                                 alerts_mod.AlertWorker(db_path, clock=ingestor.clock))
+    # Static files and templates are package data, so an installed wheel finds them.
+    app.mount("/admin/static", StaticFiles(packages=[(PACKAGE, "static")]), name="admin-static")
+    for area in AREAS:
+        app.include_router(area.router, prefix="/admin", include_in_schema=False)
+    app.add_exception_handler(NeedLogin, _login_first)
+    app.add_exception_handler(HTTPException, _http_error)
+
+
+async def _login_first(request: Request, exc: NeedLogin):
+    target = request.url.path + (("?" + request.url.query) if request.url.query else "")
+    return RedirectResponse(f"/admin/login?next={quote(target)}", status_code=303)
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    # Admin pages get a readable page; everything else keeps FastAPI's JSON body.
+    if request.url.path.startswith("/admin") and "text/html" in request.headers.get("accept", "") \
+            and exc.status_code in (401, 403, 404, 422):
+        return render("error.html", request, None, status=exc.status_code, status_code=exc.status_code,
+                      message=exc.detail)
+    return await http_exception_handler(request, exc)
