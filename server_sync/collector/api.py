@@ -23,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from server_sync.collector import PROTOCOL, db, deps, settings as settings_mod
+from server_sync.collector import db, deps, settings as settings_mod
 from server_sync.collector import services as services_mod  # the service directory (docs/queue.md)
 from server_sync.collector.admin import site as admin_site
 from server_sync.collector.auth import Kiosk
@@ -31,6 +31,7 @@ from server_sync.collector.cases import routes as case_routes  # case-status loo
 from server_sync.collector.ingest import BatchInvalid, Ingestor, prepare
 from server_sync.collector.models import Ack, Batch, Health, Settings
 from server_sync.collector.readers import ReaderPool
+from server_sync.wire.protocol import PROTOCOL
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The /admin/services and /admin/cases pages: see and replace the service directory, import cases.
 
 Both uploads go through the very functions the command line uses
-(``kiosk.directory`` validation for ``import-services``, ``cases.parsing.parse_csv`` and
+(``server_sync.wire.directory`` validation for ``import-services``, ``cases.parsing.parse_csv`` and
 ``cases.storing.apply_cases`` for ``import-cases``), so a file the CLI refuses is refused
 here with the same problems, and nothing is stored unless the file is accepted.
 Case data is personal: the cases page is for managers only and never shows a
@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from kiosk.directory import DirectoryError
+from server_sync.wire.directory import DirectoryError
 from server_sync.collector.cases import parsing, storing
 from server_sync.collector.cases.record import Problem
 from server_sync.collector import services as svc
@@ -72,7 +72,7 @@ def _filename(upload: UploadFile) -> str:
 
 
 def directory_problems(exc: DirectoryError) -> list[dict]:
-    """kiosk.directory's problems ("line 5" in a CSV, "item 3" in JSON) as rows for the page."""
+    """server_sync.wire.directory's problems ("line 5" in a CSV, "item 3" in JSON) as rows for the page."""
     rows = []
     for p in exc.problems:
         kind, _, num = p.where.partition(" ")
