@@ -28,11 +28,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "notice_ticket_title": ("暫時無法取號", "A number could not be given"),
     "notice_body": ("系統儲存發生問題：{reason}。請告知櫃台人員，或稍後再試。",
                     "A storage problem occurred: {reason}. Please tell the staff at the counter, or try again later."),
-    "sync_ok": ("已同步 {when}", "Synced {when}"),
-    "sync_pending": ("待同步 {n} 筆", "{n} waiting to sync"),
-    "sync_never": ("尚未同步", "Not synced yet"),
-    "sync_failed": ("未能同步：{reason}", "Not synced: {reason}"),
-    "sync_unreadable": ("無法讀取同步狀態", "sync status unreadable"),
     # 案件查詢 (kiosk/lookup.py, screens lookup.kv and case_result.kv)
     "lookup_help": ("請輸入案件編號及驗證碼", "Enter your case number and verification code"),
     "case_no_label": ("案件編號", "Case number"),

@@ -26,13 +26,12 @@ import secrets
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
 from kiosk import i18n
 from kiosk.store import Store, StoreUnavailable, _unavailable, connect
 from server_sync.wire import cases as wire_cases
+from server_sync.wire.tz import OFFICE_TZ
 
-OFFICE_TZ = ZoneInfo("Asia/Taipei")
 EVENT = "case_lookup"
 RESULTS = ("found", "not_found", "locked", "rate_limited")
 
