@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(python3 python3-venv python3-dev build-essential
   xvfb xauth x11-utils xdotool imagemagick fonts-noto-cjk
   libgl1 libegl1 libmtdev1 chromium chromium-driver sqlite3 curl
-  debootstrap systemd util-linux libpango-1.0-0 libpangoft2-1.0-0 fontconfig poppler-utils)
+  debootstrap systemd util-linux libpango-1.0-0 libpangoft2-1.0-0 fontconfig poppler-utils fuse3)
 VENV=${KIOSK_VENV:-.venv}
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
