@@ -30,3 +30,16 @@ def test_store_stamps_events_with_the_board_identity(tmp_path):
     store.close()
     stored = json.loads((tmp_path / IDENTITY_FILE).read_text())["kiosk_id"]
     assert event.kiosk_id == stored != ""
+
+
+def test_an_identity_file_torn_by_a_power_cut_is_made_again(tmp_path):
+    (tmp_path / IDENTITY_FILE).write_bytes(b"")  # a rename that reached the disk before its data
+    made = resolve_kiosk_id("", tmp_path, serial="board-1")
+    assert made and resolve_kiosk_id("", tmp_path, serial="board-1") == made
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_data_folder_and_its_missing_parents_are_made(tmp_path):
+    data_dir = tmp_path / "a" / "b" / "data"
+    made = resolve_kiosk_id("", data_dir, serial="board-1")
+    assert json.loads((data_dir / IDENTITY_FILE).read_text())["kiosk_id"] == made
