@@ -41,6 +41,7 @@ import smtplib
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -377,21 +378,25 @@ def deliver_due(conn, *, now: float | None = None) -> int:
             failed = attempts >= opts["alerts.max_attempts"]
             delay = min(MAX_RETRY_DELAY, opts["alerts.retry_seconds"] * 2 ** (attempts - 1))
             conn.execute("UPDATE alert_deliveries SET attempts = ?, status = ?, next_attempt = ?, last_error = ?"
-                         " WHERE id = ?", [attempts, "failed" if failed else "pending", time.time() + delay,
+                         " WHERE id = ?", [attempts, "failed" if failed else "pending", now + delay,
                                            str(exc)[:500], did])
             log.warning("alert %d %s delivery failed (attempt %d): %s", alert_id, channel, attempts, exc)
             continue
         conn.execute("UPDATE alert_deliveries SET attempts = attempts + 1, status = 'sent', sent_at = ?,"
-                     " last_error = NULL WHERE id = ?", [_now_iso(), did])
+                     " last_error = NULL WHERE id = ?", [_now_iso(now), did])
         sent += 1
     return sent
 
 
 class AlertWorker:
-    """The background thread. ``notify()`` after each stored batch; ``close()`` to stop."""
+    """The background thread. ``notify()`` after each stored batch; ``close()`` to stop.
 
-    def __init__(self, db_path, *, silent_check_seconds: float = 60.0):
+    ``clock`` is the collector's wall clock (the ingest's own), so a rating's age and a
+    kiosk's silence are measured against the same "now" the events were stored by."""
+
+    def __init__(self, db_path, *, clock: Callable[[], float] = time.time, silent_check_seconds: float = 60.0):
         self.db_path = db_path
+        self.clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._silent_every = silent_check_seconds
@@ -415,11 +420,11 @@ class AlertWorker:
                 if conn is None:
                     conn = dbmod.connect(self.db_path)
                 poll = float(options.get(conn, "alerts.poll_seconds")) or 5.0
-                evaluate_events(conn)
+                evaluate_events(conn, now=self.clock())
                 if time.monotonic() - last_silent >= min(self._silent_every, poll * 6):
-                    check_silent(conn)
+                    check_silent(conn, now=self.clock())
                     last_silent = time.monotonic()
-                deliver_due(conn)
+                deliver_due(conn, now=self.clock())
             except Exception:
                 log.exception("alert worker step failed; retrying")
                 if conn is not None:

@@ -1,38 +1,58 @@
 """Alert rules fire on events posted through the real ingest API, are delivered to a local
 webhook receiver (which fails the first try: the worker retries) and a local SMTP server,
-and stay on the dashboard until a manager acknowledges them with a note."""
+and stay on the dashboard until a manager acknowledges them with a note.
+
+Every test has its own collector, webhook receiver and mailbox; events are stamped from the
+clock the collector itself reads, so "recent" holds on any day."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import json
+import sqlite3
 import threading
 import time
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from collector_helpers import free_port, make_batch, make_event, start_server, stop_server
+from collector_helpers import free_port, iso_at, make_batch, make_event, start_server, stop_server
 from adminhelp import add_admins, cli, login
+from fastapi.testclient import TestClient
+from server_sync.collector import alerts
+from server_sync.collector import db as dbmod
+from server_sync.collector.api import create_app
+from server_sync.collector.auth import add_kiosk
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
 
-class Hook(BaseHTTPRequestHandler):
-    received: list = []
-    fail_first = True
+DAY = 86400.0
 
+
+class HookServer(ThreadingHTTPServer):
+    """A webhook receiver whose first POST fails; what it took is on the instance, not shared."""
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Hook)
+        self.received: list = []
+        self.fail_first = True
+
+
+class Hook(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        if Hook.fail_first:
-            Hook.fail_first = False
+        if self.server.fail_first:
+            self.server.fail_first = False
             self.send_response(500)
             self.end_headers()
             return
-        Hook.received.append(json.loads(body))
+        self.server.received.append(json.loads(body))
         self.send_response(204)
         self.end_headers()
 
@@ -49,24 +69,25 @@ class Mailbox:
         return "250 OK"
 
 
-def wait_for(check, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
+def evaluated(db_path) -> bool:
+    """The alert worker has looked at every stored event (its watermark is at the newest)."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        mark, top = conn.execute("SELECT (SELECT CAST(value AS INTEGER) FROM admin_meta WHERE key = 'alerts_pk'),"
+                                 " (SELECT coalesce(max(pk), 0) FROM events)").fetchone()
+    finally:
+        conn.close()
+    return mark >= top
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+@pytest.fixture
+def env(tmp_path):
+    hook = HookServer()
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     box = Mailbox()
     smtp = Controller(box, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    path = tmp_path_factory.mktemp("alerts") / "collector.db"
+    path = tmp_path / "collector.db"
     cli(path, "kiosks")
     add_admins(path)
     for key, value in (("alerts.webhook_url", f"http://127.0.0.1:{hook.server_port}/hook"),
@@ -75,60 +96,61 @@ def env(tmp_path_factory):
                        ("alerts.poll_seconds", "0.2"), ("alerts.retry_seconds", "0.3")):
         assert cli(path, "admin-setting", key, value).returncode == 0
     server = start_server(path)
-    yield server, box
+    yield server, box, hook
     stop_server(server)
     smtp.stop()
     hook.shutdown()
 
 
 def post(server, token, events):
-    r = server.post(token, make_batch(events, wall=events[0]["recorded_at"] if events else
-                                      "2026-11-27T08:00:00+08:00"))
+    r = server.post(token, make_batch(events, wall=events[0]["recorded_at"] if events else None))
     assert r.status_code == 200, r.text
 
 
 def test_rules_fire_deliver_and_stay_until_acknowledged(env):
-    server, box = env
+    server, box, hook = env
     url = server.url
     token = server.new_kiosk("counter-1")
     m = login(url, "mgr")
     # A happy rating raises nothing; a 非常不滿意 (level 5) raises an alert at once.
     post(server, token, [make_event(1, level=1, boot_id="b1", monotonic=10.0),
                          make_event(2, level=5, boot_id="b1", monotonic=20.0)])
-    alerts = wait_for(lambda: requests.Session.get(m, f"{url}/admin/api/alerts", timeout=10).json())
+    alerts = wait_until(lambda: requests.Session.get(m, f"{url}/admin/api/alerts", timeout=10).json(),
+                        what="the level-5 alert")
     assert len(alerts) == 1 and alerts[0]["kind"] == "level" and "非常不滿意" in alerts[0]["summary"]
     first = alerts[0]["id"]
     # Webhook: the first POST got a 500, the worker retried; e-mail went to both recipients.
-    hooked = wait_for(lambda: Hook.received)
+    hooked = wait_until(lambda: hook.received, what="the webhook retry")
     assert hooked[0]["alert"]["id"] == first and hooked[0]["alert"]["window"] == "1"
-    mail = wait_for(lambda: box.messages)
+    mail = wait_until(lambda: box.messages, what="the alert e-mail")
     assert sorted(mail[0][0]) == ["duty@office.example", "head@office.example"]
     msg = email.message_from_string(mail[0][1], policy=email.policy.default)
     assert f"alert #{first}" in msg["Subject"] and "非常不滿意" in msg["Subject"]
     assert "處理說明" in msg.get_content()
-    deliveries = wait_for(lambda: all(d["status"] == "sent" for d in
+    deliveries = wait_until(lambda: all(d["status"] == "sent" for d in
                                       m.get(f"{url}/admin/api/alerts", timeout=10).json()[0]["deliveries"])
-                          and m.get(f"{url}/admin/api/alerts", timeout=10).json()[0]["deliveries"])
+                            and m.get(f"{url}/admin/api/alerts", timeout=10).json()[0]["deliveries"],
+                            what="both deliveries sent")
     webhook = [d for d in deliveries if d["channel"] == "webhook"][0]
     assert webhook["attempts"] == 2
 
     # A 非常不滿意 from last year, arriving only now in an offline kiosk's backlog, is history: no alert.
     post(server, token, [make_event(100, level=5, window="9", boot_id="old-boot",
-                                    recorded_at="2025-05-05T10:00:00+08:00")])
-    time.sleep(1.0)
+                                    recorded_at=iso_at(time.time() - 300 * DAY))])
+    wait_until(lambda: evaluated(server.db_path), what="the worker to evaluate the backlog")
     assert not [a for a in m.get(f"{url}/admin/api/alerts", timeout=10).json() if a["window"] == "9"]
 
     # Window rule: 4 ratings within 15 minutes at window 2, half unhappy (levels 4 and 5 of 5;
     # the level-5 one also raises its own single-rating alert).
     post(server, token, [make_event(3 + i, level=lv, window="2", boot_id="b1", monotonic=100.0 + 60 * i)
                          for i, lv in enumerate((1, 2, 4, 5))])
-    alerts = wait_for(lambda: [a for a in m.get(f"{url}/admin/api/alerts", timeout=10).json()
-                               if a["kind"] == "window_unhappy"])
+    alerts = wait_until(lambda: [a for a in m.get(f"{url}/admin/api/alerts", timeout=10).json()
+                                 if a["kind"] == "window_unhappy"], what="the window alert")
     assert len(alerts) == 1 and "2/4" in alerts[0]["summary"] and alerts[0]["window"] == "2"
     window_alert = alerts[0]["id"]
     # Three of four unhappy within the same span does not alert the window a second time.
     post(server, token, [make_event(7, level=4, window="2", boot_id="b1", monotonic=400.0)])
-    time.sleep(1.0)
+    wait_until(lambda: evaluated(server.db_path), what="the worker to evaluate the fifth rating")
     assert len([a for a in m.get(f"{url}/admin/api/alerts", timeout=10).json() if a["kind"] == "window_unhappy"]) == 1
 
     # They stay until acknowledged; the dashboard shows them.
@@ -155,7 +177,7 @@ def test_rules_fire_deliver_and_stay_until_acknowledged(env):
 
 
 def test_silent_kiosk_raises_an_alert(env):
-    server, _ = env
+    server, _, _ = env
     url = server.url
     m = login(url, "mgr")
     rules = m.get(f"{url}/admin/rules", timeout=10).text
@@ -166,8 +188,9 @@ def test_silent_kiosk_raises_an_alert(env):
                allow_redirects=False, timeout=10)
     assert "err=" not in r.headers["location"], r.headers["location"]
     server.new_kiosk("quiet-one")  # never syncs
-    alerts = wait_for(lambda: [a for a in m.get(f"{url}/admin/api/alerts", timeout=10).json()
-                               if a["kind"] == "silent" and a["kiosk"] == "quiet-one"], timeout=30)
+    alerts = wait_until(lambda: [a for a in m.get(f"{url}/admin/api/alerts", timeout=10).json()
+                                 if a["kind"] == "silent" and a["kiosk"] == "quiet-one"], timeout=30,
+                        what="the silent-kiosk alert")
     assert len(alerts) == 1 and "quiet-one" in alerts[0]["summary"]
     fleet = {k["kiosk"]: k for k in m.get(f"{url}/admin/api/fleet", timeout=10).json()}
     assert fleet["quiet-one"]["silent"] is True
@@ -175,3 +198,34 @@ def test_silent_kiosk_raises_an_alert(env):
     r = m.post(f"{url}/admin/rules/3", data={"params": '{"hours": -1}', "csrf": m.csrf}, allow_redirects=False,
                timeout=10)
     assert "err=" in r.headers["location"]
+
+
+def test_a_ratings_age_is_judged_by_the_collectors_clock(tmp_path):
+    """The worker reads the collector's injected clock, not the machine's: with that clock 40 days
+    ahead, a rating from the collector's last hour alerts; one from its yesterday, or from the
+    machine's own now, is a backlog and does not; and the kiosk, added at the machine's now, is silent."""
+    now = time.time() + 40 * DAY
+    path = tmp_path / "collector.db"
+    conn = dbmod.open_db(path)
+    token = add_kiosk(conn, "w1")
+    conn.close()
+
+    def raised() -> list[dict]:
+        c = dbmod.connect(path)
+        try:
+            return alerts.list_alerts(c)
+        finally:
+            c.close()
+
+    fresh = make_event(1, level=5, window="1", boot_id="b1", clock=lambda: now - 3600)
+    stale = make_event(2, level=5, window="2", boot_id="b1", clock=lambda: now - 25 * 3600)
+    machine = make_event(3, level=5, window="3", boot_id="b1")
+    with TestClient(create_app(path, clock=lambda: now)) as client:
+        r = client.post("/api/v1/events", json=make_batch([fresh, stale, machine], clock=lambda: now),
+                        headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        got = wait_until(lambda: evaluated(path) and {a["kind"] for a in raised()} == {"level", "silent"}
+                         and raised(), what="the batch evaluated and the silence noticed")
+    assert [a["window"] for a in got if a["kind"] == "level"] == ["1"]
+    assert [a["kiosk"] for a in got if a["kind"] == "silent"] == ["w1"]
+    assert all(datetime.fromisoformat(a["raised_at"]).timestamp() == pytest.approx(now, abs=1) for a in got)

@@ -1,5 +1,8 @@
 """Collector test helpers: a real `kiosk-collector serve` process on a free loopback port,
-kiosk tokens, and batches shaped as docs/protocol-v1.md describes."""
+kiosk tokens, and batches shaped as docs/protocol-v1.md describes.
+
+Events and batches are stamped from an injected clock (``clock=``, the real one by default), never
+a fixed date: a live collector measures ages against its own "now", whatever day the suite runs on."""
 
 from __future__ import annotations
 
@@ -11,13 +14,16 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import requests
 
 from server_sync.collector import db as dbmod
 from server_sync.collector.auth import add_kiosk
+from server_sync.wire.tz import OFFICE_TZ
 
 BOOT = "029bd448-0000-4000-8000-000000000001"
 
@@ -84,18 +90,25 @@ def stop_server(server: LiveServer) -> None:
         server.proc.wait()
 
 
+def iso_at(epoch: float) -> str:
+    """An epoch as a kiosk writes ``recorded_at``: office time, milliseconds."""
+    return datetime.fromtimestamp(epoch, OFFICE_TZ).isoformat(timespec="milliseconds")
+
+
 def make_event(seq: int, *, level: int | None = 2, type: str = "rating", boot_id: str = BOOT,
-               monotonic: float | None = None, recorded_at: str | None = None, **extra) -> dict:
+               monotonic: float | None = None, recorded_at: str | None = None,
+               clock: Callable[[], float] = time.time, **extra) -> dict:
     ev = {"id": str(uuid.uuid4()), "seq": seq, "type": type, "kiosk_id": "w1", "unit": "第一組",
           "window": "1", "level": level, "misuse": False, "ref": None,
-          "recorded_at": recorded_at or "2026-11-27T08:00:00.000+08:00", "boot_id": boot_id,
+          "recorded_at": recorded_at or iso_at(clock()), "boot_id": boot_id,
           "monotonic": float(seq) if monotonic is None else monotonic}
     ev.update(extra)
     return ev
 
 
 def make_batch(events: list[dict], *, store_id: str = "store-1", boot_id: str = BOOT,
-               monotonic: float = 5000.0, wall: str = "2026-11-27T08:00:00.000+08:00",
+               monotonic: float = 5000.0, wall: str | None = None, clock: Callable[[], float] = time.time,
                backlog: int = 0) -> dict:
     return {"store_id": store_id, "software_version": "0.1.0", "backlog": backlog,
-            "clock": {"wall": wall, "boot_id": boot_id, "monotonic": monotonic}, "events": events}
+            "clock": {"wall": wall or iso_at(clock()), "boot_id": boot_id, "monotonic": monotonic},
+            "events": events}
