@@ -22,7 +22,6 @@ from starlette.datastructures import FormData
 
 from server_sync.collector.admin import accounts
 from server_sync.collector.admin import queries as q
-from server_sync.collector.alerts import AlertWorker
 from server_sync.collector.deps import Readers
 from server_sync.collector.stats import fmt, fmt_ci
 
@@ -67,17 +66,12 @@ def back(url: str, message: str = "", error: str = "") -> RedirectResponse:
 # -- the pages' own writer ----------------------------------------------------------------------
 @dataclass
 class AdminState:
-    """The admin pages' write connection (one transaction at a time) and the alert worker."""
+    """The admin pages' write connection (one transaction at a time)."""
 
     write_conn: sqlite3.Connection
     write_lock: threading.Lock
-    worker: AlertWorker
-
-    def notify(self) -> None:
-        self.worker.notify()
 
     def close(self) -> None:
-        self.worker.close()
         with self.write_lock:
             self.write_conn.close()
 

@@ -1,4 +1,4 @@
-"""The /admin pages put together: their routers, static files, writer and alert worker, error pages."""
+"""The /admin pages put together: their routers, static files, write connection, error pages."""
 
 from __future__ import annotations
 
@@ -11,21 +11,18 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from server_sync.collector import alerts as alerts_mod
 from server_sync.collector import db as dbmod
 from server_sync.collector.admin import manage
 from server_sync.collector.admin.deps import PACKAGE, AdminState, NeedLogin, render
 from server_sync.collector.admin.routes import (alerts, dashboard, exports, fleet, login, self_evaluation,
                                                 settings)
-from server_sync.collector.ingest import Ingestor
 
 AREAS = (login, dashboard, exports, alerts, fleet, settings, self_evaluation, manage)
 
 
-def install(app: FastAPI, db_path: Path, ingestor: Ingestor) -> None:
-    """Add the /admin pages and start the alert worker (stopped by ``app.state.admin.close()``)."""
-    app.state.admin = AdminState(dbmod.connect(db_path), threading.Lock(),
-                                 alerts_mod.AlertWorker(db_path, clock=ingestor.clock))
+def install(app: FastAPI, db_path: Path) -> None:
+    """Add the /admin pages and open their write connection (closed by ``app.state.admin.close()``)."""
+    app.state.admin = AdminState(dbmod.connect(db_path), threading.Lock())
     # Static files and templates are package data, so an installed wheel finds them.
     app.mount("/admin/static", StaticFiles(packages=[(PACKAGE, "static")]), name="admin-static")
     for area in AREAS:

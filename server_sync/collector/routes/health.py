@@ -1,0 +1,15 @@
+"""``GET /api/v1/health``: no token; says the collector is up and which protocol it speaks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from server_sync.collector.models import Health
+from server_sync.wire.protocol import PROTOCOL
+
+router = APIRouter()
+
+
+@router.get("/api/v1/health", response_model=Health)
+def health():
+    return {"ok": True, "protocol": PROTOCOL}
