@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from server_sync.collector import db as dbmod
-from server_sync.collector.admin import options
+from server_sync.collector import options
 from server_sync.collector.stats import is_unhappy
 
 log = logging.getLogger(__name__)

@@ -364,7 +364,8 @@ def add_admin(db_path, username, role, password_stdin, reset):
 @click.argument("value", required=False)
 def admin_setting(db_path, key, value):
     """Show the admin settings, or set KEY to VALUE (report.min_n, alerts.smtp_host, ... see docs/admin.md)."""
-    from server_sync.collector.admin import accounts, options
+    from server_sync.collector import options
+    from server_sync.collector.admin import accounts
 
     conn = _open(db_path)
     if key is None:

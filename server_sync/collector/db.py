@@ -18,7 +18,7 @@ import platformdirs
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from server_sync.collector.admin import schema as admin_schema
+from server_sync.collector import admin_tables
 from server_sync.durable import make_dirs
 
 APP_NAME = "counter-kiosk-collector"
@@ -153,8 +153,8 @@ def m201_services(db):
 
 @migrations()
 def m301_admin(db):
-    # Admin web: accounts, audit log, alerts, dashboard rollups (admin/schema.py).
-    admin_schema.create(db)
+    # Admin web: accounts, audit log, alerts, dashboard rollups (admin_tables.py).
+    admin_tables.create(db)
 
 
 @migrations()

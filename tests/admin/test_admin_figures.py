@@ -14,7 +14,7 @@ import pytest
 
 from collector_helpers import make_batch, make_event
 from server_sync.collector import db as dbmod
-from server_sync.collector import exports
+from server_sync.collector.admin import exports
 from server_sync.collector.admin import queries as q
 from server_sync.collector.auth import add_kiosk, kiosk_by_name
 from server_sync.collector.ingest import Ingestor

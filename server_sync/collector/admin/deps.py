@@ -25,7 +25,7 @@ from server_sync.collector.admin import queries as q
 from server_sync.collector.deps import Readers
 from server_sync.collector.stats import fmt, fmt_ci
 
-# -- the pages' settings (those an administrator changes live in admin/options.py) ----------
+# -- the pages' settings (those an administrator changes live in collector/options.py) ----------
 PACKAGE = "server_sync.collector.admin"  # templates/ and static/ are package data
 COOKIE = "kc_session"
 LOGIN_COOKIE = "kc_login"

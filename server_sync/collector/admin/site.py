@@ -12,12 +12,11 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from server_sync.collector import db as dbmod
-from server_sync.collector.admin import manage
 from server_sync.collector.admin.deps import PACKAGE, AdminState, NeedLogin, render
 from server_sync.collector.admin.routes import (alerts, dashboard, exports, fleet, login, self_evaluation,
-                                                settings)
+                                                settings, uploads)
 
-AREAS = (login, dashboard, exports, alerts, fleet, settings, self_evaluation, manage)
+AREAS = (login, dashboard, exports, alerts, fleet, settings, self_evaluation, uploads)
 
 
 def install(app: FastAPI, db_path: Path) -> None:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from server_sync.collector import alerts as alerts_mod
-from server_sync.collector.admin import accounts, options
+from server_sync.collector import options
+from server_sync.collector.admin import accounts
 from server_sync.collector.admin.deps import ApiSession, ManagerPost, PageSession, State, back, render
 from server_sync.collector.deps import Readers
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from server_sync.collector import alerts as alerts_mod
-from server_sync.collector.admin import charts, options
+from server_sync.collector import options
+from server_sync.collector.admin import charts
 from server_sync.collector.admin import queries as q
 from server_sync.collector.admin.deps import ApiSession, PageSession, render
 from server_sync.collector.admin.filters import parse_filter

@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from server_sync.collector import alerts as alerts_mod
-from server_sync.collector import exports
-from server_sync.collector.admin import accounts, options
+from server_sync.collector import options
+from server_sync.collector.admin import accounts, exports
 from server_sync.collector.admin import queries as q
 from server_sync.collector.admin.deps import FORBIDDEN_ROLE, ApiSession
 from server_sync.collector.admin.filters import parse_filter

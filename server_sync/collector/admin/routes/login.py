@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from server_sync.collector.admin import accounts, options
+from server_sync.collector import options
+from server_sync.collector.admin import accounts
 from server_sync.collector.admin.deps import (COOKIE, FORBIDDEN_CSRF, LOGIN_COOKIE, AnyPost, State,
                                               render)
 

@@ -8,8 +8,8 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from server_sync.collector import exports
-from server_sync.collector.admin import options
+from server_sync.collector import options
+from server_sync.collector.admin import exports
 from server_sync.collector.admin import queries as q
 from server_sync.collector.admin.deps import OFFICE, ApiSession, PageSession, render, templates
 from server_sync.collector.deps import Readers

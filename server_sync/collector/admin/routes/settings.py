@@ -1,11 +1,12 @@
-"""The administrator-set options (admin/options.py) and the audit log of every manager action."""
+"""The administrator-set options (collector/options.py) and the audit log of every manager action."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
 from server_sync.collector import alerts as alerts_mod
-from server_sync.collector.admin import accounts, options
+from server_sync.collector import options
+from server_sync.collector.admin import accounts
 from server_sync.collector.admin.deps import ManagerPageSession, ManagerPost, PageSession, State, back, render
 from server_sync.collector.deps import Readers
 

@@ -1,5 +1,7 @@
 """The m301_admin migration: accounts, audit log, alerts, admin settings and the dashboard's rollups.
 
+The core's, not the pages': the alert worker and the command line use these tables too.
+
 Registered in db.py (``m301_admin``); touches only its own tables. The rollups
 start empty on a database that already holds events; ``rebuild_rollups`` (run
 by the migration itself) fills them from the stored events once.
