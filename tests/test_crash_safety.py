@@ -55,6 +55,15 @@ class Child:
                 return False
         return True
 
+    def wait_acked(self, n: int, timeout: float) -> bool:
+        """Until the child has acknowledged ``n`` presses (or died): however slow a loaded machine is."""
+        deadline = time.monotonic() + timeout
+        while self.raw.count(b"\nack ") < n:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
@@ -97,6 +106,8 @@ def test_acknowledged_events_survive_sigkill(tmp_path):
                 time.sleep(rng.uniform(0, 0.3))
             else:
                 assert child.wait_ready(60), f"{where}: child never got ready: {child.raw!r}"
+                # Some presses first, counted rather than timed, then any moment among the next ones.
+                assert child.wait_acked(rng.randrange(25), 60), f"{where}: child stopped pressing: {child.raw!r}"
                 time.sleep(rng.uniform(0, 0.05))
         finally:
             stderr = child.kill()

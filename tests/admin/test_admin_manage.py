@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from adminhelp import login
+from adminhelp import add_admins, cli, login
+from collector_helpers import start_server, stop_server
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,10 @@ GOOD_ROWS = (
 BAD_ROW = "113-000504,證明文件補發,張大同,12ab,收件,2024-05-06,行政室,,,\n"                      # line 6
 CASES_WITH_BAD_ROW = (HEADER + GOOD_ROWS + BAD_ROW).encode("utf-8")
 SECRETS = ("陳美麗", "歐陽娜娜", "林志強", "張大同", "24681357", "97531864", "86420975")
+# One service with every field, as the kiosk API hands it back.
+JSON_SERVICE = {"code": "a", "series": "A", "name": "甲", "name_en": "A", "unit": "一", "unit_en": "Unit One",
+                "windows": ["1"], "typical_minutes": 5.0, "hours": "mon-fri 08:30-17:30", "documents": [],
+                "documents_en": [], "notes": "", "notes_en": ""}
 
 
 def bad_services_csv() -> bytes:
@@ -54,7 +59,18 @@ def case_count(m: requests.Session, url: str) -> int:
     return int(re.search(r'id="cases-total">(\d+)<', m.get(f"{url}/admin/cases", timeout=10).text).group(1))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
+def admin_server(tmp_path):
+    """A collector of each test's own: what one test uploads must not be what the next one finds."""
+    path = tmp_path / "collector.db"
+    cli(path, "kiosks")  # creates and migrates the file
+    add_admins(path)
+    server = start_server(path)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture
 def kiosk_token(admin_server):
     return admin_server.new_kiosk("manage-desk")
 
@@ -107,7 +123,7 @@ def test_access_rules(admin_server, kiosk_token):
 
 
 @pytest.fixture(scope="module")
-def page(admin_server):
+def page():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed")
@@ -132,6 +148,7 @@ def submit(pg, button: str) -> None:
         pg.click(button)
 
 
+@pytest.mark.browser
 def test_manager_uploads_in_chromium(page, admin_server, kiosk_token):
     pg, url = page, admin_server.url
     pg.goto(f"{url}/admin/services")
@@ -237,9 +254,7 @@ def test_reimport_changes_nothing(admin_server, kiosk_token):
 
     # The directory as JSON (the kiosks' own form) is taken too; the same directory again keeps its revision.
     current = kiosk_services(admin_server, kiosk_token)
-    data = {"services": current["services"][:2] or json.loads(
-        '[{"code": "a", "series": "A", "name": "甲", "name_en": "A", "unit": "一", "windows": ["1"],'
-        ' "typical_minutes": 5, "hours": "mon-fri 08:30-17:30"}]')}
+    data = {"services": [dict(JSON_SERVICE)]}
     body = json.dumps(data, ensure_ascii=False).encode()
     r = m.post(f"{url}/admin/services", data={"csrf": m.csrf}, files={"file": ("dir.json", body)},
                allow_redirects=False, timeout=10)
