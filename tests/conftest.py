@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from kiosk.clock import SimulatedClock
 from kiosk.config import validate
+
+DEPLOY = Path(__file__).resolve().parent / "deploy"
 
 
 @pytest.fixture
@@ -33,11 +39,16 @@ def config():
 
 def pytest_configure(config):
     """In CI the GUI tests must run, not skip: missing X tools there are a broken setup."""
-    import os
-    import shutil
-
     if os.environ.get("CI"):
         missing = [tool for tool in ("Xvfb", "xdotool", "import", "chromium")
                    if shutil.which(tool) is None]
         if missing:
             raise pytest.UsageError(f"CI is missing {', '.join(missing)}: ./dev.sh setup installs them")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/deploy builds and installs the product: marked ``deploy`` so a pass can
+    leave it out (./dev.sh's clock-shifted pass does) without each new file there having to say so."""
+    for item in items:
+        if DEPLOY in Path(item.path).parents:
+            item.add_marker(pytest.mark.deploy)
