@@ -3,6 +3,9 @@
 One fresh minimal Debian 12 is made per run; the kiosk and then the collector
 are installed into it, each twice (the second run must change nothing), the
 unit files are verified with systemd-analyze, and uninstall keeps the data.
+The installed binaries are started as their service users would start them: the
+kiosk simulates a queue day and draws its home screen under Xvfb, the collector
+serves its admin login page and style sheet on loopback.
 """
 
 from __future__ import annotations
@@ -11,15 +14,23 @@ import hashlib
 import os
 import re
 import shutil
+import signal
+import socket
 import stat
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from waiting import wait_until
+from xvfb import Xvfb
+
 REPO = Path(__file__).resolve().parent.parent.parent
 UNITS = ["kiosk.service", "kiosk-collector.service", "kiosk-collector-backup.service",
          "kiosk-collector-backup.timer"]
+VENV_BIN = "/opt/counter-kiosk/venv/bin"
 
 pytestmark = [
     pytest.mark.slow,
@@ -37,10 +48,15 @@ def _mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def _chroot(root: Path, *cmd: str, check=True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON", "KIOSK_", "KIVY_", "SDL_"))}
     env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    result = subprocess.run(["chroot", str(root), *cmd], capture_output=True, text=True, env=env,
+    env.update(extra)
+    return env
+
+
+def _chroot(root: Path, *cmd: str, check=True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(["chroot", str(root), *cmd], capture_output=True, text=True, env=env or _env(),
                             timeout=900)
     if check and result.returncode != 0:
         raise AssertionError(f"{cmd} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -52,6 +68,7 @@ def root(tmp_path_factory):
     if not shutil.which("debootstrap"):
         pytest.fail("debootstrap is not installed: ./dev.sh setup installs it")
     root = tmp_path_factory.mktemp("debian-root")
+    root.chmod(0o755)  # it becomes "/", which the kiosk and collector users must traverse (pytest makes it 0700)
     subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(root), _mirror()],
                    check=True, capture_output=True, timeout=900)
     # The chroot trusts what this machine trusts (an office proxy's CA, say) and
@@ -65,7 +82,9 @@ def root(tmp_path_factory):
     policy = root / "usr/sbin/policy-rc.d"
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    # What git tracks plus new files it does not ignore: the tree as it stands, without build leftovers.
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, check=True).stdout
     for name in filter(None, files.decode().split("\0")):
         src = REPO / name
         if src.is_file():
@@ -105,6 +124,90 @@ def _verify_units(root: Path, units: list[str]) -> None:
         assert result.returncode == 0, f"{unit}: {result.stderr}"
 
 
+def _as_user(user: str, *cmd: str) -> list[str]:
+    """``cmd`` as ``user``, exec'd in place (as systemd's User= would, and signals reach it directly)."""
+    return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *cmd]
+
+
+def _stop(proc: subprocess.Popen) -> int:
+    """SIGTERM, as systemd stops a unit; the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def _start_installed_kiosk(root: Path) -> None:
+    """The installed `kiosk` as its user: a simulated queue day, then `kiosk run --demo` up to its home screen."""
+    env = _env(HOME="/var/lib/counter-kiosk")
+    sim = _chroot(root, *_as_user("kiosk", f"{VENV_BIN}/kiosk", "simulate", "--queue-days", "1", "--seed", "1",
+                                   "--data-dir", "/tmp/kiosk-simulate"), env=env)
+    assert "simulated 1 office days" in sim.stdout, sim.stdout + sim.stderr
+    if not shutil.which("Xvfb"):
+        pytest.fail("Xvfb is not installed: ./dev.sh setup installs it")
+    log = root / "tmp/kiosk-demo.log"
+    with Xvfb(800, 480) as xvfb, open(log, "wb") as out:
+        # The chroot shares this machine's network namespace, so the X server's abstract socket reaches it.
+        proc = subprocess.Popen(
+            ["chroot", str(root), *_as_user("kiosk", f"{VENV_BIN}/kiosk", "run", "--demo", "--size", "800x480",
+                                            "--config", "/etc/counter-kiosk/kiosk.toml", "--data-dir", "/tmp/kiosk-demo")],
+            env={**env, "DISPLAY": xvfb.display, "PYTHONUNBUFFERED": "1"}, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        try:
+            def home_shown():
+                text = log.read_text(encoding="utf-8", errors="replace")
+                assert proc.poll() is None, f"the installed kiosk exited ({proc.returncode}):\n{text[-4000:]}"
+                return "shown: home" in text
+
+            wait_until(home_shown, timeout=120, what="the installed kiosk to draw its home screen")
+        finally:
+            code = _stop(proc)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert code == 0 and "Traceback" not in text, f"exit {code}:\n{text[-4000:]}"
+
+
+def _get(url: str) -> tuple[int, str, str] | None:
+    """(status, content type, body), or None while nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.headers.get("content-type", ""), response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("content-type", ""), exc.read().decode(errors="replace")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def _start_installed_collector(root: Path) -> None:
+    """The installed `kiosk-collector serve` as its user, on loopback: the admin login page and its style sheet."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = root / "tmp/collector.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            ["chroot", str(root), *_as_user("kiosk-collector", f"{VENV_BIN}/kiosk-collector", "serve",
+                                            "--db", "/tmp/collector-check/collector.db", "--host", "127.0.0.1",
+                                            "--port", str(port), "--no-access-log")],
+            env=_env(HOME="/var/lib/counter-kiosk-collector"), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def health():
+            assert proc.poll() is None, f"the installed collector exited ({proc.returncode}):\n{log.read_text()[-4000:]}"
+            return _get(f"{base}/api/v1/health")
+
+        wait_until(health, timeout=60, what="the installed collector to answer")
+        status, kind, body = _get(f"{base}/admin/login")
+        assert status == 200 and "<form" in body and 'type="password"' in body, f"{status}:\n{log.read_text()[-4000:]}"
+        status, kind, _ = _get(f"{base}/admin/static/admin.css")
+        assert status == 200 and "text/css" in kind, (status, kind)
+    finally:
+        _stop(proc)
+
+
 def test_kiosk_install_then_again_changes_nothing(root):
     first = _chroot(root, "/opt/src/systemd/install.sh")
     assert "enabled kiosk.service" in first.stdout
@@ -126,6 +229,7 @@ def test_kiosk_install_then_again_changes_nothing(root):
                     "import kiosk.chime, kiosk.directory; print(kiosk.chime.CHIME_PATH.is_file(),"
                     " kiosk.directory.bundled_path().is_file())").stdout.split()
     assert found == ["True", "True"], found
+    _start_installed_kiosk(root)
     _verify_units(root, ["kiosk.service"])
     rule = root / "etc/udev/rules.d/60-counter-kiosk-backlight.rules"
     assert rule.read_bytes() == (REPO / "systemd/60-counter-kiosk-backlight.rules").read_bytes()
@@ -161,6 +265,8 @@ def test_collector_install_then_again_changes_nothing(root):
     assert "enabled kiosk-collector.service" in first.stdout
     assert (root / "etc/systemd/system/timers.target.wants/kiosk-collector-backup.timer").is_symlink()
     _chroot(root, "/opt/counter-kiosk/venv/bin/kiosk-collector", "--help")
+    _chroot(root, "install", "-d", "-o", "kiosk-collector", "/tmp/collector-check")
+    _start_installed_collector(root)
     # The self-evaluation PDF needs Pango and a CJK font from apt, not only pip.
     pdf = _chroot(root, "/opt/counter-kiosk/venv/bin/python", "-c",
                   "import sys, weasyprint; sys.stdout.buffer.write("

@@ -95,3 +95,12 @@ def test_the_version_is_pyprojects():
     assert "version" not in PROJECT["project"].get("dynamic", [])
     result = CliRunner().invoke(kiosk_main, ["--version"])
     assert result.exit_code == 0 and version in result.output
+
+
+def test_the_extras_check_needs_only_the_standard_library():
+    # The check itself must run before any extra is importable: standard library only.
+    spec = importlib.util.find_spec("server_sync.extras")
+    source = Path(spec.origin).read_text(encoding="utf-8")
+    imported = {line.split()[1].split(".")[0] for line in source.splitlines()
+                if line.startswith(("import ", "from "))}
+    assert imported <= {"__future__", "importlib", "sys", "dataclasses"}, imported
