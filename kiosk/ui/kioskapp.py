@@ -25,6 +25,7 @@ import threading
 import time
 from datetime import datetime
 from functools import partial
+from importlib import resources
 from pathlib import Path
 
 from kivy.animation import Animation
@@ -51,7 +52,7 @@ from kiosk.watchdog import Notifier
 
 log = logging.getLogger("kiosk.ui")
 
-SCREENS_DIR = Path(__file__).parent / "screens"
+SCREENS_DIR = resources.files("kiosk.ui") / "screens"  # package data (pyproject.toml)
 KV_FILES = ("home.kv", "thanks.kv", "reasons.kv", "notice.kv", "lookup.kv", "case_result.kv")
 TICK_SECONDS = 0.2
 STATUS_SECONDS = 5.0
