@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from kiosk import __version__
-from kiosk.config import ConfigError, default_data_dir, load
+from kiosk.config import ConfigError, asset_path, default_data_dir, load
+from server_sync.extras import require as require_extra
 
 
 def common_options(func):
@@ -55,6 +56,7 @@ def _store_or_exit(func):
 @click.version_option(__version__, prog_name="kiosk")
 def main():
     """Service-counter kiosk 服務櫃台評分機: satisfaction buttons and touchscreen."""
+    require_extra("kiosk")  # before any command imports Kivy or gpiozero
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
@@ -140,6 +142,13 @@ def check_config(config_path, data_dir):
     config = _load(config_path)
     click.echo(f"設定檔正確 config OK: {config_path or 'built-in defaults'} "
                f"({len(config.levels)} rating buttons, {len(config.reasons)} reasons)")
+
+
+@main.command("example-config")
+@common_options
+def example_config(config_path, data_dir):
+    """Print the example config (every setting at its default) to start a config file from."""
+    click.echo(asset_path("kiosk.example.toml").read_text(encoding="utf-8"), nl=False)
 
 
 @main.command()

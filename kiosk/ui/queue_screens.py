@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from functools import partial
-from pathlib import Path
+from importlib import resources
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -45,7 +45,7 @@ from server_sync.wire.tz import OFFICE_TZ
 
 log = logging.getLogger("kiosk.ui.queue")
 
-SCREENS_DIR = Path(__file__).parent / "screens"
+SCREENS_DIR = resources.files("kiosk.ui") / "screens"  # package data (pyproject.toml)
 KV_FILES = ("guidance.kv", "ticket.kv", "calling.kv", "staff.kv")
 PIN_TRIES = 5  # wrong PINs before the staff panel locks for PIN_LOCK seconds
 PIN_LOCK = 60.0

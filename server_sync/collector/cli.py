@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from server_sync.collector import db as dbmod
+from server_sync.extras import require as require_extra
 
 
 def _db_option(func):
@@ -29,6 +30,7 @@ def _open(db_path):
 @click.group(name="kiosk-collector")
 def main():
     """Central collector for counter kiosks: receives events (protocol v1), stores them once, reports."""
+    require_extra("collector")  # before any command imports FastAPI, uvicorn or the admin pages
 
 
 @main.command()
