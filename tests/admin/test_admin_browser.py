@@ -8,14 +8,17 @@ import csv
 import io
 import os
 import shutil
+import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from collector_helpers import make_batch, make_event
 from adminhelp import cli
+from server_sync.wire.tz import OFFICE_TZ
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
 OUT = Path(__file__).resolve().parents[2] / "test-output" / "admin"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -23,6 +26,15 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 # Unit 第一組 window 1: 40 counted presses (12/14/8/4/2) + 2 misuse; unit 第二組 window 2: 8 presses.
 UNIT1 = [1] * 12 + [2] * 14 + [3] * 8 + [4] * 4 + [5] * 2
 UNIT2 = [1, 1, 2, 3, 3, 4, 5, 5]
+# The fixture's week: Monday to Friday of last week in the office, whatever today is.
+_today = datetime.fromtimestamp(time.time(), OFFICE_TZ).date()
+MONDAY = _today - timedelta(days=_today.weekday() + 7)
+FRIDAY = MONDAY + timedelta(days=4)
+SPAN = f"from={MONDAY}&to={FRIDAY}"
+
+
+def at(day: date, hour: int, minute: int) -> str:
+    return f"{day}T{hour:02d}:{minute:02d}:00+08:00"
 
 
 @pytest.fixture(scope="module")
@@ -30,23 +42,23 @@ def page(admin_server):
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed")
-    # The fixture's ratings are from March: let them raise alerts as if they had just arrived.
-    assert cli(admin_server.db_path, "admin-setting", "alerts.max_age_hours", "100000").returncode == 0
+    # The fixture's ratings are from last week: let them raise alerts as if they had just arrived.
+    assert cli(admin_server.db_path, "admin-setting", "alerts.max_age_hours", str(15 * 24)).returncode == 0
     token = admin_server.new_kiosk("front-desk")
     events, seq = [], 0
     for i, lv in enumerate(UNIT1 + [1, 1]):
         seq += 1
         events.append(make_event(seq, level=lv, misuse=i >= len(UNIT1), service="候選人登記",
-                                 recorded_at=f"2026-03-{2 + i % 5:02d}T{9 + i % 7:02d}:{i % 60:02d}:00+08:00",
+                                 recorded_at=at(MONDAY + timedelta(days=i % 5), 9 + i % 7, i % 60),
                                  boot_id="unanchored"))
     for i, lv in enumerate(UNIT2):
         seq += 1
         events.append(make_event(seq, level=lv, unit="第二組", window="2", service="政治獻金",
-                                 recorded_at=f"2026-03-{3 + i % 3:02d}T{10 + i % 5:02d}:15:00+08:00",
+                                 recorded_at=at(MONDAY + timedelta(days=1 + i % 3), 10 + i % 5, 15),
                                  boot_id="unanchored"))
     seq += 1
     events.append(make_event(seq, type="reason", level=5, ref=events[len(UNIT1) - 1]["id"], reason="wait",
-                             recorded_at="2026-03-06T15:00:00+08:00", boot_id="unanchored"))
+                             recorded_at=at(FRIDAY, 15, 0), boot_id="unanchored"))
     r = admin_server.post(token, make_batch(events))
     assert r.status_code == 200 and r.json()["stored"] == len(events)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -82,8 +94,8 @@ def test_walkthrough(page, admin_server):
     pg.click("#login")
     pg.wait_for_url(f"{url}/admin")
     # The default filter is the last 365 days: set the span that holds the fixture.
-    pg.fill("input[name=from]", "2026-03-01")
-    pg.fill("input[name=to]", "2026-03-31")
+    pg.fill("input[name=from]", MONDAY.isoformat())
+    pg.fill("input[name=to]", FRIDAY.isoformat())
     pg.click("#apply")
     pg.wait_for_load_state()
     assert pg.inner_text("#kpi-n") == str(len(UNIT1) + len(UNIT2))
@@ -99,7 +111,7 @@ def test_walkthrough(page, admin_server):
     assert pg.inner_text("#kpi-hi") == "68.8"
     assert pg.inner_text("#kpi-csat") == "65.0%"
     shot(pg, "dashboard-filtered")
-    api = pg.request.get(f"{url}/admin/api/dashboard?from=2026-03-01&to=2026-03-31&unit=第一組").json()
+    api = pg.request.get(f"{url}/admin/api/dashboard?{SPAN}&unit=第一組").json()
     assert api["total"]["n"] == 40 and api["total"]["happy_index"] == 68.8
 
     levels = download(pg, "#csv-levels").decode("utf-8-sig")
@@ -148,14 +160,14 @@ def test_walkthrough(page, admin_server):
     assert "acknowledged" in pg.inner_text(".msg")
     assert "已由組長回電說明" in pg.inner_text("#acked")
     for name in ("alerts", "rules", "fleet", "settings", "audit", "self-evaluation"):
-        pg.goto(f"{url}/admin/{name}" + ("?year=2026" if name == "self-evaluation" else ""))
+        pg.goto(f"{url}/admin/{name}" + (f"?year={MONDAY.year}" if name == "self-evaluation" else ""))
         assert pg.locator("h1").count() == 1
         shot(pg, name)
     pdf = download(pg, "#se-pdf")
     assert pdf.startswith(b"%PDF")
     # The narrow layout (a small laptop or tablet) still works.
     pg.set_viewport_size({"width": 800, "height": 480})
-    pg.goto(f"{url}/admin?from=2026-03-01&to=2026-03-31")
+    pg.goto(f"{url}/admin?{SPAN}")
     shot(pg, "dashboard-800x480", full=False)
     docs = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
     if os.environ.get("ADMIN_SCREENSHOTS_TO_DOCS"):
