@@ -81,3 +81,52 @@ def test_every_collector_command_is_documented(name):
     text = (README.parent / "docs" / "collector.md").read_text(encoding="utf-8")
     assert re.search(rf"\bkiosk-collector {re.escape(name)}\b", text), \
         f"docs/collector.md never shows `kiosk-collector {name}`"
+
+
+def collector_options():
+    """(command, --option) for every long option of every `kiosk-collector` command."""
+    from server_sync.collector.cli import main as collector
+
+    ctx = click.Context(collector)
+    for name in sorted(collector.list_commands(ctx)):
+        for param in collector.get_command(ctx, name).params:
+            if isinstance(param, click.Option):
+                for opt in param.opts + param.secondary_opts:
+                    if opt.startswith("--"):
+                        yield name, opt
+
+
+def option_documented(text: str, command: str, opt: str) -> bool:
+    """On the command's own table row, or in a sentence saying every command takes it."""
+    if re.search(rf"Every command takes `{re.escape(opt)}\b", text):
+        return True
+    return any(re.search(rf"`kiosk-collector {re.escape(command)}\b[^`]*{re.escape(opt)}\b", line)
+               for line in text.splitlines())
+
+
+@pytest.mark.parametrize(("command", "opt"), list(collector_options()))
+def test_every_collector_command_option_is_documented(command, opt):
+    text = (README.parent / "docs" / "collector.md").read_text(encoding="utf-8")
+    assert option_documented(text, command, opt), \
+        f"docs/collector.md never shows `kiosk-collector {command} … {opt}`"
+
+
+def test_option_matcher_needs_the_commands_own_row():
+    text = "| `kiosk-collector serve [--port 8470]` | x |\n| `kiosk-collector backup --to DIR` | y |\n"
+    assert option_documented(text, "serve", "--port")
+    assert not option_documented(text, "serve", "--to")
+    assert not option_documented(text, "backup", "--port")
+    assert option_documented("Every command takes `--db PATH`.", "report", "--db")
+
+
+def collector_settings():
+    from server_sync.collector.options import OPTIONS
+
+    return [o.key for o in OPTIONS]
+
+
+@pytest.mark.parametrize("key", collector_settings())
+def test_every_collector_setting_is_documented(key):
+    text = (README.parent / "docs" / "admin.md").read_text(encoding="utf-8")
+    assert re.search(rf"^\| `{re.escape(key)}` \|", text, re.M), \
+        f"docs/admin.md's settings table has no row for `{key}`"
