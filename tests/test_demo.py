@@ -13,6 +13,7 @@ import time
 import pytest
 import requests
 
+from waiting import wait_until
 from xvfb import REPO, Xvfb, missing_tools
 
 
@@ -48,7 +49,7 @@ def test_demo_records_a_press_and_syncs_it_to_its_collector(tmp_path):
                 window = found[-1] if found else ""
                 time.sleep(0.2)
             assert window, "no kiosk window"
-            time.sleep(1)
+            wait_until(lambda: b"shown: home" in (tmp_path / "demo.log").read_bytes(), 30, "the home screen drawn")
             subprocess.run(["xdotool", "windowfocus", "--sync", window], env=env, check=True)
             subprocess.run(["xdotool", "key", "2"], env=env, check=True)  # 滿意, through the mock pins
 

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from kiosk.watchdog import Notifier
+from waiting import wait_until
 from xvfb import KioskApp, Xvfb, missing_tools
 
 CONFIG = """\
@@ -94,9 +95,9 @@ def test_frozen_ui_loop_stops_the_heartbeats(tmp_path):
             while not any(m == "READY=1" for _, m in listener.messages) and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert any(m == "READY=1" for _, m in listener.messages), "no READY=1 after the first frame"
-            time.sleep(1.6)
-            now = time.monotonic()
-            assert listener.heartbeats(now - 1.5, now) >= 2, "a live UI loop must send heartbeats"
+            ready = time.monotonic()
+            wait_until(lambda: listener.heartbeats(ready, time.monotonic()) >= 2, 5,
+                       "heartbeats from a live UI loop")
 
             app.key("4")
             app.expect_shown("reasons")
@@ -104,9 +105,11 @@ def test_frozen_ui_loop_stops_the_heartbeats(tmp_path):
             lock.execute("BEGIN EXCLUSIVE")  # another writer holds the file
             try:
                 app.click("reason:wait")
-                time.sleep(0.8)  # the tap reaches the UI loop, which now waits for the lock
+                # The tap reaches the UI loop, which now waits for the lock: its heartbeats stop.
+                wait_until(lambda: listener.heartbeats(time.monotonic() - 0.8, time.monotonic()) == 0, 10,
+                           "the heartbeats to stop")
                 frozen_from = time.monotonic()
-                time.sleep(3)
+                time.sleep(3)  # an absence is only seen over time: no heartbeat may come in these 3 s
                 frozen_to = time.monotonic()
                 assert app.proc.poll() is None, "the process is alive; only its UI loop is stuck"
                 assert listener.heartbeats(frozen_from, frozen_to) == 0, \
@@ -116,8 +119,7 @@ def test_frozen_ui_loop_stops_the_heartbeats(tmp_path):
                 lock.close()
             app.expect(r"reason: wait", timeout=15)  # the tap is stored once the lock is gone
             resumed = time.monotonic()
-            time.sleep(1.6)
-            assert listener.heartbeats(resumed, time.monotonic()) >= 2, "heartbeats must resume"
+            wait_until(lambda: listener.heartbeats(resumed, time.monotonic()) >= 2, 5, "heartbeats to resume")
             assert app.stop() == 0
         reasons = [e for e in app.events() if e["type"] == "reason"]
         assert [r["reason"] for r in reasons] == ["wait"]
