@@ -3,6 +3,7 @@
 #   ./dev.sh demo   kiosk with simulated buttons plus a local collector
 #   ./dev.sh test   the whole test suite, in random order, then again with the clock a month ahead
 #   ./dev.sh test ARGS  only pytest ARGS (one pass, random order), e.g. ./dev.sh test tests/test_flow.py
+#   ./dev.sh test-shifted ARGS  pytest ARGS with the clock a month ahead (to replay a pass-2 failure)
 #   ./dev.sh setup  only install what the other two need
 # Safe to run again: apt only installs what is missing; the venv is reused.
 set -euo pipefail
@@ -81,13 +82,19 @@ case "${1:-}" in
     "$VENV/bin/python" -m pytest || status=$?
     # The clock-shifted pass leaves out two kinds of test. The deploy tests build wheels and
     # Debian roots: nothing in them reads the date, and they would double the run's time.
-    # Chromium under libfaketime 0.9.10 takes 30-60 s just to start and then times out
-    # (its timed waits go wrong with the fake offset), so the browser tests run in pass 1
-    # only; their pages' figures and dates come from the collector, which pass 2 covers.
-    # The Kivy GUI tests do run shifted.
+    # Chromium under libfaketime 0.9.10 takes 30-60 s to start a page (1 s without) and the
+    # tests' Playwright calls time out, so the browser tests run in pass 1 only; the figures
+    # and dates on their pages come from the collector, which pass 2 covers. The Kivy GUI
+    # tests do run shifted.
     echo "==> pass 2: the clock $CLOCK_SHIFT ahead ($(clock_shifted date -Iseconds)), random order"
     clock_shifted "$VENV/bin/python" -m pytest -m "not deploy and not browser" || status=$?
     exit "$status"
+    ;;
+  test-shifted)
+    setup
+    shift
+    [ $# -gt 0 ] || set -- -m "not deploy and not browser"
+    clock_shifted "$VENV/bin/python" -m pytest "$@"
     ;;
   demo)
     setup
@@ -95,7 +102,7 @@ case "${1:-}" in
     exec "$VENV/bin/python" -m kiosk.demo "$@"
     ;;
   *)
-    echo "usage: ./dev.sh demo | test [pytest args] | setup" >&2
+    echo "usage: ./dev.sh demo | test [pytest args] | test-shifted [pytest args] | setup" >&2
     exit 2
     ;;
 esac
