@@ -151,6 +151,39 @@ def example_config(config_path, data_dir):
     click.echo(asset_path("kiosk.example.toml").read_text(encoding="utf-8"), nl=False)
 
 
+@main.command("set-staff-pin")
+@common_options
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the PIN once from standard input instead of asking twice.")
+@click.option("--group", default=None, help="Give the config file this group (the one the kiosk service runs as).")
+def set_staff_pin(config_path, data_dir, from_stdin, group):
+    """Set the staff screen's PIN (6 to 12 digits): only its hash goes into the config file."""
+    import grp
+
+    from kiosk.config_edit import EditError, write_setting
+    from kiosk.pinhash import hash_pin, pin_problem
+
+    if config_path is None:
+        raise click.UsageError("give --config FILE (or KIOSK_CONFIG): the file the PIN's hash is written into")
+    if from_stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = click.prompt("職員密碼 Staff PIN", hide_input=True, confirmation_prompt=True, err=True).strip()
+    problem = pin_problem(pin)
+    if problem:
+        raise click.ClickException(f"密碼不符規定 PIN not accepted: {problem}")
+    try:
+        gid = grp.getgrnam(group).gr_gid if group else None
+    except KeyError:
+        raise click.ClickException(f"沒有這個群組 no such group: {group}") from None
+    try:
+        write_setting(config_path, "queue.staff_pin_hash", hash_pin(pin), drop=("staff_pin",), group=gid)
+    except EditError as exc:
+        raise click.ClickException(f"無法寫入設定檔 cannot update {config_path}: {exc}") from None
+    _load(config_path)  # the whole file must still be valid
+    click.echo(f"已設定職員密碼 staff PIN set in {config_path} (hash only); "
+               "重新啟動評分機後生效 restart the kiosk to use it: sudo systemctl restart kiosk")
+
+
 @main.command()
 @common_options
 @click.option("--demo", is_flag=True, help="Check for demo mode (mock pins) instead of real GPIO.")
@@ -192,7 +225,8 @@ def sync(config_path, data_dir, once):
         sys.exit(2)
     # Open (and migrate) the store once, as the kiosk does, so store_id and sync_state exist.
     Store(data_dir, kiosk_id=config.kiosk_id).close()
-    client = sync_client(config["sync.url"], config["sync.token"], data_dir)
+    client = sync_client(config["sync.url"], config["sync.token"], data_dir,
+                         allow_insecure_http=config["sync.allow_insecure_http"])
 
     def report(result):
         if result.error is None and result.pending == 0:

@@ -18,6 +18,9 @@ from typing import Any
 
 import platformdirs
 
+from kiosk.pinhash import MIN_DIGITS, SET_COMMAND, hash_problem
+from server_sync.client.cleartext import refusal
+
 
 class ConfigError(Exception):
     """The configuration file is missing, malformed or has a bad value."""
@@ -89,11 +92,12 @@ SETTINGS: list[Setting] = [
     Setting("sync.url", str, "", "The collector's base URL, e.g. https://collector.example/ ; empty disables sync."),
     Setting("sync.token", str, "", "This kiosk's token from `kiosk-collector add-kiosk`; better set through KIOSK_SYNC_TOKEN."),
     Setting("sync.interval", (int, float), 30, "Seconds between sync rounds when all is well."),
+    Setting("sync.allow_insecure_http", bool, False, "Allow an http:// sync.url to a host other than this machine (the token then crosses the network in clear); only for a demo or a test network. http:// to 127.0.0.1, ::1 or localhost is always allowed."),
     Setting("queue.enabled", bool, True, "Take tickets and call numbers at this window (服務導引 still shows the directory when false)."),
     Setting("queue.directory", str, "", "Service directory file (.csv or .json, docs/queue.md) used until the collector sends one; empty means the bundled demo directory."),
     Setting("queue.no_show_after_calls", int, 3, "Calls of a number after which a recall marks it no-show and calls the next."),
     Setting("queue.printer", str, "", "Ticket printer: empty for none, file:PATH (demo, tests) or usb:VID:PID (ESC/POS, hex ids)."),
-    Setting("queue.staff_pin", str, "", "PIN (4 to 8 digits) for the staff screen (next, recall, no-show); empty hides it."),
+    Setting("queue.staff_pin_hash", str, "", "Hash of the staff screen's PIN (6 to 12 digits; next, recall, no-show), written by `kiosk set-staff-pin`; empty hides the screen."),
     Setting("queue.speak", bool, False, "Also speak each called number through espeak-ng, where installed."),
     Setting("lookup.lock_after", int, 5, "Wrong verification codes in a row after which a case number is locked on this kiosk (docs/cases.md)."),
     Setting("lookup.lock_minutes", (int, float), 15, "Minutes a locked case number stays locked on this kiosk."),
@@ -201,6 +205,11 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
         if not isinstance(body, dict):
             raise ConfigError(path, section, f"expected a [{section}] table")
         for name in body:
+            if f"{section}.{name}" == "queue.staff_pin":  # plain PINs were accepted before; say what replaces them
+                raise ConfigError(path, "queue.staff_pin",
+                                  "a PIN in plain text is no longer accepted 不再接受明文密碼: run "
+                                  f"`{SET_COMMAND} --config {path or 'FILE'}` to replace it with staff_pin_hash "
+                                  f"({MIN_DIGITS} or more digits)")
             if f"{section}.{name}" not in SETTINGS_BY_KEY:
                 known = ", ".join(s.key.split(".")[1] for s in SETTINGS if s.key.startswith(section + "."))
                 raise ConfigError(path, f"{section}.{name}", f"unknown setting; [{section}] knows: {known}")
@@ -241,12 +250,15 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
         raise ConfigError(path, "display.on_days", f"expected distinct weekdays from 1 (Monday) to 7 (Sunday), got {days!r}")
     if values["sync.url"] and not values["sync.url"].startswith(("http://", "https://")):
         raise ConfigError(path, "sync.url", f"expected an http:// or https:// address, got {values['sync.url']!r}")
+    cleartext = refusal(values["sync.url"], allow_insecure_http=values["sync.allow_insecure_http"])
+    if cleartext:
+        raise ConfigError(path, "sync.url", " / ".join(cleartext))
     values["sync.token"] = os.environ.get("KIOSK_SYNC_TOKEN") or values["sync.token"]
     if not 1 <= values["queue.no_show_after_calls"] <= 10:
         raise ConfigError(path, "queue.no_show_after_calls", f"expected 1 to 10 calls, got {values['queue.no_show_after_calls']}")
-    pin = values["queue.staff_pin"]
-    if pin and not (pin.isdigit() and pin.isascii() and 4 <= len(pin) <= 8):
-        raise ConfigError(path, "queue.staff_pin", "expected 4 to 8 digits, or empty to hide the staff screen")
+    problem = values["queue.staff_pin_hash"] and hash_problem(values["queue.staff_pin_hash"])
+    if problem:
+        raise ConfigError(path, "queue.staff_pin_hash", problem)
     from kiosk.printer import PrinterSpecError, parse_spec
 
     try:

@@ -124,3 +124,17 @@ def m101_cases(db):
             at REAL NOT NULL
         )
     """)
+
+
+@migrations()
+def m202_staff_pin_lock(db):
+    # The staff panel's wrong-PIN count and lock (kiosk/staffpin.py), so a restart
+    # does not hand out fresh tries. One row; wall-clock unix seconds.
+    db.execute("""
+        CREATE TABLE staff_pin_lock (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            failures INTEGER NOT NULL,        -- wrong PINs in a row since the last right one
+            locked_until REAL,                -- no PIN is checked before this time
+            lock_seconds REAL NOT NULL        -- the lock's length: a longer wait means the clock went back
+        )
+    """)

@@ -24,6 +24,7 @@ from kiosk.store import DB_NAME, EVENT_COLUMNS, connect, row_to_event
 from server_sync.client import errors
 from server_sync.client.outbox import CASE_COLUMNS, STATE_COLUMNS, parse_iso
 from server_sync.client.push import SyncClient
+from server_sync.client.session import make_session
 from server_sync.client.status import SyncStatus
 from server_sync.client.worker import SyncWorker
 from server_sync.wire.events import Event
@@ -264,13 +265,21 @@ class StatusReader:
             self._close_locked()
 
 
-def sync_client(url: str, token: str, data_dir: str | Path, *, clock=None, **kwargs: Any) -> SyncClient:
-    """A sync client for the kiosk data folder ``data_dir``, with the kiosk's clock and version."""
+def sync_client(url: str, token: str, data_dir: str | Path, *, clock=None, allow_insecure_http: bool = False,
+                retries=None, **kwargs: Any) -> SyncClient:
+    """A sync client for the kiosk data folder ``data_dir``, with the kiosk's clock and version.
+
+    allow_insecure_http: [sync] allow_insecure_http; without it plain http goes to loopback only.
+    """
+    if "session" not in kwargs:
+        kwargs["session"] = make_session(token or "", software_version=__version__, retries=retries,
+                                         allow_insecure_http=allow_insecure_http)
     return SyncClient(url, token, KioskOutbox(data_dir), clock=clock or SystemClock(),
                       software_version=__version__, **kwargs)
 
 
 def sync_worker(config, data_dir: str | Path, *, clock=None, **kwargs: Any) -> SyncWorker:
-    """The background sync of a kiosk with ``config`` ([sync] url, token, interval)."""
-    client = sync_client(config["sync.url"], config["sync.token"], data_dir, clock=clock)
+    """The background sync of a kiosk with ``config`` ([sync] url, token, interval, allow_insecure_http)."""
+    client = sync_client(config["sync.url"], config["sync.token"], data_dir, clock=clock,
+                         allow_insecure_http=config["sync.allow_insecure_http"])
     return SyncWorker(client, interval=config["sync.interval"], **kwargs)

@@ -75,6 +75,14 @@ BAD = [
     ("negative led seconds", "[buttons]\nled_seconds = -1\n", ["[buttons] led_seconds", "above 0"]),
     ("negative sync interval", "[sync]\ninterval = -30\n", ["[sync] interval", "above 0"]),
     ("sync url scheme", '[sync]\nurl = "collector.example"\n', ["[sync] url", "http:// or https://"]),
+    ("sync over http beyond loopback", '[sync]\nurl = "http://10.1.2.3:8470/"\n',
+     ["[sync] url", "in clear", "10.1.2.3", "allow_insecure_http = true"]),
+    ("sync insecure flag not a bool", '[sync]\nallow_insecure_http = "yes"\n',
+     ["[sync] allow_insecure_http", "true or false"]),
+    ("plain staff PIN", '[queue]\nstaff_pin = "2468"\n',
+     ["[queue] staff_pin", "no longer accepted", "kiosk set-staff-pin --config", "6 or more digits"]),
+    ("staff PIN hash not from the command", '[queue]\nstaff_pin_hash = "2468"\n',
+     ["[queue] staff_pin_hash", "kiosk set-staff-pin"]),
 ]
 
 
@@ -169,6 +177,15 @@ def test_empty_kiosk_id_is_left_for_the_board_to_make(tmp_path):
     path = tmp_path / "kiosk.toml"
     path.write_text('[kiosk]\nwindow = "7"\n', encoding="utf-8")
     assert load(path).kiosk_id == ""
+
+
+def test_plain_http_only_to_this_machine_unless_allowed(tmp_path):
+    path = tmp_path / "kiosk.toml"
+    for url in ("http://127.0.0.1:8470/", "http://localhost:8470/", "http://[::1]:8470/", "https://10.1.2.3/"):
+        path.write_text(f'[sync]\nurl = "{url}"\n', encoding="utf-8")
+        assert load(path)["sync.url"] == url
+    path.write_text('[sync]\nurl = "http://10.1.2.3:8470/"\nallow_insecure_http = true\n', encoding="utf-8")
+    assert load(path)["sync.allow_insecure_http"] is True
 
 
 def test_sync_token_from_environment(monkeypatch):

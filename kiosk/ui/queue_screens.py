@@ -11,7 +11,7 @@ button arrives on a gpiozero thread and is handed to Kivy's main thread.
 Log lines (tests and bench/ read them): ``ticket: NUMBER stored``, ``ticket-on-screen
 NUMBER MS`` (from the tap to the frame that shows it), ``printed: NUMBER`` /
 ``print failed: …``, ``called: NUMBER via``, ``chime: played`` / ``chime: …``,
-``staff: unlocked``.
+``staff: unlocked``, ``staff: wrong PIN (N)``, ``staff: locked for N s``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from kiosk.fonts import find_cjk_font
 from kiosk.i18n import text
 from kiosk.printer import TicketPrint, parse_spec, print_ticket
 from kiosk.queue import QueueRefused
+from kiosk.staffpin import StaffPinGuard
 from kiosk.store import StoreUnavailable
 from kiosk.ui import widgets
 from kiosk.ui.screen import KioskScreen
@@ -47,8 +48,7 @@ log = logging.getLogger("kiosk.ui.queue")
 
 SCREENS_DIR = resources.files("kiosk.ui") / "screens"  # package data (pyproject.toml)
 KV_FILES = ("guidance.kv", "ticket.kv", "calling.kv", "staff.kv")
-PIN_TRIES = 5  # wrong PINs before the staff panel locks for PIN_LOCK seconds
-PIN_LOCK = 60.0
+PIN_MAX_DIGITS = 12  # kiosk.pinhash.MAX_DIGITS: more keys than that are ignored
 
 class ServiceButton(widgets.BigButton):
     service = ObjectProperty(None, allownone=True)
@@ -115,6 +115,7 @@ class StaffScreen(KioskScreen):
     unlocked = BooleanProperty(False)
     entered = StringProperty("")
     message_key = StringProperty("pin_prompt")
+    locked_for = NumericProperty(0)  # seconds left of a lock, for the pin_locked message
     now_serving = StringProperty("")
     regular = NumericProperty(0)
     priority = NumericProperty(0)
@@ -122,6 +123,7 @@ class StaffScreen(KioskScreen):
 
     def on_pre_enter(self, *_):
         self.unlocked, self.entered, self.message_key, self.error = False, "", "pin_prompt", ""
+        self.locked_for = 0
         self.build_body()
         super().on_pre_enter()
 
@@ -137,13 +139,15 @@ class QueueUI:
 
     def __init__(self, app):
         self.app = app
-        self.staff_pin = app.kiosk_config["queue.staff_pin"]
+        self.staff_pin_hash = app.kiosk_config["queue.staff_pin_hash"]
+        self.staff_enabled = bool(self.staff_pin_hash)
         self.speak = app.kiosk_config["queue.speak"]
         self.printer = parse_spec(app.kiosk_config["queue.printer"])
         self._sound = None
         self._sound_failed = False
-        self._pin_failures = 0
-        self._pin_locked_until = 0.0
+        self._pin_guard: StaffPinGuard | None = None  # made once the kiosk's store is there
+        self._lock_ends = 0.0  # time.monotonic() when the shown lock is over
+        self._lock_tick = None
         self._ticket_t0: float | None = None
         self._ticket_pending: str | None = None
         Window.bind(on_flip=self._on_flip)
@@ -314,10 +318,52 @@ class QueueUI:
 
     # -- staff -------------------------------------------------------------------------------
     def open_staff(self) -> None:
-        if not self.staff_pin:
+        if not self.staff_enabled:
             return
         self.app.flow.queue_screen("staff", self.app.now())
         self.app._show()
+        guard = self._guard()
+        try:
+            left = guard.locked_for() if guard is not None else 0.0
+        except StoreUnavailable as exc:
+            log.error("staff: PIN lock unreadable: %s", exc)
+            self.app.sm.get_screen("staff").message_key = "pin_unavailable"
+            return
+        if left:
+            self._show_lock(left)  # say so before anyone types
+
+    def _guard(self) -> StaffPinGuard | None:
+        kiosk = self.app.kiosk
+        if self._pin_guard is None and kiosk is not None:
+            self._pin_guard = StaffPinGuard(kiosk.store, self.staff_pin_hash)
+        return self._pin_guard
+
+    def wait_words(self, seconds: float, lang: str) -> str:
+        """How long a lock still lasts, as the pin_locked message says it: 45 秒, 3 分鐘."""
+        seconds = max(1, int(-(-seconds // 1)))
+        if seconds < 60:
+            return f"{seconds} s" if lang == "en" else f"{seconds} 秒"
+        minutes = -(-seconds // 60)
+        return f"{minutes} min" if lang == "en" else f"{minutes} 分鐘"
+
+    def _show_lock(self, seconds: float) -> None:
+        screen = self.app.sm.get_screen("staff")
+        screen.entered, screen.message_key, screen.locked_for = "", "pin_locked", seconds
+        self._lock_ends = time.monotonic() + seconds
+        log.info("staff: locked for %d s", round(seconds))
+        if self._lock_tick is None:
+            self._lock_tick = Clock.schedule_interval(self._count_down, 1.0)
+
+    def _count_down(self, _dt) -> bool:
+        screen = self.app.sm.get_screen("staff")
+        left = self._lock_ends - time.monotonic()
+        if self.app.flow.screen != "staff" or screen.message_key != "pin_locked" or left <= 0:
+            if screen.message_key == "pin_locked" and left <= 0:
+                screen.message_key = "pin_prompt"
+            self._lock_tick = None
+            return False  # unschedules the countdown
+        screen.locked_for = left
+        return True
 
     def pin_key(self, key: str) -> None:
         screen = self.app.sm.get_screen("staff")
@@ -327,27 +373,30 @@ class QueueUI:
             screen.entered = ""
             return
         if key != "ok":
-            screen.entered = (screen.entered + key)[:8]
+            screen.entered = (screen.entered + key)[:PIN_MAX_DIGITS]
             return
-        now = time.monotonic()
-        if now < self._pin_locked_until:
-            screen.entered, screen.message_key = "", "pin_locked"
+        guard, entered = self._guard(), screen.entered
+        if guard is None or not entered:
+            return  # OK on nothing typed is no try
+        screen.entered = ""
+        try:
+            attempt = guard.attempt(entered)  # the count and any lock are on disk before this returns
+        except StoreUnavailable as exc:
+            log.error("staff: PIN not checked: %s", exc)
+            screen.message_key = "pin_unavailable"
             return
-        if screen.entered == self.staff_pin:
-            self._pin_failures = 0
-            screen.unlocked, screen.entered = True, ""
+        if attempt.unlocked:
+            screen.unlocked = True
             log.info("staff: unlocked")
             self._refresh_staff()
             screen.build_body()
             self.app._announce("staff")
             return
-        self._pin_failures += 1
-        screen.entered, screen.message_key = "", "pin_wrong"
-        log.warning("staff: wrong PIN (%d)", self._pin_failures)
-        if self._pin_failures >= PIN_TRIES:
-            self._pin_failures = 0
-            self._pin_locked_until = now + PIN_LOCK
-            screen.message_key = "pin_locked"
+        if attempt.checked:
+            log.warning("staff: wrong PIN (%d)", attempt.failures)
+            screen.message_key = "pin_wrong"
+        if attempt.locked_for:
+            self._show_lock(attempt.locked_for)
 
     def _refresh_staff(self) -> None:
         screen = self.app.sm.get_screen("staff")
@@ -395,5 +444,5 @@ def make_screens(app) -> list[Screen]:
         Builder.load_file(str(SCREENS_DIR / name))
     app.queue_ui = QueueUI(app)
     guidance = GuidanceScreen(name="guidance")
-    guidance.staff_enabled = bool(app.queue_ui.staff_pin)
+    guidance.staff_enabled = app.queue_ui.staff_enabled
     return [guidance, TicketScreen(name="ticket"), CallingScreen(name="calling"), StaffScreen(name="staff")]

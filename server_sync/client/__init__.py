@@ -6,6 +6,7 @@ It never imports the kiosk: the kiosk hands it an ``Outbox`` (kiosk/outbox.py).
 
 Modules:
     session  one ``requests.Session`` with urllib3 retries and timeouts
+    cleartext  when plain http is allowed (loopback, or [sync] allow_insecure_http)
     outbox   the interface of the kiosk's store the client is handed
     ack      strict validation of the collector's answers
     push     one sync round: push every pending batch, then pull settings

@@ -4,6 +4,11 @@ Retrying a POST is safe because the collector stores each event once, keyed
 on (kiosk, event id); so urllib3 retries every method on connection errors,
 read errors and 502/503/504. Every call passes a (connect, read) timeout: a
 request without one can hang a thread forever on a half-open connection.
+
+The bearer token goes in clear over plain http, so the http adapter refuses
+every request to a host that is not loopback unless ``allow_insecure_http``
+(``[sync] allow_insecure_http``) says so: the config checks ``[sync] url`` too,
+this catches a redirect or a client made some other way (server_sync.client.cleartext).
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ from __future__ import annotations
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from server_sync.client import errors
+from server_sync.client.cleartext import refusal
 
 # (connect, read) seconds; a batch of 1,000 events takes well under a second.
 DEFAULT_TIMEOUT = (5.0, 30.0)
@@ -29,12 +37,35 @@ def make_retry(total: int = 3, backoff_factor: float = 0.5, backoff_max: float =
     )
 
 
-def make_session(token: str, *, software_version: str = "", retries: Retry | None = None) -> requests.Session:
-    """A session carrying the kiosk's bearer token, with retries mounted for http and https."""
+class CleartextRefused(errors.SyncError):
+    """A request over plain http to a host that is not loopback, without allow_insecure_http."""
+
+
+class CleartextGuard(HTTPAdapter):
+    """The http:// adapter: sends nothing, token included, to a non-loopback host unless allowed."""
+
+    def __init__(self, *args, allow_insecure_http: bool = False, **kwargs):
+        self.allow_insecure_http = allow_insecure_http
+        super().__init__(*args, **kwargs)
+
+    def send(self, request, *args, **kwargs):
+        problem = refusal(request.url, allow_insecure_http=self.allow_insecure_http)
+        if problem:
+            raise CleartextRefused(*problem, request.url.split("?")[0][:200])
+        return super().send(request, *args, **kwargs)
+
+
+def make_session(token: str, *, software_version: str = "", retries: Retry | None = None,
+                 allow_insecure_http: bool = False) -> requests.Session:
+    """A session carrying the kiosk's bearer token, with retries mounted for http and https.
+
+    allow_insecure_http: send over plain http to any host, not only loopback ([sync] allow_insecure_http).
+    """
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retries or make_retry(), pool_connections=1, pool_maxsize=1)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    retry = retries or make_retry()
+    session.mount("http://", CleartextGuard(max_retries=retry, pool_connections=1, pool_maxsize=1,
+                                            allow_insecure_http=allow_insecure_http))
+    session.mount("https://", HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=1))
     session.headers.update({
         "Authorization": f"Bearer {token}",
         "User-Agent": f"counter-kiosk/{software_version or 'unknown'}",

@@ -194,7 +194,7 @@ def test_printer_and_queue_settings_are_checked():
     assert parse_spec("") is None
     assert parse_spec("usb:0416:5011").vendor == 0x0416
     for bad, key in (({"printer": "lpt1"}, "queue.printer"), ({"printer": "usb:zz:1"}, "queue.printer"),
-                     ({"staff_pin": "12ab"}, "queue.staff_pin"), ({"no_show_after_calls": 0}, "queue.no_show_after_calls")):
+                     ({"staff_pin_hash": "12ab"}, "queue.staff_pin_hash"), ({"no_show_after_calls": 0}, "queue.no_show_after_calls")):
         with pytest.raises(ConfigError) as err:
             validate({"queue": bad})
         assert err.value.key == key

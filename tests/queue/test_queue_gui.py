@@ -11,8 +11,13 @@ import shutil
 
 import pytest
 
+from kiosk.pinhash import hash_pin
+from kiosk.staffpin import FREE_TRIES
 from queuehelp import all_day_directory
 from xvfb import REPO, KioskApp, Xvfb, missing_tools
+
+STAFF_PIN = "246813"
+STAFF_PIN_HASH = hash_pin(STAFF_PIN)
 
 SIZES = ["800x480", "1280x800"]
 MIN_TARGET_PX = 60
@@ -65,8 +70,8 @@ repeat_window = 0.2
 [queue]
 directory = "{directory}"
 printer = "file:{printer}"
-staff_pin = "2468"
-""".format(directory=directory, printer=printed), encoding="utf-8")
+staff_pin_hash = "{pin_hash}"
+""".format(directory=directory, printer=printed, pin_hash=STAFF_PIN_HASH), encoding="utf-8")
     # SDL's dummy audio device: the chime really loads and plays, with nothing to hear.
     with KioskApp(screen, tmp_path / "data", config, tmp_path / "app.log",
                   env={"SDL_AUDIODRIVER": "dummy"}) as app:
@@ -128,12 +133,12 @@ staff_pin = "2468"
         app.click("staff")
         app.expect_shown("staff")
         check_targets(app, "back", "pin:0", "pin:9", "pin:ok", "pin:clear")
-        for key in "1111":
+        for key in "111111":
             app.click(f"pin:{key}")
         app.click("pin:ok")
         app.expect(r"staff: wrong PIN")
         shot(app, size, "staff-pin")
-        for key in "2468":
+        for key in STAFF_PIN:
             app.click(f"pin:{key}")
         app.click("pin:ok")
         app.expect(r"staff: unlocked")
@@ -165,3 +170,47 @@ staff_pin = "2468"
     p001 = by_type["ticket_issued"][1]
     assert rating["ref"] == p001["id"] and rating["ticket"] == "P001" and rating["service"] == "polling_place"
     assert rating["wait_seconds"] > 0 and rating["service_seconds"] >= 0
+
+
+def _enter_pin(app: KioskApp, pin: str) -> None:
+    for key in pin:
+        app.click(f"pin:{key}")
+    app.click("pin:ok")
+
+
+@pytest.mark.gui
+@needs_x
+def test_the_staff_lock_survives_a_restart(tmp_path):
+    """Five wrong PINs lock the panel; a restart (SIGTERM, as systemd would) gives no fresh tries."""
+    directory = all_day_directory(tmp_path / "services.csv")
+    config = tmp_path / "cfg.toml"
+    config.write_text(f'[kiosk]\nid = "gui-pin-w1"\n\n[queue]\nstaff_pin_hash = "{STAFF_PIN_HASH}"\n'
+                      f'directory = "{directory}"\n', encoding="utf-8")
+    with Xvfb(800, 480) as xvfb:
+        with KioskApp(xvfb, tmp_path / "data", config, tmp_path / "app1.log") as app:
+            app.expect_shown("home", timeout=30)
+            app.click("guidance")
+            app.expect_shown("guidance")
+            app.click("staff")
+            app.expect_shown("staff")
+            for n in range(1, FREE_TRIES + 1):
+                _enter_pin(app, "000000")
+                app.expect(rf"staff: wrong PIN \({n}\)")
+            app.expect(r"staff: locked for 60 s")
+            app.screenshot(REPO / "test-output" / "screenshots" / "800x480" / "queue-staff-locked.png")
+            assert app.stop() == 0
+        with KioskApp(xvfb, tmp_path / "data", config, tmp_path / "app2.log") as app:
+            app.expect_shown("home", timeout=30)
+            app.click("guidance")
+            app.expect_shown("guidance")
+            app.click("staff")
+            app.expect(r"staff: locked for \d+ s")  # said on entering, before anyone types
+            app.expect_shown("staff")
+            _enter_pin(app, STAFF_PIN)  # even the right PIN waits for the lock to end
+            app.expect(r"staff: locked for \d+ s")
+            app.click("back")
+            app.expect_shown("home")
+            assert app.stop() == 0
+        log = app.log_text()
+        assert "staff: unlocked" not in log and "wrong PIN" not in log, log[-3000:]
+        assert "Traceback" not in log, log[-3000:]
