@@ -12,9 +12,9 @@ Order of the checks, and why:
    checked against a dummy hash of the same cost, so the answer's timing does not
    tell either. Unknown case and wrong code give the same message.
 
-Every lookup is stored (``case_lookup`` event: result, case number, where from;
-never the code) and the counters updated, both durably, before the result is
-returned for showing. Times are the wall clock of the kiosk's clock, so the
+Every lookup is stored (``case_lookup`` event: result and where from; never the
+case number, which at the collector would link the event to a name, nor the code)
+and the counters updated, both durably, before the result is returned for showing. Times are the wall clock of the kiosk's clock, so the
 screen and the command share one lockout; a lock that seems to last longer than
 ``lock_minutes`` (the clock jumped back) is treated as over.
 """
@@ -232,7 +232,7 @@ class CaseLookup:
             self._record(result, case_no, now, lock_seconds)
         except sqlite3.Error as exc:
             raise _unavailable(exc, self.store.data_dir) from exc
-        event = self.store.append(EVENT, detail={"result": result.result, "case_no": case_no, "source": source})
+        event = self.store.append(EVENT, detail={"result": result.result, "source": source})
         result.event_seq = event.seq
         return result
 

@@ -303,7 +303,7 @@ def import_services(db_path, file):
 def import_cases(db_path, file, template, skip_invalid, remove_missing):
     """Import case statuses from a CSV (UTF-8, with or without BOM; docs/cases.md). All or nothing
     unless --skip-invalid; importing the same file again changes nothing."""
-    from server_sync.collector.cases import parsing, storing
+    from server_sync.collector.cases import codes, parsing, storing
 
     if template:
         click.echo(parsing.TEMPLATE, nl=False)
@@ -314,8 +314,9 @@ def import_cases(db_path, file, template, skip_invalid, remove_missing):
         raw = file.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"無法讀取 cannot read {file}: {exc}") from None
+    conn = _open(db_path)
     with click.progressbar(length=max(1, raw.count(b"\n")), label="檢查 checking", file=sys.stderr) as bar:
-        parsed = parsing.parse_csv(raw, progress=bar.update)
+        parsed = parsing.parse_csv(raw, progress=bar.update, min_digits=codes.min_digits(conn))
     for problem in parsed.problems:
         click.echo(str(problem), err=True)
     good = [c for no, c in parsed.cases.items() if no not in parsed.bad_cases]
@@ -325,13 +326,59 @@ def import_cases(db_path, file, template, skip_invalid, remove_missing):
             + ("" if skip_invalid else " (--skip-invalid imports the good cases)"))
     if parsed.problems and remove_missing:
         raise click.ClickException("--remove-missing 需要沒有錯誤的檔案 needs a file without problems; nothing imported")
-    conn = _open(db_path)
     with click.progressbar(length=len(good), label="匯入 importing", file=sys.stderr) as bar:
         result = storing.apply_cases(conn, good, remove_missing=remove_missing,
                                      progress=bar.update)
     click.echo(f"已匯入 imported {file.name}: 新增 added {result.added}, 更新 updated {result.updated}, "
                f"未變 unchanged {result.unchanged}, 移除 removed {result.removed}, "
                f"略過 skipped {len(parsed.bad_cases)}; revision {result.revision}")
+
+
+# -- case codes and retention (docs/cases.md) -------------------------------------------------------
+
+@main.command("generate-codes")
+@_db_option
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the filled file here (default: replace FILE).")
+@click.option("--digits", type=click.IntRange(4, 12), default=None,
+              help="Digits per code (default: the collector's cases.min_code_digits, 10).")
+@click.option("--replace-weak", is_flag=True, help="Also replace codes shorter than cases.min_code_digits.")
+def generate_codes(db_path, file, output, digits, replace_weak):
+    """Fill the empty verify_code cells of a cases CSV with random codes (one per case, from `secrets`)
+    for the office to hand out; import the filled file with import-cases."""
+    from server_sync.collector.cases import codes
+    from server_sync.durable import write_file
+
+    path = db_path or dbmod.default_db_path()
+    least = codes.min_digits(_open(path)) if path.exists() else codes.DEFAULT_MIN_DIGITS
+    digits = digits or least
+    if digits < least:
+        raise click.ClickException(f"{digits} 位數的驗證碼匯入時會被拒絕（{codes.MIN_DIGITS_SETTING} = {least}）"
+                                   f" / {digits}-digit codes would be refused at import "
+                                   f"({codes.MIN_DIGITS_SETTING} = {least})")
+    try:
+        filled = codes.fill_csv(file.read_bytes(), digits=digits, replace_short=least if replace_weak else 0)
+    except codes.FillError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"無法讀取 cannot read {file}: {exc}") from None
+    target = output or file
+    write_file(target, filled.data)
+    click.echo(f"已產生 {filled.cases} 個案件的驗證碼（{filled.rows} 行，每碼 {digits} 位數）寫入 {target} / "
+               f"generated codes for {filled.cases} cases ({filled.rows} rows, {digits} digits each) in {target}")
+
+
+@main.command("purge-cases")
+@_db_option
+def purge_cases(db_path):
+    """Purge closed cases past cases.purge_closed_days, blank plain codes unless cases.keep_plain_codes,
+    and truncate the WAL so what was dropped is unreadable (kiosk pulls and imports do this too)."""
+    from server_sync.collector.cases import storing
+
+    changes, forgotten = storing.forget_and_purge(_open(db_path))
+    click.echo(f"已更新 {changes} 個案件，清除 {forgotten} 個明文驗證碼 / "
+               f"{changes} case changes (purged or hidden), {forgotten} plain codes blanked")
 
 
 @main.command("add-admin")

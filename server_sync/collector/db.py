@@ -184,6 +184,18 @@ def m101_cases(db):
     db.execute("INSERT INTO meta VALUES ('cases_dataset', ?)", [str(uuid.uuid4())])
 
 
+@migrations()
+def m401_case_privacy(db):
+    # Personal data kept only as long as needed (cases/retention.py, docs/cases.md): no plain
+    # verification codes (the salted hash is enough; cases.keep_plain_codes is off by default),
+    # removed cases keep no dates, and case_lookup events lose the case number that linked them
+    # to a name. Rows are rewritten with secure_delete on (connect), so the old bytes are zeroed.
+    db.execute("UPDATE cases SET verify_code = '' WHERE verify_code != ''")
+    db.execute("UPDATE cases SET extension = '', due_date = NULL, closed_date = NULL WHERE removed = 1")
+    db.execute("UPDATE events SET detail = json_remove(detail, '$.case_no') WHERE type = 'case_lookup'"
+               " AND json_valid(detail) AND json_type(detail, '$.case_no') IS NOT NULL")
+
+
 def default_db_path() -> Path:
     """/var/lib/counter-kiosk-collector/collector.db for root or when that folder exists,
     else the per-user data folder. KIOSK_COLLECTOR_DB overrides both."""
@@ -205,6 +217,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA cache_size=-65536")  # 64 MB
+    conn.execute("PRAGMA secure_delete=ON")  # freed bytes zeroed: removed personal data leaves the file
     return conn
 
 

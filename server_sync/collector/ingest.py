@@ -28,6 +28,7 @@ from server_sync.collector.auth import Kiosk
 from server_sync.collector.event_row import INSERT_EVENT, EventRow
 from server_sync.collector.models import STANDARD_FIELDS, Batch
 from server_sync.collector.timestamps import MAX_EPOCH, MIN_EPOCH, iso_utc, local_hour
+from server_sync.wire.events import CASE_LOOKUP, CASE_LOOKUP_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +275,10 @@ class Ingestor:
                 hourly[key] = hourly.get(key, 0) + 1
             detail = None
             if not e.keys() <= STANDARD_FIELDS:
-                detail = json.dumps({k: v for k, v in e.items() if k not in STANDARD_FIELDS},
-                                    ensure_ascii=False)
+                extra = {k: v for k, v in e.items() if k not in STANDARD_FIELDS}
+                if e["type"] == CASE_LOOKUP:  # older kiosks sent the case number: it links to a name
+                    extra = {k: v for k, v in extra.items() if k in CASE_LOOKUP_FIELDS}
+                detail = json.dumps(extra, ensure_ascii=False) if extra else None
             rows.append(EventRow(kid, store_id, eid, e["seq"], e["type"], get(e, "kiosk_id", ""), unit, window,
                                  level, misuse, get(e, "ref"), e["recorded_at"], e["boot_id"], e["monotonic"],
                                  detail, corrected, suspect, now_iso))

@@ -36,6 +36,10 @@ OPTIONS = [
     Option("alerts.max_attempts", int, 8, "Delivery attempts before a delivery is marked failed."),
     Option("admin.session_hours", float, 8.0, "Hours a login lasts."),
     Option("admin.base_url", str, "", "This collector's address as administrators reach it, for links in alerts."),
+    # Personal data in cases (docs/cases.md): code strength, retention, no plain codes by default.
+    Option("cases.min_code_digits", int, 10, "Shortest verification code imported (4-12 digits); 10 leaves 10^10 codes to guess offline."),
+    Option("cases.purge_closed_days", int, 365, "Days after its closed_date a case is purged: name, stages and code hash gone."),
+    Option("cases.keep_plain_codes", bool, False, "Keep each plain verification code beside its hash (off: only the salted scrypt hash)."),
 ]
 BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -61,8 +65,10 @@ def parse(key: str, text: str) -> Any:
         raise OptionError(f"{key}: 格式錯誤 expected {opt.kind.__name__}, got {text!r}") from None
     if opt.kind in (int, float) and value < 0:
         raise OptionError(f"{key}: 不可為負 must not be negative")
-    if key == "report.min_n" and value < 1:
+    if key in ("report.min_n", "cases.purge_closed_days") and value < 1:
         raise OptionError(f"{key}: 至少為 1 must be at least 1")
+    if key == "cases.min_code_digits" and not 4 <= value <= 12:
+        raise OptionError(f"{key}: 須為 4 至 12 must be 4 to 12")
     return value
 
 

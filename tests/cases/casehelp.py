@@ -24,7 +24,7 @@ def csv_bytes(rows: list[dict], *, bom: bool = False, header=HEADER) -> bytes:
     return (b"\xef\xbb\xbf" + data) if bom else data
 
 
-def case_rows(case_no: str, *, name="王小明", code="48213957", stages=(("收件", "2024-05-01"),),
+def case_rows(case_no: str, *, name="王小明", code="4821395760", stages=(("收件", "2024-05-01"),),
               case_type="選舉人名冊查詢", unit="第一組", extension="1201", due="2024-05-20", closed="",
               **extra) -> list[dict]:
     return [{"case_no": case_no, "case_type": case_type, "applicant_name": name, "verify_code": code,
@@ -41,14 +41,14 @@ def collector_with(path: Path, rows: list[dict], now: float | None = None):
     return conn
 
 
-def kiosk_with_cases(collector_conn, data_dir: Path, kiosk_id="cases-test") -> None:
+def kiosk_with_cases(collector_conn, data_dir: Path, kiosk_id="cases-test", units=("第一組",)) -> None:
     """Give a kiosk data folder the collector's cases through the client's own apply step."""
     from kiosk.outbox import KioskOutbox
     from server_sync.client import cases as client_cases
     from server_sync.wire.tz import OFFICE_TZ
 
     Store(data_dir, kiosk_id=kiosk_id).close()
-    body = pull.delta(collector_conn, 0, pull.MAX_PAGE)
+    body = pull.delta(collector_conn, 0, pull.MAX_PAGE, units=units)
     with KioskOutbox(data_dir) as outbox:
         client_cases.apply_page(outbox, body, pulled_at="2024-05-01T00:00:00Z",
                                 today=datetime.now(OFFICE_TZ).date().isoformat())

@@ -4,6 +4,7 @@ idempotent, with or without BOM; the admin push API shares the rules."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -63,9 +64,9 @@ BAD_ROWS = [
 
 @pytest.mark.parametrize("override,field", BAD_ROWS, ids=[f"{f}:{o[f]!r}" for o, f in BAD_ROWS])
 def test_each_kind_of_bad_row_is_named_with_its_line(override, field):
-    good = case_rows("A-1", code="5678")
-    bad = case_rows("B-2", code="4321")[0] | override
-    parsed = parsing.parse_csv(csv_bytes([*good, bad, *case_rows("C-3", code="8765")]))
+    good = case_rows("A-1", code="5678012349")
+    bad = case_rows("B-2", code="4321098765")[0] | override
+    parsed = parsing.parse_csv(csv_bytes([*good, bad, *case_rows("C-3", code="8765012349")]))
     assert [(p.line, p.field) for p in parsed.problems] == [(3, field)], [str(p) for p in parsed.problems]
     assert "第 3 行 line 3" in str(parsed.problems[0])
 
@@ -97,7 +98,7 @@ def test_closing_before_a_stage_and_whole_file_problems():
 
 def test_a_file_with_errors_imports_nothing_unless_skip_invalid(tmp_path):
     db = tmp_path / "c.db"
-    rows = [*case_rows("A-1", code="5678"), *case_rows("B-2", code="12"), *case_rows("C-3", code="8765")]
+    rows = [*case_rows("A-1", code="5678012349"), *case_rows("B-2", code="12"), *case_rows("C-3", code="8765012349")]
     f = tmp_path / "cases.csv"
     f.write_bytes(csv_bytes(rows))
     result = run(db, str(f))
@@ -113,7 +114,7 @@ def test_a_file_with_errors_imports_nothing_unless_skip_invalid(tmp_path):
 def test_reimport_changes_nothing_and_bom_does_not_matter(tmp_path):
     db = tmp_path / "c.db"
     rows = [*case_rows("A-1", stages=(("收件", "2024/5/1"), ("審核中", "113/05/03"))),
-            *case_rows("B-2", name="歐陽小明", code="90817263", closed="2024-05-10")]
+            *case_rows("B-2", name="歐陽小明", code="9081726354", closed=(date.today() - timedelta(days=10)).isoformat())]
     plain, bom = tmp_path / "plain.csv", tmp_path / "bom.csv"
     plain.write_bytes(csv_bytes(rows))
     bom.write_bytes(csv_bytes(rows, bom=True))
@@ -136,7 +137,7 @@ def test_reimport_changes_nothing_and_bom_does_not_matter(tmp_path):
 def test_remove_missing_treats_the_file_as_the_full_set(tmp_path):
     db = tmp_path / "c.db"
     f = tmp_path / "all.csv"
-    f.write_bytes(csv_bytes([*case_rows("A-1"), *case_rows("B-2", code="5678")]))
+    f.write_bytes(csv_bytes([*case_rows("A-1"), *case_rows("B-2", code="5678012349")]))
     run(db, str(f))
     f.write_bytes(csv_bytes(case_rows("A-1")))
     out = run(db, str(f), "--remove-missing")
@@ -149,10 +150,10 @@ def test_remove_missing_treats_the_file_as_the_full_set(tmp_path):
 def test_the_secret_is_stored_as_a_salted_scrypt_hash_with_its_costs(tmp_path):
     db = tmp_path / "c.db"
     f = tmp_path / "c.csv"
-    f.write_bytes(csv_bytes([*case_rows("A-1", code="5678"), *case_rows("B-2", code="5678")]))
+    f.write_bytes(csv_bytes([*case_rows("A-1", code="5678012349"), *case_rows("B-2", code="5678012349")]))
     run(db, str(f))
     conn = sqlite3.connect(db)
     (k1, s1, h1), (k2, s2, h2) = conn.execute("SELECT kdf, salt, hash FROM cases ORDER BY case_no")
     assert k1 == k2 == "scrypt:8192:8:1"
     assert s1 != s2 and h1 != h2  # per-case salt: equal codes do not show as equal hashes
-    assert wire_cases.hash_code("5678", s1) == h1
+    assert wire_cases.hash_code("5678012349", s1) == h1

@@ -23,8 +23,8 @@ START = datetime(2024, 5, 6, 1, 0, tzinfo=timezone.utc)
 @pytest.fixture(scope="module")
 def kiosk_dir(tmp_path_factory):
     base = tmp_path_factory.mktemp("lookup")
-    rows = [*case_rows("113-000123", code="5678", stages=(("收件", "2024-05-01"), ("審核中", "2024-05-03"))),
-            *case_rows("113-000124", name="歐陽小明", code="24681357")]
+    rows = [*case_rows("113-000123", code="5678012349", stages=(("收件", "2024-05-01"), ("審核中", "2024-05-03"))),
+            *case_rows("113-000124", name="歐陽小明", code="2468135790")]
     conn = collector_with(base / "collector.db", rows, now=START.timestamp())
     kiosk_with_cases(conn, base / "template")
     return base / "template"
@@ -50,20 +50,21 @@ def lookups(store):
 
 def test_found_case_shows_masked_name_timeline_and_is_stored_without_the_code(setup):
     store, service, _ = setup
-    result = service.lookup(" 113-000123 ", "5678")
+    result = service.lookup(" 113-000123 ", "5678012349")
     assert result.result == "found"
     case = result.case
     assert case.name == "王○○" and case.current.stage == "審核中" and case.due_date == "2024-05-20"
     assert [s.stage for s in case.stages] == ["收件", "審核中"] and case.extension == "1201"
-    assert lookups(store) == [{"result": "found", "case_no": "113-000123", "source": "screen"}]
+    # Only what the figures need: neither the code nor the case number, which links to a name.
+    assert lookups(store) == [{"result": "found", "source": "screen"}]
     raw = json.dumps([e.as_json() for e in store.events()])
-    assert "5678" not in raw
+    assert "5678012349" not in raw and "113-000123" not in raw
 
 
 def test_unknown_case_and_wrong_code_read_the_same(setup):
     _, service, _ = setup
     wrong = service.lookup("113-000123", "0000")
-    unknown = service.lookup("999-999999", "5678")
+    unknown = service.lookup("999-999999", "5678012349")
     assert wrong.result == unknown.result == "not_found"
     assert wrong.message("zh-TW") == unknown.message("zh-TW") == "查無資料或驗證碼錯誤"
     assert wrong.message("en") == unknown.message("en")
@@ -76,13 +77,13 @@ def test_five_wrong_codes_lock_the_case_for_fifteen_minutes(setup):
         clock.advance(10)
     fifth = service.lookup("113-000123", "0009")
     assert fifth.result == "not_found" and fifth.now_locked and "15" in fifth.message("zh-TW")
-    locked = service.lookup("113-000123", "5678")  # even the right code
+    locked = service.lookup("113-000123", "5678012349")  # even the right code
     assert locked.result == "locked" and locked.case is None
-    assert service.lookup("113-000124", "24681357").result == "found"  # other cases are not locked
+    assert service.lookup("113-000124", "2468135790").result == "found"  # other cases are not locked
     clock.advance(14 * 60)
-    assert service.lookup("113-000123", "5678").result == "locked"
+    assert service.lookup("113-000123", "5678012349").result == "locked"
     clock.advance(61)
-    assert service.lookup("113-000123", "5678").result == "found"
+    assert service.lookup("113-000123", "5678012349").result == "found"
     results = [d["result"] for d in lookups(store)]
     assert results == ["not_found"] * 5 + ["locked", "found", "locked", "found"]
 
@@ -100,7 +101,7 @@ def test_wrong_codes_far_apart_do_not_add_up(setup):
     for _ in range(8):
         assert service.lookup("113-000123", "0000").result == "not_found"
         clock.advance(16 * 60)  # longer than a lock: each counts alone (and refills the bucket)
-    assert service.lookup("113-000123", "5678").result == "found"
+    assert service.lookup("113-000123", "5678012349").result == "found"
 
 
 def test_rate_limit_slows_many_case_probing(setup):
@@ -110,11 +111,11 @@ def test_rate_limit_slows_many_case_probing(setup):
     for n in range(12):
         results.append(service.lookup(f"500-{n:06d}", "1234").result)
     assert results == ["not_found"] * 10 + ["rate_limited"] * 2
-    limited = service.lookup("113-000123", "5678")
+    limited = service.lookup("113-000123", "5678012349")
     assert limited.result == "rate_limited" and 29 <= limited.retry_after <= 30
     assert "30" in limited.message("zh-TW")
     clock.advance(30)  # one failure's worth at 2 per minute
-    assert service.lookup("113-000123", "5678").result == "found"  # a success costs nothing
+    assert service.lookup("113-000123", "5678012349").result == "found"  # a success costs nothing
     assert service.lookup("600-000001", "1234").result == "not_found"
     assert service.lookup("600-000002", "1234").result == "rate_limited"
     assert [d["result"] for d in lookups(store)].count("rate_limited") == 4
@@ -125,7 +126,7 @@ def test_a_clock_jumping_back_does_not_lock_for_ever(setup):
     for _ in range(5):
         service.lookup("113-000123", "0000")
     clock.set_wall(datetime(2023, 1, 1, tzinfo=timezone.utc))  # NTP moved the clock back a year
-    assert service.lookup("113-000123", "5678").result == "found"
+    assert service.lookup("113-000123", "5678012349").result == "found"
 
 
 def test_closed_case_is_hidden_after_its_day_even_offline(tmp_path):
@@ -133,15 +134,15 @@ def test_closed_case_is_hidden_after_its_day_even_offline(tmp_path):
 
     today = date.today()
     closed = (today - timedelta(days=29)).isoformat()
-    rows = case_rows("C-1", code="5678", stages=(("結案", closed),), closed=closed)
+    rows = case_rows("C-1", code="5678012349", stages=(("結案", closed),), closed=closed)
     conn = collector_with(tmp_path / "c.db", rows)
     kiosk_with_cases(conn, tmp_path / "k")
     clock = SimulatedClock(datetime.now(timezone.utc))
     store = Store(tmp_path / "k", kiosk_id="w1", clock=clock)
     service = CaseLookup(store)
-    assert service.lookup("C-1", "5678").result == "found"
+    assert service.lookup("C-1", "5678012349").result == "found"
     clock.advance(3 * 86400)  # no sync since: day 32 after closing, past the 30 days
-    assert service.lookup("C-1", "5678").result == "not_found"
+    assert service.lookup("C-1", "5678012349").result == "not_found"
     service.close()
     store.close()
 
@@ -156,10 +157,10 @@ def test_kiosk_lookup_command_shares_checks_and_lockout(kiosk_dir, tmp_path):
     def cli(*args):
         return runner.invoke(kiosk_cli, ["lookup", *args, "--data-dir", str(data)])
 
-    found = cli("113-000123", "5678")
+    found = cli("113-000123", "5678012349")
     assert found.exit_code == 0, found.output
     assert "王○○" in found.output and "審核中" in found.output and "1201" in found.output
-    as_json = json.loads(cli("113-000124", "24681357", "--json").output)
+    as_json = json.loads(cli("113-000124", "2468135790", "--json").output)
     assert as_json["result"] == "found" and as_json["case"]["name"] == "歐○○○"
     for _ in range(5):
         out = cli("113-000123", "1111", "--json")
@@ -168,16 +169,16 @@ def test_kiosk_lookup_command_shares_checks_and_lockout(kiosk_dir, tmp_path):
     # The screen's service on the same folder sees the lock the command set.
     store = Store(data, kiosk_id="w1")
     service = CaseLookup(store)
-    assert service.lookup("113-000123", "5678").result == "locked"
+    assert service.lookup("113-000123", "5678012349").result == "locked"
     service.close()
     store.close()
-    locked = cli("113-000123", "5678")
+    locked = cli("113-000123", "5678012349")
     assert locked.exit_code == 4 and "分鐘" in locked.output
     events = [json.loads(line) for line in runner.invoke(kiosk_cli, ["events", "--data-dir", str(data),
                                                                      "--type", "case_lookup"]).output.splitlines()]
     assert [e["result"] for e in events] == ["found", "found"] + ["not_found"] * 5 + ["locked", "locked"]
     assert {e["source"] for e in events} == {"cli", "screen"}
-    assert not any("5678" in json.dumps(e) or "1111" in json.dumps(e) for e in events)
+    assert not any("5678012349" in json.dumps(e) or "1111" in json.dumps(e) for e in events)
 
 
 def test_flow_result_screen_clears_on_done_and_after_idle():

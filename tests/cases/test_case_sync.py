@@ -22,6 +22,7 @@ from server_sync.collector.cases import pull, storing
 from synchelp import KIOSK_ID, Collector
 
 SURNAMES = "林陳黃張李王吳劉蔡楊"
+UNITS = ("第一組",)  # the unit of every case in these tests, and of the test kiosk
 GIVEN = "怡君雅婷家豪志偉淑芬美玲俊傑宗翰佩珊建宏"
 
 
@@ -34,7 +35,7 @@ def people(n: int, seed: int = 4):
             name = "歐陽" + name[1:]
         if i % 9 == 0:
             name = rng.choice(["Olivia", "Kacper", "Zuzanna"]) + " " + rng.choice(["Kowalczyk", "Brzezinski"])
-        code = "".join(rng.choice("0123456789") for _ in range(8))
+        code = rng.choice("123456789") + "".join(rng.choice("0123456789") for _ in range(9))
         out.append((f"113-{i + 1:06d}", name, code))
     return out
 
@@ -44,6 +45,7 @@ def collector(tmp_path):
     c = Collector(tmp_path / "collector")
     c.workdir.mkdir()
     c.token = c.add_kiosk(KIOSK_ID)
+    c.cli("set-setting", "cases.unit", "第一組", "--kiosk", KIOSK_ID)  # the unit whose cases it holds
     yield c
     c.stop()
 
@@ -112,7 +114,7 @@ def test_only_masked_data_reaches_the_kiosk_file_and_its_wal(collector, tmp_path
     case_no, name, code = persons[7]
     found = service.lookup(case_no, code)
     assert found.result == "found" and found.case.name == masking.mask_name(name) == "歐○○○"
-    assert service.lookup(case_no, str(int(code) ^ 1).zfill(8)).result == "not_found"
+    assert service.lookup(case_no, str(int(code) ^ 1).zfill(10)).result == "not_found"
     service.close()
     store.close()
 
@@ -141,7 +143,7 @@ def test_updates_removals_and_closing_reach_the_kiosk(collector, tmp_path):
     headers = {"Authorization": f"Bearer {admin}"}
     put = requests.put(f"{collector.url}/api/v1/admin/cases", headers=headers, timeout=60, json={
         "cases": [{"case_no": "114-000001", "case_type": "候選人登記", "applicant_name": "諸葛亮",
-                   "verify_code": "73019284", "unit": "第二組", "extension": "1202",
+                   "verify_code": "7301928465", "unit": "第一組", "extension": "1202",
                    "stages": [{"stage": "收件", "date": "2025-01-02"}, {"stage": "審核", "stage_en": "Review",
                                                                          "date": "2025-01-05"}]}],
         "remove": [persons[2][0]]})
@@ -174,16 +176,16 @@ def test_updates_removals_and_closing_reach_the_kiosk(collector, tmp_path):
 
 def test_a_closed_case_disappears_after_its_days_on_the_collectors_clock(tmp_path):
     """The collector's 'now' controlled by the test: day 30 after closing still shown, day 31 not."""
-    rows = case_rows("C-1", code="5678", stages=(("結案", "2024-05-01"),), closed="2024-05-01")
+    rows = case_rows("C-1", code="5678012349", stages=(("結案", "2024-05-01"),), closed="2024-05-01")
     t0 = datetime(2024, 5, 2, 4, 0, tzinfo=timezone.utc).timestamp()
     conn = collector_with(tmp_path / "c.db", rows, now=t0)
-    first = pull.delta(conn, 0)
+    first = pull.delta(conn, 0, units=UNITS)
     assert [c["case_no"] for c in first["changes"]] == ["C-1"]
     assert first["changes"][0]["hide_after"] == "2024-05-31"
     day = 86400
     assert storing.refresh(conn, t0 + 29 * day) == 0  # 2024-05-31 in Taipei: still kept
-    assert pull.delta(conn, first["revision"])["changes"] == []
+    assert pull.delta(conn, first["revision"], units=UNITS)["changes"] == []
     assert storing.refresh(conn, t0 + 30 * day) == 1  # 2024-06-01
-    gone = pull.delta(conn, first["revision"])
+    gone = pull.delta(conn, first["revision"], units=UNITS)
     assert gone["changes"] == [{"case_no": "C-1", "revision": first["revision"] + 1, "removed": True}]
-    assert pull.delta(conn, 0)["changes"] == []  # a new kiosk never sees it
+    assert pull.delta(conn, 0, units=UNITS)["changes"] == []  # a new kiosk never sees it

@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from server_sync.collector.cases import codes
 from server_sync.collector.cases.record import (Case, CaseError, Problem, check_case_no, check_code,
                                                 check_extension, check_text, parse_date)
 
@@ -20,8 +21,8 @@ CASE_FIELDS = ("case_type", "case_type_en", "applicant_name", "verify_code", "un
 
 TEMPLATE = (
     "case_no,case_type,applicant_name,verify_code,stage,stage_date,unit,extension,due_date,closed_date\n"
-    "113-000123,選舉人名冊查詢,王小明,5678,收件,2024-05-01,第一組,1201,2024-05-20,\n"
-    "113-000123,選舉人名冊查詢,王小明,5678,審核中,2024-05-03,第一組,1201,2024-05-20,\n"
+    "113-000123,選舉人名冊查詢,王小明,4821395760,收件,2024-05-01,第一組,1201,2024-05-20,\n"
+    "113-000123,選舉人名冊查詢,王小明,4821395760,審核中,2024-05-03,第一組,1201,2024-05-20,\n"
 )
 
 
@@ -34,8 +35,11 @@ class Parsed:
     bad_cases: set[str]
 
 
-def parse_csv(raw: bytes, *, progress: Callable[[int], None] = lambda n: None) -> Parsed:
-    """Every case in the file, and every problem with its line number."""
+def parse_csv(raw: bytes, *, progress: Callable[[int], None] = lambda n: None,
+              min_digits: int = codes.DEFAULT_MIN_DIGITS) -> Parsed:
+    """Every case in the file, and every problem with its line number.
+
+    min_digits: the shortest code taken (the collector setting cases.min_code_digits)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -88,7 +92,7 @@ def parse_csv(raw: bytes, *, progress: Callable[[int], None] = lambda n: None) -
             row_problems.append(Problem(start, "", f"這一行有 {len(row)} 欄，標題列只有 {len(header)} 欄",
                                         f"row has {len(row)} fields, the header {len(header)}"))
         values = {name: (row[i] if i < len(row) else "") for name, i in index.items()}
-        case, stage, errs = _row_case(values)
+        case, stage, errs = _row_case(values, min_digits)
         for fname, err in errs:
             row_problems.append(Problem(start, fname, err.zh, err.en, case.case_no if case else ""))
         if case is not None and not row_problems:
@@ -137,7 +141,7 @@ def _order_stages(case: Case) -> None:
     case.stages.sort(key=lambda s: s["date"])
 
 
-def _row_case(values: dict[str, str]) -> tuple[Case | None, dict, list[tuple[str, CaseError]]]:
+def _row_case(values: dict[str, str], min_digits: int) -> tuple[Case | None, dict, list[tuple[str, CaseError]]]:
     errs: list[tuple[str, CaseError]] = []
 
     def take(name, fn, *args, **kw):
@@ -152,7 +156,7 @@ def _row_case(values: dict[str, str]) -> tuple[Case | None, dict, list[tuple[str
         case_no=case_no or "",
         case_type=take("case_type", check_text, required=True) or "",
         applicant_name=take("applicant_name", check_text, required=False) or "",
-        verify_code=take("verify_code", check_code) or "",
+        verify_code=take("verify_code", check_code, min_digits) or "",
         unit=take("unit", check_text, required=True) or "",
         extension=take("extension", check_extension) or "",
         due_date=take("due_date", parse_date, required=False),
@@ -166,7 +170,8 @@ def _row_case(values: dict[str, str]) -> tuple[Case | None, dict, list[tuple[str
     return (case if case_no else None), stage, errs
 
 
-def case_from_json(item: Any, index: int) -> tuple[Case | None, list[Problem]]:
+def case_from_json(item: Any, index: int,
+                   min_digits: int = codes.DEFAULT_MIN_DIGITS) -> tuple[Case | None, list[Problem]]:
     """One case of the admin API's body; problems name the item's index in ``field``."""
     if not isinstance(item, dict):
         return None, [Problem(0, f"cases.{index}", "應為物件", "expected an object")]
@@ -183,7 +188,7 @@ def case_from_json(item: Any, index: int) -> tuple[Case | None, list[Problem]]:
         case_no=take("case_no", check_case_no) or "",
         case_type=take("case_type", check_text, required=True) or "",
         applicant_name=take("applicant_name", check_text, required=False) or "",
-        verify_code=take("verify_code", check_code) or "",
+        verify_code=take("verify_code", check_code, min_digits) or "",
         unit=take("unit", check_text, required=True) or "",
         extension=take("extension", check_extension) or "",
         due_date=take("due_date", parse_date, required=False),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from server_sync.collector.cases import codes
 from server_sync.wire import cases as wire_cases
 from server_sync.wire.errors import BilingualError
 
@@ -64,7 +65,10 @@ class Case:
                 "closed_date": self.closed_date, "stages": self.stages}
 
     def fingerprint(self) -> str:
-        raw = json.dumps(self.content(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        """Every field but the code: a fast hash of a short code would be guessed in seconds, so
+        whether the code changed is told by its slow hash (storing.py)."""
+        fields = {k: v for k, v in self.content().items() if k != "verify_code"}
+        raw = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
@@ -107,13 +111,21 @@ def check_case_no(value: Any) -> str:
     return case_no
 
 
-def check_code(value: Any) -> str:
+def check_code(value: Any, min_digits: int = codes.DEFAULT_MIN_DIGITS) -> str:
+    """A verification code of ``min_digits`` (the setting cases.min_code_digits) to 12 digits."""
     code = wire_cases.normalize_code(_clean(value))
     if not code:
-        raise CaseError("不可空白", "must not be empty")
-    if not code.isascii() or not code.isdigit() or not 4 <= len(code) <= 12:
-        raise CaseError("須為 4 至 12 位數字（觸控鍵盤只有數字）",
-                        "must be 4 to 12 digits (the touchscreen keypad has digits only)")
+        raise CaseError("不可空白（kiosk-collector generate-codes 可產生驗證碼）",
+                        "must not be empty (kiosk-collector generate-codes makes codes)")
+    if not code.isascii() or not code.isdigit() or len(code) > codes.MAX_DIGITS:
+        raise CaseError(f"須為數字，最多 {codes.MAX_DIGITS} 位（觸控鍵盤只有數字）",
+                        f"must be digits, at most {codes.MAX_DIGITS} (the touchscreen keypad has digits only)")
+    if len(code) < min_digits:
+        raise CaseError(
+            f"驗證碼太弱：只有 {len(code)} 位，至少需 {min_digits} 位數字（設定 {codes.MIN_DIGITS_SETTING}），"
+            "可用 kiosk-collector generate-codes 產生",
+            f"code too weak: {len(code)} digits, at least {min_digits} are needed (setting "
+            f"{codes.MIN_DIGITS_SETTING}); kiosk-collector generate-codes makes strong ones")
     if _MOBILE.fullmatch(code):
         raise CaseError("看來是完整手機號碼，請只用末四碼", "looks like a whole mobile number: use its last four digits")
     return code

@@ -11,9 +11,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from server_sync.collector.admin_tokens import admin_for_token  # `kiosk-collector add-api-token NAME`
+from server_sync.collector.cases import codes
 from server_sync.collector.cases.pull import DEFAULT_PAGE, MAX_PAGE, delta
 from server_sync.collector.cases.parsing import case_from_json
 from server_sync.collector.cases.record import CaseError, check_case_no
+from server_sync.collector.cases.served import units_served
 from server_sync.collector.cases.storing import apply_cases, refresh
 from server_sync.collector.deps import Readers, Writer, authenticate
 
@@ -30,11 +32,11 @@ router = APIRouter()
     401: {"description": "unknown or revoked token"}})
 def get_cases(readers: Readers, writer: Writer, creds: Credentials,
               since: int = Query(0, ge=0, le=2**62), limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE)):
-    authenticate(readers, creds)
+    kiosk = authenticate(readers, creds)
     with writer.lock:
         refresh(writer.conn, writer.clock())
     with readers.connection() as conn:
-        body = delta(conn, since, limit)
+        body = delta(conn, since, limit, units=units_served(conn, kiosk.id))
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
@@ -52,6 +54,7 @@ async def put_cases(request: Request, readers: Readers, writer: Writer, creds: C
         raise unauthorized
     with readers.connection() as conn:
         admin = admin_for_token(conn, creds.credentials)
+        min_digits = codes.min_digits(conn)
     if admin is None:
         raise unauthorized
     who = admin.name
@@ -77,7 +80,7 @@ async def put_cases(request: Request, readers: Readers, writer: Writer, creds: C
         remove = []
     cases, seen = [], {}
     for i, item in enumerate(items):
-        case, problems = case_from_json(item, i)
+        case, problems = case_from_json(item, i, min_digits)
         errors += [{"loc": ["body", *p.field.split(".")], "msg": f"{p.zh} / {p.en}", "type": "value_error"}
                    for p in problems]
         if case is not None:
