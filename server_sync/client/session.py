@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 from urllib3.util.retry import Retry
 
 from server_sync.client import errors
@@ -48,11 +49,14 @@ class CleartextGuard(HTTPAdapter):
         self.allow_insecure_http = allow_insecure_http
         super().__init__(*args, **kwargs)
 
-    def send(self, request, *args, **kwargs):
-        problem = refusal(request.url, allow_insecure_http=self.allow_insecure_http)
-        if problem:
-            raise CleartextRefused(*problem, request.url.split("?")[0][:200])
-        return super().send(request, *args, **kwargs)
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        # A plain-http request through a proxy hands the token to the proxy in clear too.
+        proxy = select_proxy(request.url, proxies)
+        for url in (request.url, *([proxy] if proxy else [])):
+            problem = refusal(url if "://" in url else f"http://{url}", allow_insecure_http=self.allow_insecure_http)
+            if problem:
+                raise CleartextRefused(*problem, url.split("?")[0][:200])
+        return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 
 
 def make_session(token: str, *, software_version: str = "", retries: Retry | None = None,

@@ -88,6 +88,14 @@ def test_the_setting_lets_the_request_go_out(data_dir, connects):
     assert connects, "with the setting the request reaches the network layer (caught by the test)"
 
 
+def test_plain_http_through_a_proxy_beyond_loopback_is_refused(connects):
+    session = make_session("secret-token")
+    with pytest.raises(CleartextRefused):
+        session.get("http://127.0.0.1:9/api/v1/settings", proxies={"http": "http://192.0.2.20:3128"},
+                    timeout=(2, 5))
+    assert connects == []
+
+
 def test_a_redirect_to_http_beyond_loopback_is_refused(connects):
     class Redirect(BaseHTTPRequestHandler):
         def log_message(self, *args):
