@@ -3,7 +3,9 @@
 A session is a random 256-bit cookie value; only its SHA-256 is stored, as for
 kiosk tokens. Each session has its own CSRF token, which every state-changing
 form carries in a hidden field (or a script in ``X-CSRF-Token``); the login
-form, made before any session exists, uses a double-submit cookie instead.
+form, made before any session exists, uses a double-submit cookie bound to a server
+secret (``login_csrf``). How many wrong passwords an account, a browser or an address
+may try is login_limits.py's.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 ROLES = ("viewer", "manager")
 SESSION_HOURS = 8.0
-MAX_FAILED = 10          # wrong passwords in a row before the account is locked for a while
-LOCK_SECONDS = 15 * 60
 MIN_PASSWORD = 10
 
 _hasher = PasswordHasher()  # argon2id, the library's (RFC 9106 low-memory) defaults
@@ -92,32 +92,59 @@ def set_password(conn: sqlite3.Connection, username: str, password: str, role: s
     audit(conn, "cli", "set_password", username, {"role": role} if role else None)
 
 
-def authenticate(conn: sqlite3.Connection, username: str, password: str, now: float | None = None) -> User | None:
-    """The user if the password is right and the account usable; None otherwise (same cost either way)."""
-    now = time.time() if now is None else now
-    row = conn.execute("SELECT id, username, role, password_hash, disabled_at, locked_until FROM admin_users"
-                       " WHERE username = ?", [username]).fetchone()
+@dataclass(frozen=True)
+class Candidate:
+    """An account as a login attempt finds it, read before any hashing (and outside any lock)."""
+
+    id: int
+    username: str
+    role: str
+    password_hash: str
+    disabled: bool
+    failed_logins: int
+    locked_until: float | None
+
+    @property
+    def user(self) -> User:
+        return User(self.id, self.username, self.role)
+
+    def locked(self, now: float) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+def candidate(conn: sqlite3.Connection, username: str) -> Candidate | None:
+    row = conn.execute("SELECT id, username, role, password_hash, disabled_at, failed_logins, locked_until"
+                       " FROM admin_users WHERE username = ?", [username]).fetchone()
     if row is None:
-        try:
-            _hasher.verify(_DUMMY, password)
-        except VerificationError:
-            pass
         return None
-    uid, name, role, pw_hash, disabled, locked_until = row
+    return Candidate(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """argon2id: ~50 ms of CPU, so run it in a worker thread and never under a write lock.
+
+    ``None`` (no such account, or one not checked) still costs one verification, so a wrong
+    name takes as long as a wrong password."""
     try:
-        ok = _hasher.verify(pw_hash, password)
+        return _hasher.verify(password_hash or _DUMMY, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or disabled or (locked_until and locked_until > now):
-        if not ok:
-            conn.execute("UPDATE admin_users SET failed_logins = failed_logins + 1,"
-                         " locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END"
-                         " WHERE id = ?", [MAX_FAILED, now + LOCK_SECONDS, uid])
-        return None
-    if _hasher.check_needs_rehash(pw_hash):
-        conn.execute("UPDATE admin_users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), uid])
-    conn.execute("UPDATE admin_users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [uid])
-    return User(uid, name, role)
+        return False
+
+
+def rehash_if_needed(conn: sqlite3.Connection, cand: Candidate, password: str) -> None:
+    if _hasher.check_needs_rehash(cand.password_hash):
+        conn.execute("UPDATE admin_users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), cand.id])
+
+
+def unlock(conn: sqlite3.Connection, username: str, by: str, now: float | None = None) -> None:
+    """Clear an account's wrong-password count and lock, and those of its browsers (login_limits)."""
+    cur = conn.execute("UPDATE admin_users SET failed_logins = 0, locked_until = NULL WHERE username = ?",
+                       [username])
+    if cur.rowcount == 0:
+        raise AccountError(f"沒有此帳號 no user {username!r}")
+    conn.execute("UPDATE admin_devices SET failed_logins = 0, locked_until = NULL"
+                 " WHERE user_id = (SELECT id FROM admin_users WHERE username = ?)", [username])
+    audit(conn, by, "unlock_user", username, now=now)
 
 
 def new_session(conn: sqlite3.Connection, user: User, hours: float = SESSION_HOURS) -> tuple[str, str]:
@@ -150,9 +177,38 @@ def csrf_ok(expected: str | None, given: str | None) -> bool:
     return bool(expected) and bool(given) and hmac.compare_digest(expected.encode(), given.encode())
 
 
-def audit(conn: sqlite3.Connection, username: str, action: str, target: str = "", detail=None) -> None:
+# -- the login form's CSRF pair -----------------------------------------------------------------
+# The cookie holds a random nonce; the form field holds an HMAC of it under a secret kept in the
+# database (admin_meta 'login_secret'), so a pair made up by someone else (cookie "abc", field
+# "abc") is refused: only the server can make a field that matches a cookie.
+
+def login_secret(conn: sqlite3.Connection) -> bytes:
+    row = conn.execute("SELECT value FROM admin_meta WHERE key = 'login_secret'").fetchone()
+    return bytes.fromhex(row[0])
+
+
+def _login_mac(secret: bytes, nonce: str) -> str:
+    return hmac.new(secret, b"login-csrf:" + nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def login_csrf(secret: bytes) -> tuple[str, str]:
+    """A fresh (cookie value, form field) pair for the login form."""
+    nonce = secrets.token_urlsafe(24)
+    return nonce, _login_mac(secret, nonce)
+
+
+def login_csrf_ok(secret: bytes, cookie: str | None, field: str | None) -> bool:
+    if not cookie or not field or len(cookie) > 100:
+        return False
+    return hmac.compare_digest(_login_mac(secret, cookie).encode(), field.encode())
+
+
+def audit(conn: sqlite3.Connection, username: str, action: str, target: str = "", detail=None, *,
+          now: float | None = None) -> None:
+    """One audit row; ``now`` (unix seconds) is the collector's clock where the caller has it."""
+    at = _now_iso() if now is None else datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds")
     conn.execute("INSERT INTO admin_audit (at, username, action, target, detail) VALUES (?,?,?,?,?)",
-                 [_now_iso(), username, action, target,
+                 [at, username, action, target,
                   None if detail is None else json.dumps(detail, ensure_ascii=False)])
 
 
@@ -162,6 +218,10 @@ def audit_rows(conn: sqlite3.Connection, limit: int = 500) -> list[dict]:
                                   " ORDER BY id DESC LIMIT ?", [limit])]
 
 
-def users(conn: sqlite3.Connection) -> list[dict]:
-    return [{"username": r[0], "role": r[1], "created_at": r[2], "disabled": bool(r[3])}
-            for r in conn.execute("SELECT username, role, created_at, disabled_at FROM admin_users ORDER BY username")]
+def users(conn: sqlite3.Connection, now: float | None = None) -> list[dict]:
+    """Every account; ``locked``: locked now for browsers it never logged in from (login_limits)."""
+    now = time.time() if now is None else now
+    return [{"username": r[0], "role": r[1], "created_at": r[2], "disabled": bool(r[3]),
+             "failed_logins": r[4], "locked": r[5] is not None and r[5] > now}
+            for r in conn.execute("SELECT username, role, created_at, disabled_at, failed_logins, locked_until"
+                                  " FROM admin_users ORDER BY username")]

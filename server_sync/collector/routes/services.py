@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from server_sync.collector import services
+from server_sync.collector.bodies import read_capped
 from server_sync.collector.config import DIRECTORY_MAX_BODY
 from server_sync.collector.deps import AdminToken, Readers, Writer, authenticate
 from server_sync.collector.routes.etags import NOT_MODIFIED, matches
@@ -38,16 +39,14 @@ def get_services(readers: Readers, creds: Credentials, if_none_match: Annotated[
     401: {"description": "unknown or revoked admin token"}, 413: {"description": "body too large"},
     422: {"description": "the directory has bad cells; `detail` names each (line or item, column)"}})
 async def put_services(request: Request, admin: AdminToken, writer: Writer):
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > DIRECTORY_MAX_BODY:
-            raise HTTPException(413, f"請求內容過大 / body too large (limit {DIRECTORY_MAX_BODY} bytes)")
-        chunks.append(chunk)
-    try:
-        directory = services.parse_body(b"".join(chunks), request.headers.get("content-type", ""))
+    raw = await read_capped(request, DIRECTORY_MAX_BODY)  # 413 while streaming
+    try:  # parsed in a worker thread: the event loop keeps serving kiosks meanwhile
+        directory = await run_in_threadpool(services.parse_body, raw, request.headers.get("content-type", ""))
     except DirectoryError as exc:
         return JSONResponse({"detail": exc.as_json()}, status_code=422)
+    except RecursionError:  # JSON nested deeper than the parser follows (a 500 before)
+        return JSONResponse({"detail": [{"where": "body", "field": "", "msg": "JSON 巢狀層數過多 / JSON nested too "
+                                         "deeply"}]}, status_code=422)
 
     def save() -> int:
         with writer.lock:
