@@ -147,15 +147,24 @@ install_venv() {
 
 install_config() {
   [ "$ROLE" = kiosk ] || return 0
-  [ -e "$ETC/kiosk.toml" ] && return 0
-  # From the installed package's example. No kiosk.id here: each kiosk makes its own
-  # on first start, so a cloned SD card image never carries another kiosk's identity.
-  "$VENV/bin/kiosk" example-config |
-    sed -e 's/^id = "chiayi-ec-w1".*$/id = ""                                # empty: made on first start/' \
-    > "$ETC/kiosk.toml.new"
-  chmod 0644 "$ETC/kiosk.toml.new"
-  mv "$ETC/kiosk.toml.new" "$ETC/kiosk.toml"
-  note_change "wrote $ETC/kiosk.toml from the template: edit office, unit, window and [sync] url"
+  if [ ! -e "$ETC/kiosk.toml" ]; then
+    # From the installed package's example. No kiosk.id here: each kiosk makes its own
+    # on first start, so a cloned SD card image never carries another kiosk's identity.
+    "$VENV/bin/kiosk" example-config |
+      sed -e 's/^id = "chiayi-ec-w1".*$/id = ""                                # empty: made on first start/' \
+      > "$ETC/kiosk.toml.new"
+    chown "root:$USER_NAME" "$ETC/kiosk.toml.new"
+    chmod 0640 "$ETC/kiosk.toml.new"
+    mv "$ETC/kiosk.toml.new" "$ETC/kiosk.toml"
+    note_change "wrote $ETC/kiosk.toml from the template: edit office, unit, window and [sync] url"
+  fi
+  # The config holds the staff PIN's hash (kiosk set-staff-pin): the kiosk's group reads it, others don't.
+  # An older install wrote it 0644 root:root; mend that once.
+  if [ "$(stat -c '%U:%G %a' "$ETC/kiosk.toml")" != "root:$USER_NAME 640" ]; then
+    chown "root:$USER_NAME" "$ETC/kiosk.toml"
+    chmod 0640 "$ETC/kiosk.toml"
+    note_change "made $ETC/kiosk.toml readable only by root and the $USER_NAME group"
+  fi
 }
 
 install_units() {

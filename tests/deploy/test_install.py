@@ -1,7 +1,8 @@
 """systemd/install.sh in a throw-away Debian root (debootstrap + chroot).
 
-One fresh minimal Debian 12 is made per run; the kiosk and then the collector
-are installed into it, each twice (the second run must change nothing), the
+One fresh minimal Debian 12 is made per run, and the kiosk and the collector are
+each installed over it once, as overlay layers; every test then gets its own root
+over those layers. Each is installed twice (the second run must change nothing), the
 unit files are verified with systemd-analyze, and uninstall keeps the data.
 The installed binaries are started as their service users would start them: the
 kiosk simulates a queue day and draws its home screen under Xvfb, the collector
@@ -10,6 +11,7 @@ serves its admin login page and style sheet on loopback.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -64,7 +66,8 @@ def _chroot(root: Path, *cmd: str, check=True, env: dict[str, str] | None = None
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
+def debian(tmp_path_factory) -> Path:
+    """A fresh minimal Debian 12 with this tree in /opt/src: the bottom layer every test's root stands on."""
     if not shutil.which("debootstrap"):
         pytest.fail("debootstrap is not installed: ./dev.sh setup installs it")
     root = tmp_path_factory.mktemp("debian-root")
@@ -91,12 +94,63 @@ def root(tmp_path_factory):
             dest = root / "opt/src" / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
-    subprocess.run(["mount", "-t", "proc", "proc", str(root / "proc")], check=True)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _overlay(work: Path, lowers: list[Path]):
+    """A root whose changes go to ``work/upper`` over read-only ``lowers`` (top first), with /proc mounted.
+
+    Each test gets its own root this way in a fraction of a second, so no test sees another's changes,
+    while the slow steps (debootstrap, the first installs) run once per module as layers.
+    """
+    upper, scratch, merged = work / "upper", work / "scratch", work / "root"
+    for folder in (upper, scratch, merged):
+        folder.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    f"lowerdir={':'.join(map(str, lowers))},upperdir={upper},workdir={scratch}", str(merged)],
+                   check=True, capture_output=True)
     try:
-        yield root
+        subprocess.run(["mount", "-t", "proc", "proc", str(merged / "proc")], check=True)
+        try:
+            yield merged
+        finally:
+            subprocess.run(["umount", "-l", str(merged / "proc")])
     finally:
-        subprocess.run(["umount", "-l", str(root / "proc")])
-        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run(["umount", "-l", str(merged)])
+
+
+def _layer(tmp_path_factory, name: str, lowers: list[Path], *install_args: str) -> tuple[Path, str]:
+    """Run install.sh once over ``lowers``; its changes become a layer. (layer, the installer's stdout)."""
+    work = tmp_path_factory.mktemp(name)
+    with _overlay(work, lowers) as root:
+        first = _chroot(root, "/opt/src/systemd/install.sh", *install_args)
+    return work / "upper", first.stdout
+
+
+@pytest.fixture(scope="module")
+def kiosk_layer(debian, tmp_path_factory) -> tuple[Path, str]:
+    return _layer(tmp_path_factory, "kiosk-layer", [debian])
+
+
+@pytest.fixture(scope="module")
+def collector_layer(debian, tmp_path_factory) -> tuple[Path, str]:
+    return _layer(tmp_path_factory, "collector-layer", [debian], "--collector")
+
+
+@pytest.fixture
+def kiosk_root(debian, kiosk_layer, tmp_path):
+    """This test's own Debian with the kiosk installed."""
+    with _overlay(tmp_path / "overlay", [kiosk_layer[0], debian]) as root:
+        yield root
+
+
+@pytest.fixture
+def collector_root(debian, collector_layer, tmp_path):
+    """This test's own Debian with the collector installed."""
+    with _overlay(tmp_path / "overlay", [collector_layer[0], debian]) as root:
+        yield root
 
 
 def _manifest(root: Path) -> dict[str, tuple]:
@@ -208,9 +262,9 @@ def _start_installed_collector(root: Path) -> None:
         _stop(proc)
 
 
-def test_kiosk_install_then_again_changes_nothing(root):
-    first = _chroot(root, "/opt/src/systemd/install.sh")
-    assert "enabled kiosk.service" in first.stdout
+def test_kiosk_install_then_again_changes_nothing(kiosk_layer, kiosk_root):
+    root = kiosk_root
+    assert "enabled kiosk.service" in kiosk_layer[1]
 
     groups = _chroot(root, "id", "-nG", "kiosk").stdout.split()
     assert {"kiosk", "gpio", "video", "input", "render"} <= set(groups)
@@ -221,6 +275,9 @@ def test_kiosk_install_then_again_changes_nothing(root):
     assert re.search(r'^id = ""', config, re.M), "a kiosk id must not be baked into the image"
     secrets = root / "etc/counter-kiosk/secrets.env"
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o640
+    # The config holds the staff PIN's hash: root and the kiosk's group only.
+    assert stat.S_IMODE((root / "etc/counter-kiosk/kiosk.toml").stat().st_mode) == 0o640
+    assert _chroot(root, "stat", "-c", "%U:%G", "/etc/counter-kiosk/kiosk.toml").stdout.strip() == "root:kiosk"
     assert (root / "etc/systemd/system/kiosk.service").read_bytes() == (REPO / "systemd/kiosk.service").read_bytes()
     assert (root / "etc/systemd/system/multi-user.target.wants/kiosk.service").is_symlink()
     _chroot(root, "/opt/counter-kiosk/venv/bin/kiosk", "check-config", "--config", "/etc/counter-kiosk/kiosk.toml")
@@ -240,7 +297,8 @@ def test_kiosk_install_then_again_changes_nothing(root):
     assert _manifest(root) == before
 
 
-def test_an_edited_config_survives_a_reinstall(root):
+def test_an_edited_config_survives_a_reinstall(kiosk_root):
+    root = kiosk_root
     config = root / "etc/counter-kiosk/kiosk.toml"
     edited = config.read_text().replace('window = "1"', 'window = "7"')
     config.write_text(edited)
@@ -248,7 +306,8 @@ def test_an_edited_config_survives_a_reinstall(root):
     assert config.read_text() == edited
 
 
-def test_an_invalid_config_stops_the_upgrade_before_any_restart(root):
+def test_an_invalid_config_stops_the_upgrade_before_any_restart(kiosk_root):
+    root = kiosk_root
     config = root / "etc/counter-kiosk/kiosk.toml"
     good = config.read_text()
     config.write_text(good.replace("rotation = 0", "rotation = 45"))
@@ -260,9 +319,9 @@ def test_an_invalid_config_stops_the_upgrade_before_any_restart(root):
         config.write_text(good)
 
 
-def test_collector_install_then_again_changes_nothing(root):
-    first = _chroot(root, "/opt/src/systemd/install.sh", "--collector")
-    assert "enabled kiosk-collector.service" in first.stdout
+def test_collector_install_then_again_changes_nothing(collector_layer, collector_root):
+    root = collector_root
+    assert "enabled kiosk-collector.service" in collector_layer[1]
     assert (root / "etc/systemd/system/timers.target.wants/kiosk-collector-backup.timer").is_symlink()
     _chroot(root, "/opt/counter-kiosk/venv/bin/kiosk-collector", "--help")
     _chroot(root, "install", "-d", "-o", "kiosk-collector", "/tmp/collector-check")
@@ -272,14 +331,16 @@ def test_collector_install_then_again_changes_nothing(root):
                   "import sys, weasyprint; sys.stdout.buffer.write("
                   "weasyprint.HTML(string='<p>嘉義市選舉委員會 年度自評</p>').write_pdf()[:5])").stdout
     assert pdf == "%PDF-"
-    _verify_units(root, UNITS)
+    _verify_units(root, [unit for unit in UNITS if unit != "kiosk.service"])
     before = _manifest(root)
     second = _chroot(root, "/opt/src/systemd/install.sh", "--collector")
     assert "nothing to change" in second.stdout
     assert _manifest(root) == before
 
 
-def test_uninstall_keeps_data_and_config(root):
+def test_uninstall_keeps_data_and_config(kiosk_root):
+    root = kiosk_root
+    _chroot(root, "/opt/src/systemd/install.sh", "--collector")  # both on one machine, sharing the venv
     (root / "var/lib/counter-kiosk/kiosk.db").write_bytes(b"recorded ratings")
     _chroot(root, "/opt/src/systemd/install.sh", "--collector", "--uninstall")
     assert (root / "opt/counter-kiosk").exists(), "the kiosk still needs the shared venv"
