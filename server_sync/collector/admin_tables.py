@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from server_sync.collector.rollup import rebuild
+from server_sync.collector.rollup import QUEUE_TABLES, rebuild
 
 SAT_COLS = "l1 INTEGER NOT NULL DEFAULT 0, l2 INTEGER NOT NULL DEFAULT 0, l3 INTEGER NOT NULL DEFAULT 0," \
            " l4 INTEGER NOT NULL DEFAULT 0, l5 INTEGER NOT NULL DEFAULT 0, misuse INTEGER NOT NULL DEFAULT 0," \
@@ -147,3 +147,14 @@ def create(db) -> None:
     # Alerts start from the events that arrive after this migration: history is not re-alerted.
     ex("INSERT INTO admin_meta VALUES ('alerts_pk', (SELECT coalesce(max(pk), 0) FROM events))")
     rebuild(db.conn)
+
+
+def rebuild_non_finite(db) -> bool:
+    """Rebuild the queue rollups if a sum in them is an infinity (an estimate band such as "lt1e308"
+    was accepted before ingest checked numbers); the strict parser then leaves that event out.
+    Whether it had to (the m402 migration)."""
+    bad = db.conn.execute("SELECT 1 FROM admin_queue_hour WHERE abs(wait_sum) > 1e300"
+                          " OR abs(service_sum) > 1e300 OR abs(est_err_sum) > 1e300 LIMIT 1").fetchone()
+    if bad:
+        rebuild(db.conn, tuple(QUEUE_TABLES))
+    return bad is not None

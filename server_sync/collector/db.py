@@ -196,6 +196,51 @@ def m401_case_privacy(db):
                " AND json_valid(detail) AND json_type(detail, '$.case_no') IS NOT NULL")
 
 
+@migrations()
+def m402_kiosk_place(db):
+    # Who a kiosk is (auth.py, docs/collector.md): the unit and window it serves are the
+    # collector's, not the events'. A kiosk that already synced keeps the place its most recent
+    # event named; one that never did adopts its first batch's once (ingest.py).
+    db.execute("ALTER TABLE kiosks ADD COLUMN unit TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE kiosks ADD COLUMN window TEXT NOT NULL DEFAULT ''")
+    db.execute("""UPDATE kiosks SET (unit, window) = (
+                    SELECT substr(trim(e.unit), 1, 64), substr(trim(e.window), 1, 64) FROM events e
+                    WHERE e.pk = (SELECT max(pk) FROM events WHERE kiosk = kiosks.id AND unit != ''))
+                  WHERE EXISTS (SELECT 1 FROM events WHERE kiosk = kiosks.id AND unit != '')""")
+    # Events refused (429) or dropped for volume (volume.py), shown on the fleet page.
+    db.execute("ALTER TABLE kiosks ADD COLUMN refused INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE kiosks ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE kiosks ADD COLUMN refused_at TEXT")
+    # Events stored per kiosk and hour of event time (corrected_at // 3600): the per-hour bound.
+    db.execute("""CREATE TABLE kiosk_hours (
+                    kiosk INTEGER NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL,
+                    PRIMARY KEY (kiosk, hour)) WITHOUT ROWID""")
+    # Numbers are checked at ingest now; queue rollups an infinity got into are built again.
+    admin_tables.rebuild_non_finite(db)
+
+
+@migrations()
+def m403_admin_logins(db):
+    # How many wrong passwords may be tried (admin/login_limits.py, docs/admin.md "Logging in"):
+    # per source address, and per browser an account has logged in from before ("device").
+    db.execute("""CREATE TABLE admin_login_sources (
+                    address TEXT PRIMARY KEY,
+                    failures INTEGER NOT NULL,         -- wrong logins since `since`
+                    since REAL NOT NULL,               -- unix seconds: the window's start
+                    blocked_until REAL) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE admin_devices (
+                    token_hash TEXT PRIMARY KEY,       -- sha256 of the kc_device cookie
+                    user_id INTEGER NOT NULL REFERENCES admin_users(id),
+                    created_at REAL NOT NULL,
+                    last_login REAL NOT NULL,
+                    failed_logins INTEGER NOT NULL DEFAULT 0,
+                    locked_until REAL) WITHOUT ROWID""")
+    # The login form's CSRF field is an HMAC of its cookie under this secret (admin/accounts.py).
+    db.execute("INSERT OR IGNORE INTO admin_meta VALUES ('login_secret', ?)", [os.urandom(32).hex()])
+    # A lock set by the old rule (re-extended by every wrong try) ends now; counting starts again.
+    db.execute("UPDATE admin_users SET failed_logins = 0, locked_until = NULL")
+
+
 def default_db_path() -> Path:
     """/var/lib/counter-kiosk-collector/collector.db for root or when that folder exists,
     else the per-user data folder. KIOSK_COLLECTOR_DB overrides both."""

@@ -11,28 +11,40 @@ beside them are added; if some were already stored (a retry, or a racing twin
 of this very request), the insert is undone to a savepoint, the stored ids are
 looked up and only the new rows are inserted and rolled up. A repeated batch
 therefore changes nothing, however many copies arrive at once.
+
+Who a kiosk is: the unit and window every stored event names are the kiosk's own (auth.py), read
+in the write transaction; an event's ``unit``/``window`` are ignored. A kiosk without a place yet
+adopts its first batch's once (audited). Numbers are checked in ``prepare`` (422); volume in
+volume.py (429, and the per-hour cap).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from server_sync.collector import rollup
-from server_sync.collector.auth import Kiosk
+from server_sync.collector import labels, rollup
+from server_sync.collector.auth import MAX_LABEL, Kiosk
 from server_sync.collector.event_row import INSERT_EVENT, EventRow
 from server_sync.collector.models import STANDARD_FIELDS, Batch
 from server_sync.collector.timestamps import MAX_EPOCH, MIN_EPOCH, iso_utc, local_hour
-from server_sync.wire.events import CASE_LOOKUP, CASE_LOOKUP_FIELDS
+from server_sync.collector.volume import Limits, TooMuch
+from server_sync.wire.events import (CASE_LOOKUP, CASE_LOOKUP_FIELDS, COUNT_FIELDS, ESTIMATE_BAND, MAX_SECONDS,
+                                     SECONDS_FIELDS, band_valid)
+
+__all__ = ["BatchInvalid", "Ingestor", "IngestResult", "TooMuch", "prepare"]
 
 log = logging.getLogger(__name__)
 
 EPOCH_2020 = datetime(2020, 1, 1, tzinfo=timezone.utc).timestamp()
+# What an event past the per-hour cap becomes: a stub no figure reads (volume.py).
+OVER_CAP = "over_cap"
 FUTURE_SLACK = 86400.0  # corrected times more than a day ahead of the collector are suspect
 
 
@@ -56,13 +68,63 @@ class IngestResult:
                 "acked_seq": self.acked_seq, "server_time": self.server_time}
 
 
+def _non_finite(value, path: list, out: list) -> None:
+    """Paths inside ``value`` (a JSON value) holding NaN or an infinity; bounded by the body's size."""
+    stack = [(value, path)]
+    while stack:
+        v, p = stack.pop()
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                out.append(p)
+        elif isinstance(v, dict):
+            stack.extend((x, [*p, k]) for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((x, [*p, j]) for j, x in enumerate(v))
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def number_errors(i: int, e: dict) -> list[dict]:
+    """What is wrong with the numbers event ``i`` carries beside the common fields (wire/events.py)."""
+    errors = []
+
+    def bad(field, msg, type_="value_error"):
+        errors.append({"loc": ["events", i, *field], "type": type_,
+                       "msg": f"event {str(e.get('id'))[:128]!r} ({str(e.get('type'))[:64]}): "
+                              f"{'.'.join(map(str, field))} {msg}"})
+
+    for k in SECONDS_FIELDS:
+        v = e.get(k)
+        if v is not None and not (_is_number(v) and math.isfinite(v) and 0 <= v <= MAX_SECONDS):
+            bad([k], f"must be a number of seconds from 0 to {MAX_SECONDS:.0f} or null, not {str(v)[:40]}")
+    for k, most in COUNT_FIELDS.items():
+        v = e.get(k)
+        if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= most):
+            bad([k], f"must be a whole number from 0 to {most} or null, not {str(v)[:40]}")
+    if not band_valid(e.get(ESTIMATE_BAND)):
+        bad([ESTIMATE_BAND], "must be a band of whole minutes (\"lt5\", \"5-10\", \"30+\") or \"closed\", "
+                             f"not {str(e.get(ESTIMATE_BAND))[:40]!r}")
+    paths: list = []
+    for k, v in e.items():
+        if k not in STANDARD_FIELDS and k not in SECONDS_FIELDS:
+            _non_finite(v, [k], paths)
+    for path in paths[:10]:
+        bad(path, "must be a finite number (no NaN or infinity)", "finite_number")
+    return errors
+
+
 def prepare(batch: Batch) -> list[float]:
     """Check what the schema cannot say; return each event's recorded_at as unix seconds.
 
     Raises BatchInvalid naming every bad field (loc as in a 422 body)."""
     epochs, errors = [], []
     parse = datetime.fromisoformat
+    standard = STANDARD_FIELDS
     for i, e in enumerate(batch.events):
+        if not e.keys() <= standard:  # the common fields' numbers are bounded by the schema
+            errors.extend(number_errors(i, e))
         try:
             dt = parse(e["recorded_at"].upper())
             if dt.tzinfo is None:
@@ -77,6 +139,11 @@ def prepare(batch: Batch) -> list[float]:
     if errors:
         raise BatchInvalid(errors)
     return epochs
+
+
+def _hour(corrected: float) -> int:
+    """The hour of event time the cap counts in (unix hours; a suspect time still has one)."""
+    return int(corrected // 3600) if math.isfinite(corrected) else 0
 
 
 def advance_watermark(conn: sqlite3.Connection, kiosk: int, store_id: str, acked: int) -> int:
@@ -114,9 +181,12 @@ class Ingestor:
     No batch is acknowledged before the COMMIT that holds it has returned.
     """
 
-    def __init__(self, conn: sqlite3.Connection, *, clock=time.time, max_group: int = 64):
+    def __init__(self, conn: sqlite3.Connection, *, clock=time.time, max_group: int = 64,
+                 limits: Limits | None = None):
         self.conn = conn
         self.clock = clock
+        self.limits = limits or Limits(clock)
+        self._known: tuple[tuple, labels.Known] | None = None  # (labels.revision, what it read)
         self.lock = threading.Lock()          # the writer: one transaction at a time
         self._queue_lock = threading.Lock()   # guards _queue only
         self._queue: list[_Pending] = []
@@ -134,6 +204,7 @@ class Ingestor:
             received = self.clock()
         if recorded is None:
             recorded = prepare(batch)
+        self.limits.take(kiosk.id, kiosk.name, len(batch.events))  # raises TooMuch: nothing stored
         item = _Pending(kiosk, batch, recorded, received)
         with self._queue_lock:
             self._queue.append(item)
@@ -151,8 +222,10 @@ class Ingestor:
     def _write(self, group: list[_Pending]) -> None:
         """Write a group in one transaction; never raises: each item gets its result or error."""
         conn = self.conn
+        flushed: dict = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
+            flushed = self.limits.flush(conn, iso_utc)
             for item in group:
                 conn.execute("SAVEPOINT batch")
                 try:
@@ -168,6 +241,7 @@ class Ingestor:
             conn.execute("COMMIT")
         except Exception as exc:
             log.error("write of %d batches failed: %s", len(group), exc)
+            self.limits.restore(flushed)
             try:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -199,12 +273,14 @@ class Ingestor:
 
         events = batch.events
         stored = 0
+        dropped = 0
         if events:
             kid = kiosk.id
+            place = self._place(kiosk, events, now)
             anchors = dict(conn.execute(
                 "SELECT boot_id, boot_epoch FROM boots WHERE kiosk = ? AND boot_id IN"
                 " (SELECT value FROM json_each(?))", [kid, json.dumps(list({e["boot_id"] for e in events}))]))
-            rows, hourly = self._rows(kiosk, batch, recorded, anchors, now, now_iso, set())
+            rows, hourly = self._rows(kiosk, batch, recorded, anchors, now, now_iso, set(), place)
             # 2. Exactly once. Optimistically insert everything: with no duplicate
             #    (the usual case) every row goes in and the rollups are right as built.
             #    Otherwise undo, find the ids already stored and insert only the rest.
@@ -217,16 +293,29 @@ class Ingestor:
                 seen = {r[0] for r in conn.execute(
                     "SELECT id FROM events WHERE kiosk = ? AND id IN (SELECT value FROM json_each(?))",
                     [kid, json.dumps([e["id"] for e in events])])}
-                rows, hourly = self._rows(kiosk, batch, recorded, anchors, now, now_iso, seen)
+                rows, hourly = self._rows(kiosk, batch, recorded, anchors, now, now_iso, seen, place)
                 before = conn.total_changes
                 conn.executemany(INSERT_EVENT, rows)
                 stored = conn.total_changes - before
                 if stored != len(rows):  # cannot happen under the write lock; refuse rather than miscount
                     raise RuntimeError(f"expected to insert {len(rows)} events, inserted {stored}")
             conn.execute("RELEASE rows")
-            # 3. Rollups (hour, day, month), for the new rows only.
+            # 3. The per-hour cap (volume.py): new rows past it are acknowledged but emptied to a
+            #    stub (id and seq stay, for exactly-once and the watermark) and counted nowhere.
+            keep = self.limits.cap_hours(conn, kid, [_hour(r.corrected_at) for r in rows])
+            if not all(keep):
+                over = [r for r, ok in zip(rows, keep) if not ok]
+                conn.executemany(f"UPDATE events SET type = '{OVER_CAP}', level = NULL, ref = NULL, detail = NULL"
+                                 " WHERE kiosk = ? AND id = ?", [(kid, r.id) for r in over])
+                rows = [r for r, ok in zip(rows, keep) if ok]
+                hourly = self._hourly(rows)
+                dropped = len(over)
+                self.limits.dropped(kiosk.name, dropped)
+                log.warning("kiosk %s: %d events over %d an hour of event time dropped", kiosk.name, dropped,
+                            self.limits.hour_cap)
+            # 4. Rollups (hour, day, month), for the new rows only.
             rollup.add_rollups(conn, kid, hourly)
-            rollup.apply(conn, kiosk.levels, rows)
+            rollup.apply(conn, kiosk.levels, rows, self._labels())
         duplicates = len(events) - stored
 
         # 4. The contiguous watermark for (kiosk, store_id), moved on from where it was.
@@ -252,11 +341,48 @@ class Ingestor:
             [now_iso, batch.store_id, batch.software_version, batch.backlog, offset, kiosk.id])
         return IngestResult(stored, duplicates, new_acked, now_iso)
 
+    def _labels(self) -> labels.Known:
+        """The codes the figures name, read again only when the directory or the settings changed."""
+        rev = labels.revision(self.conn)
+        if self._known is None or self._known[0] != rev:
+            self._known = (rev, labels.load(self.conn))
+        return self._known[1]
+
+    def _place(self, kiosk: Kiosk, events: list, now: float) -> tuple[str, str]:
+        """(unit, window) the kiosk serves, as stored now; a kiosk with neither adopts the first
+        event's, once, in this transaction (docs/collector.md "Who a kiosk is")."""
+        conn = self.conn
+        unit, window = conn.execute("SELECT unit, window FROM kiosks WHERE id = ?", [kiosk.id]).fetchone()
+        if unit or window:
+            return unit, window
+        first = events[0]
+        unit, window = (" ".join(str(first.get(k, "")).split())[:MAX_LABEL] for k in ("unit", "window"))
+        if not (unit or window) or not (unit + window).isprintable():
+            return "", ""
+        conn.execute("UPDATE kiosks SET unit = ?, window = ? WHERE id = ?", [unit, window, kiosk.id])
+        conn.execute("INSERT INTO admin_audit (at, username, action, target, detail) VALUES (?,?,?,?,?)",
+                     [datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"),
+                      f"kiosk:{kiosk.name}", "adopt_place", kiosk.name,
+                      json.dumps({"unit": unit, "window": window}, ensure_ascii=False)])
+        log.info("kiosk %s adopts unit %r window %r from its first batch", kiosk.name, unit, window)
+        return unit, window
+
+    @staticmethod
+    def _hourly(rows: list[EventRow]) -> dict:
+        hourly = {}
+        for r in rows:
+            if r.type == "rating" and MIN_EPOCH <= r.corrected_at <= MAX_EPOCH:
+                key = (local_hour(r.corrected_at), r.unit, r.window, r.level, r.misuse)
+                hourly[key] = hourly.get(key, 0) + 1
+        return hourly
+
     @staticmethod
     def _rows(kiosk: Kiosk, batch: Batch, recorded: list[float], anchors: dict, now: float,
-              now_iso: str, seen: set) -> tuple[list[EventRow], dict]:
-        """Event rows to insert (skipping ids in ``seen``) and their rollup increments."""
+              now_iso: str, seen: set, place: tuple[str, str]) -> tuple[list[EventRow], dict]:
+        """Event rows to insert (skipping ids in ``seen``) and their rollup increments. Every row
+        names the kiosk's own ``place`` (unit, window), whatever the event said."""
         kid, store_id = kiosk.id, batch.store_id
+        unit, window = place
         rows, hourly = [], {}
         lo, hi = EPOCH_2020, now + FUTURE_SLACK
         get = dict.get
@@ -268,8 +394,7 @@ class Ingestor:
             anchor = anchors.get(e["boot_id"])
             corrected = rec if anchor is None else anchor + e["monotonic"]
             suspect = corrected < lo or corrected > hi
-            unit, window, level, misuse = get(e, "unit", ""), get(e, "window", ""), get(e, "level"), \
-                get(e, "misuse", False)
+            level, misuse = get(e, "level"), get(e, "misuse", False)
             if e["type"] == "rating" and MIN_EPOCH <= corrected <= MAX_EPOCH:
                 key = (local_hour(corrected), unit, window, level, misuse)
                 hourly[key] = hourly.get(key, 0) + 1

@@ -26,19 +26,26 @@ Event shapes read (extra fields of an event arrive in its ``detail``):
   event its ``ref`` names; ticket_served: ``service_seconds`` (first call to the next call;
   also accepted on ticket_called); ticket_no_show: ``service``;
 * case_lookup: ``result`` found | not_found | locked | rate_limited.
+
+Services and reasons are named only if known (labels.py), others count as 其他 other; every number
+is checked at ingest (ingest.prepare), and read here again as if it were not: a row stored before
+those checks must not put an infinity into a figure.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from datetime import date
 from functools import lru_cache
 from typing import Iterable
 
+from server_sync.collector import labels
 from server_sync.collector.event_row import COLUMNS, EventRow
 from server_sync.collector.stats import happy_points, is_unhappy
 from server_sync.collector.timestamps import MAX_EPOCH, MIN_EPOCH, local_hour
+from server_sync.wire.events import MAX_SECONDS, parse_band
 
 # (table, period column, length of the 'YYYY-MM-DD HH' hour key that names the period)
 ROLLUP_TABLES = (("rollups", "hour", 13), ("rollups_day", "day", 10), ("rollups_month", "month", 7))
@@ -97,7 +104,7 @@ def weekday(day: str) -> int:
 def _num(detail: dict, keys) -> float | None:
     for k in keys:
         v = detail.get(k)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 10 * 86400:
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < MAX_SECONDS:
             return float(v)
     return None
 
@@ -124,18 +131,10 @@ def _rating_values(level: int, L: int, misuse: bool) -> tuple:
 
 
 def band_seconds(key) -> tuple[float | None, float | None]:
-    """The wait band a kiosk showed ("lt5", "5-10", "30+", in minutes) as seconds; (None, None) if none."""
-    if not isinstance(key, str):
-        return None, None
-    try:
-        if key.startswith("lt"):
-            return 0.0, float(key[2:]) * 60
-        if key.endswith("+"):
-            return float(key[:-1]) * 60, 10 * 86400.0
-        lo, hi = key.split("-")
-        return float(lo) * 60, float(hi) * 60
-    except ValueError:
-        return None, None
+    """The wait band a kiosk showed ("lt5", "5-10", "30+", in minutes) as seconds; (None, None) if none
+    or malformed (parsed strictly: "lt1e308" is no band, not an infinity)."""
+    band = parse_band(key)
+    return (None, None) if band is None else band
 
 
 class Increments:
@@ -176,10 +175,13 @@ class Increments:
                 conn.executemany(SQL[table], [(*k, *v) for k, v in rows.items()])
 
 
-def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None) -> Increments:
+def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None, known: labels.Known | None = None) -> Increments:
     """Increments for new event rows. kiosk_levels: buttons on the kiosk (an int, or a dict
-    kiosk id -> levels). lookup(kiosk, event_id) -> (type, detail dict) for refs, or None."""
+    kiosk id -> levels). lookup(kiosk, event_id) -> (type, detail dict) for refs, or None.
+    known: the codes figures name (labels.load); None names every code (tests, benchmarks)."""
     inc = Increments()
+    svc_label = known.service if known is not None else (lambda s: s)
+    reason_label = known.reason if known is not None else (lambda s: s[:64])
     ratings = inc.ratings
     fixed_levels = kiosk_levels if isinstance(kiosk_levels, int) else None
     for r in rows:
@@ -192,7 +194,7 @@ def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None) -> Increments:
             service = ""
             if r.detail:
                 d = json.loads(r.detail)
-                service = service_of(d) if isinstance(d, dict) else ""
+                service = svc_label(service_of(d)) if isinstance(d, dict) else ""
             key = (local_hour(corrected), r.unit, r.window, service, level, bool(r.misuse),
                    fixed_levels or kiosk_levels.get(r.kiosk, 5))
             ratings[key] = ratings.get(key, 0) + 1
@@ -216,7 +218,7 @@ def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None) -> Increments:
                 found = lookup(r.kiosk, r.ref)
                 if found:
                     service = service_of(found[1])
-            inc.add("reason", (day, unit, window, service, code[:64]), (1,))
+            inc.add("reason", (day, unit, window, svc_label(service), reason_label(code)), (1,))
         elif etype == "case_lookup":
             result = detail.get("result")
             result = result if result in ("found", "not_found", "locked", "rate_limited") else "other"
@@ -224,13 +226,13 @@ def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None) -> Increments:
         elif etype == "ticket_served":  # the service time, from the ticket's first call to the next call
             svc_time = _num(detail, SERVICE_TIME_KEYS)
             if svc_time is not None:
-                service = service_of(detail)
+                service = svc_label(service_of(detail))
                 q = [0] * len(QUEUE_FIELDS)
                 q[5], q[6] = 1, svc_time
                 inc.add("queue", (day, hod, unit, window, service), tuple(q))
                 inc.add("hist", (day, unit, window, service, "service", int(svc_time // 60)), (1,))
         elif etype in ("ticket_issued", "ticket_called", "ticket_no_show"):
-            service = service_of(detail)
+            service = svc_label(service_of(detail))
             q = [0] * len(QUEUE_FIELDS)
             if etype == "ticket_issued":
                 q[0] = 1
@@ -253,7 +255,7 @@ def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None) -> Increments:
                     est = _num(est_detail, ESTIMATE_KEYS)
                     if est is None and lo is not None and hi is not None:
                         est = (lo + hi) / 2
-                    if est is not None:
+                    if est is not None and math.isfinite(est):
                         q[7], q[8] = 1, abs(wait - est)
                     if lo is not None and hi is not None:
                         q[9], q[10] = 1, int(lo <= wait <= hi)
@@ -276,24 +278,37 @@ def _lookup(conn: sqlite3.Connection):
     return look
 
 
-def apply(conn: sqlite3.Connection, kiosk_levels: int, rows: list[EventRow]) -> None:
+def apply(conn: sqlite3.Connection, kiosk_levels: int, rows: list[EventRow],
+          known: labels.Known | None = None) -> None:
     """The ingest hook: add the new rows (already inserted, same transaction) to the rollups."""
-    collect(rows, kiosk_levels, _lookup(conn)).write(conn)
+    collect(rows, kiosk_levels, _lookup(conn), known if known is not None else labels.load(conn)).write(conn)
 
 
-def rebuild(conn: sqlite3.Connection) -> None:
-    """Fill the dashboard's rollups from every stored event (the migration, on a database with history)."""
+ADMIN_TABLES = ("admin_sat_hour", "admin_sat_month", "admin_sat_day", "admin_sat_mon", "admin_reason_day",
+                "admin_queue_hour", "admin_queue_hist", "admin_case_day")
+QUEUE_TABLES = {"admin_queue_hour": "queue", "admin_queue_hist": "hist"}
+
+
+def rebuild(conn: sqlite3.Connection, tables: tuple[str, ...] = ADMIN_TABLES) -> None:
+    """Fill the dashboard's rollups (``tables`` of them) from every stored event: the migration,
+    on a database with history."""
     levels = dict(conn.execute("SELECT id, levels FROM kiosks"))
-    for table in ("admin_sat_hour", "admin_sat_month", "admin_sat_day", "admin_sat_mon", "admin_reason_day", "admin_queue_hour",
-                  "admin_queue_hist", "admin_case_day"):
+    for table in tables:
         conn.execute(f"DELETE FROM {table}")
-    cur = conn.execute(
-        f"SELECT {COLUMNS} FROM events"
-        " WHERE type = 'rating' OR type = 'reason' OR type LIKE 'ticket\\_%' ESCAPE '\\'"
-        " OR type LIKE 'case\\_%' ESCAPE '\\' ORDER BY pk")
+    queue_only = set(tables) <= set(QUEUE_TABLES)
+    where = ("type LIKE 'ticket\\_%' ESCAPE '\\'" if queue_only else
+             "type = 'rating' OR type = 'reason' OR type LIKE 'ticket\\_%' ESCAPE '\\'"
+             " OR type LIKE 'case\\_%' ESCAPE '\\'")
+    cur = conn.execute(f"SELECT {COLUMNS} FROM events WHERE {where} ORDER BY pk")
     look = _lookup(conn)
+    known = labels.load(conn)
+    keep = {QUEUE_TABLES[t] for t in tables} if queue_only else None
     while True:
         chunk = cur.fetchmany(50_000)
         if not chunk:
             break
-        collect(map(EventRow._make, chunk), levels, look).write(conn)
+        inc = collect(map(EventRow._make, chunk), levels, look, known)
+        if keep is not None:
+            inc.ratings = {}
+            inc.t = {k: (v if k in keep else {}) for k, v in inc.t.items()}
+        inc.write(conn)

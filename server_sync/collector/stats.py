@@ -36,6 +36,12 @@ DEFAULT_MIN_N = 30
 TOO_FEW = "回覆數不足 too few responses"
 
 
+def finite(value: float | None) -> float | None:
+    """``value``, or None if it is NaN or an infinity: a figure the dashboard must never show or send
+    (JSON has no infinity; a bad row stored before ingest checked its numbers)."""
+    return value if value is None or math.isfinite(value) else None
+
+
 def happy_points(level: int, kiosk_levels: int) -> float:
     lv = min(level, kiosk_levels)
     return 100.0 * (kiosk_levels - lv) / (kiosk_levels - 1)
@@ -78,6 +84,8 @@ class Figures:
     min_n: int = DEFAULT_MIN_N
 
     def add(self, levels: dict[int, int], misuse: int, happy_sum: float, happy_sq: float, unhappy: int) -> None:
+        if not (math.isfinite(happy_sum or 0.0) and math.isfinite(happy_sq or 0.0)):
+            return  # a corrupt rollup row: left out rather than poisoning every figure it joins
         for lv, c in levels.items():
             self.levels[lv] = self.levels.get(lv, 0) + c
         self.misuse += misuse

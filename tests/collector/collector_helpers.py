@@ -45,11 +45,12 @@ class LiveServer:
     db_path: Path
     proc: subprocess.Popen
 
-    def new_kiosk(self, name: str | None = None, levels: int = 5) -> str:
-        """Create a kiosk straight in the database (the server sees it at once); return its token."""
+    def new_kiosk(self, name: str | None = None, levels: int = 5, *, unit: str = "", window: str = "") -> str:
+        """Create a kiosk straight in the database (the server sees it at once); return its token.
+        Without a unit and window it adopts its first batch's."""
         conn = dbmod.open_db(self.db_path)
         try:
-            return add_kiosk(conn, name or f"k-{uuid.uuid4().hex[:8]}", levels=levels)
+            return add_kiosk(conn, name or f"k-{uuid.uuid4().hex[:8]}", levels=levels, unit=unit, window=window)
         finally:
             conn.close()
 

@@ -45,6 +45,7 @@ def db_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "c.db"
     conn = dbmod.open_db(path)
     add_kiosk(conn, "k5")
+    add_kiosk(conn, "k5w2")
     add_kiosk(conn, "k3", levels=3)
     ing = Ingestor(conn, clock=lambda: T)
     # Taipei = UTC+8: 01:xx UTC is 09:xx in the office, 06:xx is 14:xx, 16:30 the previous UTC day is 00:30.
@@ -53,11 +54,14 @@ def db_path(tmp_path_factory):
           k5_event(5, 5, "2026-11-26T01:25"),
           k5_event(6, 1, "2026-11-26T01:25:02", misuse=True), k5_event(7, 1, "2026-11-26T01:25:03", misuse=True),
           k5_event(8, 2, "2026-11-26T06:00"), k5_event(9, 4, "2026-11-26T06:30"),
-          k5_event(10, 1, "2026-11-26T16:30"),
-          k5_event(11, 5, "2026-11-27T02:00", window="2"),
-          k5_event(12, 5, "2026-11-27T02:00:30", type="reason", window="2")]
+          k5_event(10, 1, "2026-11-26T16:30")]
     ing.ingest(kiosk_by_name(conn, "k5"), Batch.model_validate_json(json.dumps(
         make_batch(k5, boot_id="k5-boot", monotonic=CLOCK_MONO, wall="1970-01-03T07:33:20+00:00"))))
+    # Window 2 of the same unit is another kiosk (a kiosk serves one window), with the same wrong clock.
+    w2 = [k5_event(1, 5, "2026-11-27T02:00", window="2"), k5_event(2, 5, "2026-11-27T02:00:30", type="reason",
+                                                                    window="2")]
+    ing.ingest(kiosk_by_name(conn, "k5w2"), Batch.model_validate_json(json.dumps(
+        make_batch(w2, boot_id="k5-boot", monotonic=CLOCK_MONO, wall="1970-01-03T07:33:20+00:00"))))
     k3 = [k3_event(1, 1, "2026-11-27T02:10"), k3_event(2, 2, "2026-11-27T02:20"),
           k3_event(3, 3, "2026-11-27T02:30"), k3_event(4, 3, "2026-11-27T02:30:01", misuse=True)]
     ing.ingest(kiosk_by_name(conn, "k3"), Batch.model_validate_json(json.dumps(make_batch(k3, boot_id="k3-now"))))
@@ -156,7 +160,7 @@ def test_events_cli_prints_kiosk_fields_plus_kiosk_and_corrected_at(db_path):
     res = CliRunner().invoke(main, ["events", "--db", str(db_path), "--kiosk", "k5"])
     assert res.exit_code == 0, res.output
     lines = [json.loads(line) for line in res.output.splitlines()]
-    assert len(lines) == 12
+    assert len(lines) == 10
     first = lines[0]
     for key in ("id", "seq", "type", "kiosk_id", "unit", "window", "level", "misuse", "ref",
                 "recorded_at", "boot_id", "monotonic", "kiosk", "corrected_at", "time_suspect"):

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from server_sync.collector import report as report_mod
-from server_sync.collector.stats import DEFAULT_MIN_N, Figures, percentile_from_histogram
+from server_sync.collector.stats import DEFAULT_MIN_N, Figures, finite, percentile_from_histogram
 
 WEEKDAYS = ["一 Mon", "二 Tue", "三 Wed", "四 Thu", "五 Fri", "六 Sat", "日 Sun"]
 SUMS = "sum(l1), sum(l2), sum(l3), sum(l4), sum(l5), sum(misuse), sum(happy_sum), sum(happy_sq), sum(unhappy)"
@@ -158,6 +158,13 @@ QUEUE_SUMS = ("sum(issued), sum(called), sum(no_show), sum(wait_n), sum(wait_sum
 def _queue_figures(rec, hist_wait: dict, hist_service: dict) -> dict[str, Any]:
     issued, called, no_show, wait_n, wait_sum, svc_n, svc_sum, est_n, est_err, band_n, in_band, hours = \
         [x or 0 for x in rec]
+    # A sum poisoned by a non-finite row (stored before ingest checked numbers) shows as no figure.
+    if finite(wait_sum) is None:
+        wait_n = 0
+    if finite(svc_sum) is None:
+        svc_n = 0
+    if finite(est_err) is None:
+        est_n = 0
     return {
         "issued": issued, "called": called, "no_show": no_show,
         "no_show_rate": round(100.0 * no_show / called, 1) if called else None,

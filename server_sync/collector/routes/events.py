@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server_sync.collector.auth import Kiosk
 from server_sync.collector.deps import Alerts, Config, KioskCredentials, Readers, Writer, authenticate
-from server_sync.collector.ingest import BatchInvalid, Ingestor, prepare
+from server_sync.collector.ingest import BatchInvalid, Ingestor, TooMuch, prepare
 from server_sync.collector.models import Ack, Batch
 
 PATH = "/api/v1/events"
@@ -26,7 +26,8 @@ PATH = "/api/v1/events"
 ERRORS = {401: {"description": "unknown or revoked token"},
           413: {"description": "body over the size limit"},
           415: {"description": "Content-Encoding other than gzip"},
-          422: {"description": "the body is not a valid batch; `detail` names each bad field"}}
+          422: {"description": "the body is not a valid batch; `detail` names each bad field"},
+          429: {"description": "the kiosk is sending too fast; send the batch again after Retry-After seconds"}}
 
 router = APIRouter()
 
@@ -78,7 +79,10 @@ def _process(ingestor: Ingestor, kiosk: Kiosk, raw: bytes, encoding: str, limit:
         raise RequestValidationError(_validation_errors(exc)) from None
     except BatchInvalid as exc:
         raise RequestValidationError([{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]) from None
-    return ingestor.ingest(kiosk, batch, recorded, received).ack()
+    try:
+        return ingestor.ingest(kiosk, batch, recorded, received).ack()
+    except TooMuch as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
 
 
 @router.post(PATH, response_model=Ack, responses=ERRORS, summary="Push one batch of at most 1,000 events",
