@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from pathlib import Path
@@ -33,6 +34,25 @@ def main():
     require_extra("collector")  # before any command imports FastAPI, uvicorn or the admin pages
 
 
+CLEARTEXT_WARNING = (
+    "警告：收集伺服器在 {host} 對外開放，前面卻沒有 TLS：管理頁面的密碼、登入工作階段與機台權杖都會以明文"
+    "在網路上傳送。請只聽 127.0.0.1，由 nginx 以 HTTPS 轉送 (docs/collector.md)；若前面已有 TLS 代理，"
+    "請加上 --behind-tls。\n"
+    "WARNING: the collector listens on {host}, beyond loopback, with no TLS in front: administrators' "
+    "passwords, sessions and kiosk tokens cross the network in clear. Listen on 127.0.0.1 behind nginx "
+    "with HTTPS (docs/collector.md), or pass --behind-tls if a TLS proxy is in front.")
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or "localhost"."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name or a wildcard: reached from elsewhere
+
+
 @main.command()
 @_db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -43,15 +63,21 @@ def main():
               help="Proxies trusted for X-Forwarded-For/-Proto (uvicorn --forwarded-allow-ips).")
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @click.option("--log-level", default="info", show_default=True)
-def serve(db_path, host, port, max_body, forwarded_allow_ips, access_log, log_level):
-    """Run the HTTP API (OpenAPI at /openapi.json)."""
+@click.option("--behind-tls", is_flag=True,
+              help="A TLS proxy (nginx) is in front: no warning when listening beyond loopback.")
+@click.option("--api-docs", is_flag=True, help="Swagger UI at /admin/api-docs for logged-in administrators "
+              "(it loads script from a CDN).")
+def serve(db_path, host, port, max_body, forwarded_allow_ips, access_log, log_level, behind_tls, api_docs):
+    """Run the HTTP API (OpenAPI at /openapi.json) and the /admin pages."""
     import uvicorn
 
     from server_sync.collector.api import create_app
 
     path = db_path or dbmod.default_db_path()
-    app = create_app(path, max_body=max_body)
+    app = create_app(path, max_body=max_body, api_docs=api_docs)
     click.echo(f"kiosk-collector: {path} on http://{host}:{port}", err=True)
+    if not behind_tls and not _loopback(host):
+        click.secho(CLEARTEXT_WARNING.format(host=host), fg="red", bold=True, err=True)
     # One process: SQLite has one writer, and the API serialises writes itself.
     uvicorn.run(app, host=host, port=port, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
                 access_log=access_log, log_level=log_level, server_header=False)

@@ -22,6 +22,7 @@ ENV_MAX_BODY = "KIOSK_COLLECTOR_MAX_BODY"
 class AppConfig:
     db_path: Path
     max_body: int = DEFAULT_MAX_BODY  # of one events batch (`serve --max-body`)
+    api_docs: bool = False  # Swagger UI at /docs, for logged-in administrators only (`serve --api-docs`)
 
     @classmethod
     def from_env(cls) -> AppConfig:

@@ -19,15 +19,16 @@ class Option:
     kind: type
     default: Any
     doc: str
+    secret: bool = False  # shown to managers only, masked (a webhook URL may hold its own key)
 
 
 OPTIONS = [
     Option("report.min_n", int, 30, "Below this many counted responses a figure shows 回覆數不足 (too few responses)."),
-    Option("alerts.webhook_url", str, "", "POST each alert as JSON here (empty: no webhook)."),
+    Option("alerts.webhook_url", str, "", "POST each alert as JSON here (empty: no webhook).", secret=True),
     Option("alerts.smtp_host", str, "", "SMTP server for alert e-mail (empty: no e-mail)."),
     Option("alerts.smtp_port", int, 25, "SMTP port."),
     Option("alerts.smtp_starttls", bool, False, "Use STARTTLS (password from $KIOSK_COLLECTOR_SMTP_PASSWORD)."),
-    Option("alerts.smtp_user", str, "", "SMTP login name (empty: no login)."),
+    Option("alerts.smtp_user", str, "", "SMTP login name (empty: no login).", secret=True),
     Option("alerts.smtp_from", str, "kiosk-collector@localhost", "Sender address of alert e-mail."),
     Option("alerts.smtp_to", str, "", "Recipients of alert e-mail, comma-separated."),
     Option("alerts.max_age_hours", float, 24.0, "Ratings older than this when they reach the collector (an offline kiosk's backlog) raise no alert."),

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Iterator
 
+from server_sync.collector import cells as cells_mod
 from server_sync.collector.timestamps import iso_or
 
 GROUPS = {
@@ -218,9 +219,10 @@ def render(rep: Report, fmt: str) -> str:
     headers, cells = _headers(rep), _cells(rep)
     if fmt == "csv":
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+        w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
         w.writerow(headers)
-        w.writerows(cells)
+        keys = len(GROUPS[rep.group_by][1])  # unit, window...: a kiosk's text, made inert (cells.py)
+        w.writerows(cells_mod.row(r[:keys]) + r[keys:] for r in cells)
         return buf.getvalue()
     span = f"{rep.date_from or '…'} – {rep.date_to or '…'}"
     title = (f"滿意度報表 Satisfaction report  {span} (Asia/Taipei)\n"

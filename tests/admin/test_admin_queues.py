@@ -52,7 +52,7 @@ def test_queue_and_case_lookup_figures(admin_server):
     # The same figures in the export.
     csv_text = s.get(f"{admin_server.url}/admin/export/queues.csv?from=2026-04-07&to=2026-04-07",
                      timeout=30).content.decode("utf-8-sig")
-    assert "合計 total,4,3,1,33.3,7.3,16.0,5.0,7.0,4.0,4.5,50.0" in csv_text
+    assert '"合計 total",4,3,1,33.3,7.3,16.0,5.0,7.0,4.0,4.5,50.0' in csv_text  # text quoted, numbers bare
 
 
 def test_queue_events_as_the_kiosk_writes_them(admin_server):

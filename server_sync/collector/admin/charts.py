@@ -25,7 +25,7 @@ def _colour_for(hi: float) -> str:
 
 def levels_svg(fig: Figures, max_level: int, width: int = 600, height: int = 46) -> str:
     n = fig.n
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" style="width:100%;max-width:{width * 1.5:.0f}px" role="img" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
              f'aria-label="各等級分布 responses by level" {FONT} font-size="13">']
     if not n:
         parts.append(f'<text x="4" y="26">無資料 no data</text></svg>')
@@ -49,7 +49,7 @@ def trend_svg(points: list[tuple[str, Figures]], width: int = 760, height: int =
     """Bars: responses per period; line and band: Happy Index with its 95 % interval (suppressed periods: no dot)."""
     left, right, top, bottom = 44, 44, 12, 40
     pw, ph = width - left - right, height - top - bottom
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" style="width:100%;max-width:{width * 1.5:.0f}px" role="img" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
            f'aria-label="趨勢 trend" {FONT} font-size="11">']
     if not points:
         out.append('<text x="10" y="30" font-size="14">無資料 no data</text></svg>')
@@ -97,7 +97,7 @@ def heatmap_svg(heat: dict[tuple[int, int], Figures], weekdays: list[str], width
     cw = (width - 70) / len(hours)
     ch = 30
     height = 24 + ch * len(days) + 8
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" style="width:100%;max-width:{width * 1.5:.0f}px" role="img" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
            f'aria-label="星期×時段 weekday × hour" {FONT} font-size="11">']
     for j, h in enumerate(hours):
         out.append(f'<text x="{70 + cw * (j + 0.5):.1f}" y="16" text-anchor="middle">{h:02d}</text>')

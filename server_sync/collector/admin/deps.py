@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 
 from server_sync.collector.admin import accounts
 from server_sync.collector.admin import queries as q
+from server_sync.collector.admin.notices import NOTICES
 from server_sync.collector.deps import Readers
 from server_sync.collector.stats import fmt, fmt_ci
 
@@ -58,9 +59,18 @@ def render(template: str, request: Request | None = None, session=None, status: 
 
 
 def back(url: str, message: str = "", error: str = "") -> RedirectResponse:
-    """Redirect after a POST, with the message or error the next page shows."""
-    params = {k: v for k, v in (("msg", message), ("err", error)) if v}
+    """Redirect after a POST, with the message or error the next page shows: the URL carries
+    only a key to the text (notices.py), so no link can make a page say something else."""
+    params = {k: NOTICES.keep(v) for k, v in (("msg", message), ("err", error)) if v}
     return RedirectResponse(url + ("?" + urlencode(params) if params else ""), status_code=303)
+
+
+def banners(msg: str = "", err: str = "") -> dict[str, str]:
+    """A page's ``msg`` and ``err`` banners: the texts ``back`` kept under the URL's keys, else none."""
+    return {"msg": NOTICES.text(msg) if msg else "", "err": NOTICES.text(err) if err else ""}
+
+
+Banners = Annotated[dict[str, str], Depends(banners)]
 
 
 # -- the pages' own writer ----------------------------------------------------------------------

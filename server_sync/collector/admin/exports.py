@@ -5,6 +5,10 @@ office PC open Chinese text correctly. Suppressed figures (below the minimum n)
 are written as 回覆數不足, never as a number. The PDF is laid out from HTML by
 WeasyPrint, which embeds (subsets of) the Noto Sans CJK TC font through
 fontconfig, so it prints right on a PC without CJK fonts.
+
+Every cell of every format goes through ``cells.cell`` (OWASP's CSV-injection guard): text
+from a kiosk or an upload never becomes a formula, CSV quotes every text cell, and XLSX
+stores text as text.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from server_sync.collector import cells
 from server_sync.collector.admin import charts
 from server_sync.collector.admin import queries as q
 from server_sync.collector.stats import TOO_FEW, Figures
@@ -118,11 +123,21 @@ def audit_table(rows: list[dict]) -> Table:
 
 def to_csv(table: Table) -> bytes:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(table.headers)
+    # Every text cell quoted, numbers bare (OWASP: a quoted cell cannot split into new cells).
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)
+    w.writerow(cells.row(table.headers))
     for row in table.rows:
-        w.writerow(["" if v is None else v for v in row])
+        w.writerow(cells.row(row))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _append_text(ws, values) -> None:
+    """A sheet row of inert cells, text stored as text (data type 's'), never as a formula."""
+    values = cells.row(values)
+    ws.append(values)
+    for col, value in enumerate(values, start=1):
+        if isinstance(value, str):
+            ws.cell(row=ws.max_row, column=col).data_type = "s"
 
 
 def to_xlsx(tables: list[Table], notes: list[str] | None = None) -> bytes:
@@ -134,14 +149,14 @@ def to_xlsx(tables: list[Table], notes: list[str] | None = None) -> bytes:
     wb.remove(wb.active)
     for t in tables:
         ws = wb.create_sheet(t.name[:31])
-        ws.append([t.title])
+        _append_text(ws, [t.title])
         ws["A1"].font = Font(bold=True, size=13)
-        ws.append(t.headers)
+        _append_text(ws, t.headers)
         for cell in ws[2]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for row in t.rows:
-            ws.append(["" if v is None else v for v in row])
+            _append_text(ws, row)
         for i, h in enumerate(t.headers, start=1):
             width = max([len(str(h)) * 0.9] + [len(str(r[i - 1])) * 1.6 for r in t.rows[:200] if i - 1 < len(r)])
             ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = min(60, max(8, width))
@@ -149,7 +164,7 @@ def to_xlsx(tables: list[Table], notes: list[str] | None = None) -> bytes:
     if notes:
         ws = wb.create_sheet("notes")
         for line in notes:
-            ws.append([line])
+            _append_text(ws, [line])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -266,8 +281,10 @@ def self_evaluation_pdf(conn, year: int, unit: str, min_n: int, office: str, ren
     from weasyprint import HTML  # heavy (Pango, fonts): loaded only when a PDF is asked for
 
     cur, prev = self_evaluation(conn, year, unit, min_n)
-    html = render_html("self_evaluation_pdf.html", office=office, unit=unit, year=year, min_n=min_n,
-                       headers=SELF_EVAL_HEADERS, rows=self_evaluation_rows(cur, prev), cur=cur, prev=prev,
+    # Text copied out of the PDF into a spreadsheet is as inert as the XLSX's (None prints as —).
+    rows = [[v if v is None else cells.cell(v) for v in r] for r in self_evaluation_rows(cur, prev)]
+    html = render_html("self_evaluation_pdf.html", office=office, unit=cells.cell(unit), year=year, min_n=min_n,
+                       headers=SELF_EVAL_HEADERS, rows=rows, cur=cur, prev=prev,
                        note=significance_note(cur, prev),
                        trend_svg=charts.trend_svg(cur.dash.trend, width=680, height=220),
                        levels_svg=charts.levels_svg(cur.dash.total, cur.dash.max_level, width=680))

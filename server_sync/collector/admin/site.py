@@ -13,19 +13,22 @@ from fastapi.staticfiles import StaticFiles
 
 from server_sync.collector import db as dbmod
 from server_sync.collector.admin.deps import PACKAGE, AdminState, NeedLogin, render
-from server_sync.collector.admin.routes import (alerts, dashboard, exports, fleet, login, self_evaluation,
-                                                settings, uploads)
+from server_sync.collector.admin.routes import (alerts, api_docs, dashboard, exports, fleet, login,
+                                                self_evaluation, settings, uploads)
 
 AREAS = (login, dashboard, exports, alerts, fleet, settings, self_evaluation, uploads)
 
 
-def install(app: FastAPI, db_path: Path) -> None:
-    """Add the /admin pages and open their write connection (closed by ``app.state.admin.close()``)."""
+def install(app: FastAPI, db_path: Path, *, with_api_docs: bool = False) -> None:
+    """Add the /admin pages and open their write connection (closed by ``app.state.admin.close()``);
+    ``with_api_docs`` adds Swagger UI at /admin/api-docs."""
     app.state.admin = AdminState(dbmod.connect(db_path), threading.Lock())
     # Static files and templates are package data, so an installed wheel finds them.
     app.mount("/admin/static", StaticFiles(packages=[(PACKAGE, "static")]), name="admin-static")
     for area in AREAS:
         app.include_router(area.router, prefix="/admin", include_in_schema=False)
+    if with_api_docs:
+        app.include_router(api_docs.router, prefix="/admin", include_in_schema=False)
     app.add_exception_handler(NeedLogin, _login_first)
     app.add_exception_handler(HTTPException, _http_error)
 

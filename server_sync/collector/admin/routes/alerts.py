@@ -10,19 +10,19 @@ from fastapi.responses import JSONResponse
 from server_sync.collector import alerts as alerts_mod
 from server_sync.collector import options
 from server_sync.collector.admin import accounts
-from server_sync.collector.admin.deps import ApiSession, ManagerPost, PageSession, State, back, render
+from server_sync.collector.admin.deps import ApiSession, Banners, ManagerPost, PageSession, State, back, render
 from server_sync.collector.deps import Readers
 
 router = APIRouter()
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, s: PageSession, readers: Readers, msg: str = "", err: str = ""):
+def alerts_page(request: Request, s: PageSession, readers: Readers, banners: Banners):
     with readers.connection() as conn:
         rows = alerts_mod.list_alerts(conn, limit=300)
         opts = options.get_all(conn)
     return render("alerts.html", request, s, open=[a for a in rows if not a["ack_at"]],
-                  done=[a for a in rows if a["ack_at"]], msg=msg, err=err, opts=opts)
+                  done=[a for a in rows if a["ack_at"]], opts=opts, **banners)
 
 
 @router.get("/api/alerts")
@@ -44,10 +44,10 @@ async def acknowledge(alert_id: int, post: ManagerPost, state: State):
 
 
 @router.get("/rules")
-def rules_page(request: Request, s: PageSession, readers: Readers, msg: str = "", err: str = ""):
+def rules_page(request: Request, s: PageSession, readers: Readers, banners: Banners):
     with readers.connection() as conn:
         rules = alerts_mod.rules(conn)
-    return render("rules.html", request, s, rules=rules, kinds=alerts_mod.KIND_LABELS, msg=msg, err=err)
+    return render("rules.html", request, s, rules=rules, kinds=alerts_mod.KIND_LABELS, **banners)
 
 
 def _rule_fields(form) -> tuple[str, dict, str, str, bool]:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from server_sync.collector import alerts as alerts_mod
 from server_sync.collector import report as report_mod
 from server_sync.collector.admin import accounts
-from server_sync.collector.admin.deps import ApiSession, ManagerPost, PageSession, State, back, render
+from server_sync.collector.admin.deps import ApiSession, Banners, ManagerPost, PageSession, State, back, render
 from server_sync.collector.auth import KioskExists, NoSuchKiosk, add_kiosk, revoke_kiosk
 from server_sync.collector.deps import Readers
 
@@ -32,10 +32,10 @@ def fleet_rows(conn) -> list[dict]:
 
 
 @router.get("/fleet")
-def fleet_page(request: Request, s: PageSession, readers: Readers, msg: str = "", err: str = "", token: str = ""):
+def fleet_page(request: Request, s: PageSession, readers: Readers, banners: Banners):
     with readers.connection() as conn:
         rows = fleet_rows(conn)
-    return render("fleet.html", request, s, rows=rows, msg=msg, err=err)
+    return render("fleet.html", request, s, rows=rows, **banners)
 
 
 @router.get("/api/fleet")

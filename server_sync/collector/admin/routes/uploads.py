@@ -23,8 +23,8 @@ from server_sync.collector.cases import parsing, storing
 from server_sync.collector.cases.record import Problem
 from server_sync.collector import services as svc
 from server_sync.collector.admin import accounts
-from server_sync.collector.admin.deps import (FORBIDDEN_ROLE, UNAUTH, ManagerPageSession, PageSession, State, back,
-                                              checked_post, render, session_of)
+from server_sync.collector.admin.deps import (FORBIDDEN_ROLE, UNAUTH, Banners, ManagerPageSession, PageSession, State,
+                                              back, checked_post, render, session_of)
 from server_sync.collector.deps import Readers
 
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes of the whole form: a year of cases is a few megabytes
@@ -133,8 +133,8 @@ def services_page(request: Request, s, readers, *, status: int = 200, **ctx) -> 
 
 
 @router.get("/services")
-def services_get(request: Request, s: PageSession, readers: Readers, msg: str = "", err: str = ""):
-    return services_page(request, s, readers, msg=msg, err=err)
+def services_get(request: Request, s: PageSession, readers: Readers, banners: Banners):
+    return services_page(request, s, readers, **banners)
 
 
 async def manager_upload(request: Request, readers, page, **page_kw):
