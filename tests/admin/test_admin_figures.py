@@ -38,7 +38,8 @@ def ev(seq, level, hour, minute, window, service, misuse=False, **kw):
 def conn(tmp_path_factory):
     path = tmp_path_factory.mktemp("fig") / "c.db"
     c = dbmod.open_db(path)
-    add_kiosk(c, "k")
+    add_kiosk(c, "k", unit="第一組", window="1")
+    add_kiosk(c, "k2", unit="第一組", window="2")  # a kiosk serves one window
     events, seq = [], 0
     for i, lv in enumerate(W1):
         seq += 1
@@ -46,13 +47,16 @@ def conn(tmp_path_factory):
     for m in range(3):
         seq += 1
         events.append(ev(seq, 1, 9, 50 + m, "1", "A", misuse=True))
+    ing = Ingestor(c)
+    ing.ingest(kiosk_by_name(c, "k"), Batch.model_validate_json(json.dumps(make_batch(events))))
+    events, seq = [], 0
     for i, lv in enumerate(W2):
         seq += 1
         events.append(ev(seq, lv, 14, i, "2", "B"))
     seq += 1
     events.append(make_event(seq, type="reason", level=5, window="2", ref=events[-1]["id"], reason="wait",
                              boot_id="never-anchored", recorded_at=f"{DAY}T14:10:00+08:00"))
-    Ingestor(c).ingest(kiosk_by_name(c, "k"), Batch.model_validate_json(json.dumps(make_batch(events))))
+    ing.ingest(kiosk_by_name(c, "k2"), Batch.model_validate_json(json.dumps(make_batch(events))))
     yield c
     c.close()
 

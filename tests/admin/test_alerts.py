@@ -110,7 +110,10 @@ def post(server, token, events):
 def test_rules_fire_deliver_and_stay_until_acknowledged(env):
     server, box, hook = env
     url = server.url
-    token = server.new_kiosk("counter-1")
+    token = server.new_kiosk("counter-1", unit="第一組", window="1")
+    # A kiosk serves one window: windows 2 and 9 are kiosks of their own.
+    token2 = server.new_kiosk("counter-2", unit="第一組", window="2")
+    token9 = server.new_kiosk("counter-9", unit="第一組", window="9")
     m = login(url, "mgr")
     # A happy rating raises nothing; a 非常不滿意 (level 5) raises an alert at once.
     post(server, token, [make_event(1, level=1, boot_id="b1", monotonic=10.0),
@@ -135,21 +138,21 @@ def test_rules_fire_deliver_and_stay_until_acknowledged(env):
     assert webhook["attempts"] == 2
 
     # A 非常不滿意 from last year, arriving only now in an offline kiosk's backlog, is history: no alert.
-    post(server, token, [make_event(100, level=5, window="9", boot_id="old-boot",
+    post(server, token9, [make_event(100, level=5, window="9", boot_id="old-boot",
                                     recorded_at=iso_at(time.time() - 300 * DAY))])
     wait_until(lambda: evaluated(server.db_path), what="the worker to evaluate the backlog")
     assert not [a for a in m.get(f"{url}/admin/api/alerts", timeout=10).json() if a["window"] == "9"]
 
     # Window rule: 4 ratings within 15 minutes at window 2, half unhappy (levels 4 and 5 of 5;
     # the level-5 one also raises its own single-rating alert).
-    post(server, token, [make_event(3 + i, level=lv, window="2", boot_id="b1", monotonic=100.0 + 60 * i)
+    post(server, token2, [make_event(3 + i, level=lv, window="2", boot_id="b1", monotonic=100.0 + 60 * i)
                          for i, lv in enumerate((1, 2, 4, 5))])
     alerts = wait_until(lambda: [a for a in m.get(f"{url}/admin/api/alerts", timeout=10).json()
                                  if a["kind"] == "window_unhappy"], what="the window alert")
     assert len(alerts) == 1 and "2/4" in alerts[0]["summary"] and alerts[0]["window"] == "2"
     window_alert = alerts[0]["id"]
     # Three of four unhappy within the same span does not alert the window a second time.
-    post(server, token, [make_event(7, level=4, window="2", boot_id="b1", monotonic=400.0)])
+    post(server, token2, [make_event(7, level=4, window="2", boot_id="b1", monotonic=400.0)])
     wait_until(lambda: evaluated(server.db_path), what="the worker to evaluate the fifth rating")
     assert len([a for a in m.get(f"{url}/admin/api/alerts", timeout=10).json() if a["kind"] == "window_unhappy"]) == 1
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from server_sync.collector import report as report_mod
+from server_sync.wire.tz import OFFICE_TZ
 from server_sync.collector.stats import DEFAULT_MIN_N, Figures, finite, percentile_from_histogram
 
 WEEKDAYS = ["一 Mon", "二 Tue", "三 Wed", "四 Thu", "五 Fri", "六 Sat", "日 Sun"]
@@ -41,7 +42,7 @@ class Filter:
 
     @classmethod
     def default(cls, today: date | None = None) -> "Filter":
-        today = today or date.today()
+        today = today or datetime.now(OFFICE_TZ).date()  # the office's today, not the server's
         return cls(today - timedelta(days=364), today)
 
     def label(self) -> str:
