@@ -236,25 +236,30 @@ def render(rep: Report, fmt: str) -> str:
 def fleet(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute("""
         SELECT k.name, k.levels, k.revoked_at, k.last_seen, k.last_store_id, s.acked_seq, s.max_seq,
-               k.backlog, k.software_version, k.clock_offset
+               k.backlog, k.software_version, k.clock_offset, k.unit, k.window, k.refused, k.dropped, k.refused_at
         FROM kiosks k LEFT JOIN streams s ON s.kiosk = k.id AND s.store_id = k.last_store_id
         ORDER BY k.name""").fetchall()
+    # refused: events answered 429 (too fast); dropped: acknowledged past the per-hour cap (volume.py).
     return [{"kiosk": r[0], "levels": r[1], "status": "revoked" if r[2] else "active",
              "last_seen": r[3], "store_id": r[4], "acked_seq": r[5], "max_seq": r[6],
-             "backlog": r[7], "software_version": r[8], "clock_offset": r[9]} for r in rows]
+             "backlog": r[7], "software_version": r[8], "clock_offset": r[9], "unit": r[10], "window": r[11],
+             "refused": r[12], "dropped": r[13], "refused_at": r[14]} for r in rows]
 
 
 def fleet_table(rows: list[dict[str, Any]]) -> str:
-    headers = ["機台 kiosk", "狀態 status", "最後連線 last seen (UTC)", "已確認 acked seq",
-               "最大序號 max seq", "待傳 backlog", "版本 version", "時差 clock offset s"]
+    headers = ["機台 kiosk", "單位 unit", "窗口 window", "狀態 status", "最後連線 last seen (UTC)", "已確認 acked seq",
+               "最大序號 max seq", "待傳 backlog", "版本 version", "時差 clock offset s", "拒收 refused",
+               "捨棄 dropped"]
 
     def s(v):
         return "-" if v is None else str(v)
 
-    cells = [[r["kiosk"], "啟用 active" if r["status"] == "active" else "已撤銷 revoked",
+    cells = [[r["kiosk"], r["unit"] or "-", r["window"] or "-",
+              "啟用 active" if r["status"] == "active" else "已撤銷 revoked",
               s(r["last_seen"]), s(r["acked_seq"]), s(r["max_seq"]), s(r["backlog"]),
-              s(r["software_version"] or None), s(r["clock_offset"])] for r in rows]
-    return table(headers, cells, numeric_from=3).rstrip("\n")
+              s(r["software_version"] or None), s(r["clock_offset"]), s(r["refused"]), s(r["dropped"])]
+             for r in rows]
+    return table(headers, cells, numeric_from=5).rstrip("\n")
 
 
 # -- events --------------------------------------------------------------------------
