@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 from server_sync.collector.admin import accounts
 from server_sync.collector.admin import queries as q
 from server_sync.collector.admin.notices import NOTICES
+from server_sync.collector.bodies import FORM_LIMIT, capped_form
 from server_sync.collector.deps import Readers
 from server_sync.collector.stats import fmt, fmt_ci
 
@@ -148,11 +149,13 @@ class Post:
     form: FormData
 
 
-async def checked_post(request: Request, session: MaybeSession, *, manager: bool = True) -> Post:
-    """Logged in (401), the right CSRF token (403), the right role (403)."""
+async def checked_post(request: Request, session: MaybeSession, *, manager: bool = True,
+                       limit: int = FORM_LIMIT, max_files: int = 0) -> Post:
+    """Logged in (401), a body of at most ``limit`` bytes (413, before parsing), the right CSRF
+    token (403), the right role (403)."""
     if session is None:
         raise HTTPException(401, UNAUTH)
-    form = await request.form()
+    form = await capped_form(request, limit, max_files=max_files)
     token = form.get("csrf") or request.headers.get("x-csrf-token")
     if not accounts.csrf_ok(session.csrf, token):
         raise HTTPException(403, FORBIDDEN_CSRF)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -10,6 +9,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from server_sync.collector import bodies
 from server_sync.collector.admin_tokens import admin_for_token  # `kiosk-collector add-api-token NAME`
 from server_sync.collector.cases import codes
 from server_sync.collector.cases.pull import DEFAULT_PAGE, MAX_PAGE, delta
@@ -58,12 +58,10 @@ async def put_cases(request: Request, readers: Readers, writer: Writer, creds: C
     if admin is None:
         raise unauthorized
     who = admin.name
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise HTTPException(413, f"請求內容過大 / request body too large (limit {MAX_BODY} bytes)")
+    raw = await bodies.read_capped(request, MAX_BODY)  # 413 while streaming: never more than the cap held
     try:
-        body = json.loads(raw)
-    except ValueError as exc:
+        body = await run_in_threadpool(bodies.loads, raw)  # a 4 MB parse stays off the event loop
+    except ValueError as exc:  # also bodies.JsonTooDeep: nesting too deep for the parser
         return _unprocessable([{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}])
     if not isinstance(body, dict) or set(body) - {"cases", "remove"}:
         return _unprocessable([{"loc": ["body"], "msg": "expected an object with \"cases\" and/or \"remove\"",

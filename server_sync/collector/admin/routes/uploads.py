@@ -6,6 +6,10 @@ Both uploads go through the very functions the command line uses
 here with the same problems, and nothing is stored unless the file is accepted.
 Case data is personal: the cases page is for managers only and never shows a
 verification code or an unmasked name.
+
+Heavy work stays off the event loop (kiosk batches are answered meanwhile): parsing, the
+import and rendering the result run in worker threads. A case file is read to at most
+``MAX_ROWS`` rows and its page lists at most ``MAX_LISTED`` problems, with a count of the rest.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from server_sync.wire.directory import DirectoryError
-from server_sync.collector.cases import parsing, storing
+from server_sync.collector.bodies import replayed
+from server_sync.collector.cases import codes, parsing, storing
 from server_sync.collector.cases.record import Problem
 from server_sync.collector import services as svc
 from server_sync.collector.admin import accounts
@@ -33,20 +38,14 @@ TOO_LARGE = f"檔案過大（上限 {MAX_UPLOAD // 2**20} MB），未變更任�
             f"(limit {MAX_UPLOAD // 2**20} MB): nothing changed"
 NO_FILE = "請選擇要匯入的檔案 / choose a file to import"
 RECENT_CASES = 20
+MAX_ROWS = 50_000   # rows of one case file: a year of an office's cases is a few thousand
+MAX_LISTED = 200    # problems listed on the page; the rest are counted
+TOO_MANY_ROWS = f"檔案超過 {MAX_ROWS} 列，未匯入任何案件（請分批匯入） / more than {MAX_ROWS} rows: nothing " \
+                f"imported (split the file)"
 
 
-def _replay(body: bytes):
-    """An ASGI receive that hands over an already-read body (so the form parser sees it once more)."""
-    sent = False
-
-    async def receive():
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
+class TooManyRows(Exception):
+    """Raised from parse_csv's progress callback: the file is over MAX_ROWS rows."""
 
 
 async def read_limited(request: Request, limit: int = MAX_UPLOAD) -> Request | None:
@@ -63,7 +62,7 @@ async def read_limited(request: Request, limit: int = MAX_UPLOAD) -> Request | N
             chunks.append(chunk)
     if size > limit:
         return None
-    return Request(request.scope, receive=_replay(b"".join(chunks)))
+    return replayed(request, b"".join(chunks))
 
 
 def _filename(upload: UploadFile) -> str:
@@ -93,6 +92,19 @@ def parse_directory(raw: bytes, filename: str):
     if filename.lower().endswith(".json"):
         return svc.parse_body(raw.removeprefix(b"\xef\xbb\xbf"), "application/json")
     return svc.parse_body(raw, "text/csv")
+
+
+def parse_capped(raw: bytes, min_digits: int) -> parsing.Parsed:
+    """parse_csv, stopped (TooManyRows) once the file is past MAX_ROWS rows."""
+    rows = 0
+
+    def count(n: int) -> None:
+        nonlocal rows
+        rows += n
+        if rows > MAX_ROWS:
+            raise TooManyRows()
+
+    return parsing.parse_csv(raw, progress=count, min_digits=min_digits)
 
 
 def cases_summary(conn) -> dict:
@@ -149,11 +161,11 @@ async def manager_upload(request: Request, readers, page, **page_kw):
         raise HTTPException(403, FORBIDDEN_ROLE)
     full = await read_limited(request)
     if full is None:
-        return page(request, s, readers, status=413, err=TOO_LARGE, **page_kw)
-    post = await checked_post(full, s)
+        return await run_in_threadpool(lambda: page(request, s, readers, status=413, err=TOO_LARGE, **page_kw))
+    post = await checked_post(full, s, limit=MAX_UPLOAD, max_files=1)
     upload = post.form.get("file")
     if not isinstance(upload, UploadFile) or not _filename(upload):
-        return page(request, s, readers, status=422, err=NO_FILE, **page_kw)
+        return await run_in_threadpool(lambda: page(request, s, readers, status=422, err=NO_FILE, **page_kw))
     return s, post.form, _filename(upload), await upload.read()
 
 
@@ -164,12 +176,17 @@ async def services_post(request: Request, readers: Readers, state: State):
         return checked
     s, _form, name, raw = checked
     try:
-        directory = parse_directory(raw, name)
+        directory = await run_in_threadpool(parse_directory, raw, name)
     except DirectoryError as exc:
         problems = directory_problems(exc)
-        return services_page(request, s, readers, status=422, problems=problems, upload_name=name,
-                             err=f"{name}：{len(problems)} 個問題，服務目錄未變更 / {len(problems)} problem(s): "
-                                 f"the directory is unchanged")
+        return await run_in_threadpool(lambda: services_page(
+            request, s, readers, status=422, problems=problems[:MAX_LISTED], problems_total=len(problems),
+            upload_name=name, err=f"{name}：{len(problems)} 個問題，服務目錄未變更 / {len(problems)} problem(s): "
+                                  f"the directory is unchanged"))
+    except RecursionError:
+        return await run_in_threadpool(lambda: services_page(
+            request, s, readers, status=422, upload_name=name,
+            err=f"{name}：JSON 巢狀層數過多，服務目錄未變更 / JSON nested too deeply: the directory is unchanged"))
 
     def save():
         with state.write_lock:
@@ -215,18 +232,25 @@ async def cases_post(request: Request, readers: Readers, state: State):
         return checked
     s, form, name, raw = checked
     skip_invalid = bool(form.get("skip_invalid"))
-    parsed = await run_in_threadpool(parsing.parse_csv, raw)
-    problems = case_problems(parsed.problems)
+    with readers.connection() as conn:
+        min_digits = codes.min_digits(conn)
+    try:
+        parsed = await run_in_threadpool(parse_capped, raw, min_digits)
+    except TooManyRows:
+        return await run_in_threadpool(lambda: cases_page(request, s, readers, status=422, upload_name=name,
+                                                          skip_invalid=skip_invalid, err=f"{name}：{TOO_MANY_ROWS}"))
+    total = len(parsed.problems)
+    problems = case_problems(parsed.problems[:MAX_LISTED])
     # The command line's rule (kiosk-collector import-cases): all or nothing unless skip-invalid,
     # and then every case with a bad row is skipped whole.
     good = [c for no, c in parsed.cases.items() if no not in parsed.bad_cases]
     if parsed.problems and (not skip_invalid or not good):
         hint = "" if skip_invalid else "（勾選「略過有錯誤的案件」可匯入其餘 / tick \"skip invalid rows\" " \
                                         "to import the good cases）"
-        return cases_page(request, s, readers, status=422, problems=problems, upload_name=name,
-                          skip_invalid=skip_invalid,
-                          err=f"{name}：{len(problems)} 個問題，未匯入任何案件 / {len(problems)} problem(s): "
-                              f"nothing imported{hint}")
+        return await run_in_threadpool(lambda: cases_page(
+            request, s, readers, status=422, problems=problems, problems_total=total, upload_name=name,
+            skip_invalid=skip_invalid, err=f"{name}：{total} 個問題，未匯入任何案件 / {total} problem(s): "
+                                           f"nothing imported{hint}"))
 
     def save():
         result = storing.apply_cases(state.write_conn, good, source=f"admin:{s.user.username}",
@@ -241,5 +265,6 @@ async def cases_post(request: Request, readers: Readers, state: State):
     msg = (f"已匯入 {name}：新增 {r.added}、更新 {r.updated}、未變 {r.unchanged}、略過 {len(parsed.bad_cases)} 件，"
            f"版本 {r.revision} / imported: added {r.added}, updated {r.updated}, unchanged {r.unchanged}, "
            f"skipped {len(parsed.bad_cases)}; revision {r.revision}")
-    return cases_page(request, s, readers, msg=msg, problems=problems, upload_name=name, skip_invalid=skip_invalid,
-                      result=r)
+    return await run_in_threadpool(lambda: cases_page(request, s, readers, msg=msg, problems=problems,
+                                                      problems_total=total, upload_name=name,
+                                                      skip_invalid=skip_invalid, result=r))
