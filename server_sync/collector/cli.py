@@ -124,13 +124,19 @@ def restore(db_path, backup_file, yes):
 @click.argument("name")
 @click.option("--levels", default=5, show_default=True, type=click.IntRange(3, 5),
               help="How many rating buttons the kiosk has (for the Happy Index).")
-def add_kiosk(db_path, name, levels):
-    """Create a kiosk identity and print its token (on the last line, shown only this once)."""
+@click.option("--unit", default="", help="The unit (單位) it serves: its events count there, whatever they say.")
+@click.option("--window", default="", help="The window (窗口) it serves.")
+def add_kiosk(db_path, name, levels, unit, window):
+    """Create a kiosk identity and print its token (on the last line, shown only this once).
+    NAME: 1-64 of A-Z a-z 0-9 . _ -. Without --unit and --window it adopts its first batch's once."""
+    from server_sync.collector.admin import accounts
     from server_sync.collector.auth import KioskExists, add_kiosk as add
 
     conn = _open(db_path)
     try:
-        token = add(conn, name, levels=levels)
+        token = add(conn, name, levels=levels, unit=unit, window=window)
+        accounts.audit(conn, "cli", "add_kiosk", name, {"levels": levels, "unit": unit.strip(),
+                                                        "window": window.strip()})
     except KioskExists:
         raise click.ClickException(f"已有此機台 kiosk {name!r} already exists "
                                    f"(new token: kiosk-collector rotate-token {name})") from None
@@ -139,6 +145,35 @@ def add_kiosk(db_path, name, levels):
     click.echo(f"已新增機台 added kiosk {name!r}. 請將下列權杖設定到機台上,此權杖只顯示這一次 "
                "Put this token in the kiosk's settings; it is shown only once:")
     click.echo(token)
+
+
+@main.command("set-kiosk")
+@_db_option
+@click.argument("name")
+@click.option("--unit", default=None, help="The unit (單位) it serves from now on.")
+@click.option("--window", default=None, help="The window (窗口) it serves from now on.")
+def set_kiosk(db_path, name, unit, window):
+    """Change the unit and/or window a kiosk serves (audited); events already stored keep theirs."""
+    from server_sync.collector.admin import accounts
+    from server_sync.collector.auth import NoSuchKiosk, set_place
+
+    if unit is None and window is None:
+        raise click.UsageError("--unit 或 --window / give --unit, --window or both")
+    conn = _open(db_path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        old, new = set_place(conn, name, unit=unit, window=window)
+        accounts.audit(conn, "cli", "set_kiosk_place", name,
+                       {"unit": new[0], "window": new[1], "was": {"unit": old[0], "window": old[1]}})
+        conn.execute("COMMIT")
+    except NoSuchKiosk:
+        conn.execute("ROLLBACK")
+        raise click.ClickException(f"沒有此機台 no kiosk named {name!r}") from None
+    except ValueError as exc:
+        conn.execute("ROLLBACK")
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"機台 {name} 服務 單位 {new[0] or '—'} 窗口 {new[1] or '—'} / kiosk {name!r} serves unit "
+               f"{new[0]!r} window {new[1]!r}")
 
 
 @main.command("rotate-token")
@@ -431,6 +466,28 @@ def add_admin(db_path, username, role, password_stdin, reset):
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{'已更新' if reset else '已新增'}管理帳號 {'updated' if reset else 'added'} {username!r} ({role})")
+
+
+@main.command("unlock-admin")
+@_db_option
+@click.argument("username", required=False)
+@click.option("--address", help="Also unblock this source address (too many failed logins from it).")
+def unlock_admin(db_path, username, address):
+    """Unlock an administrator account locked by wrong passwords, and/or unblock an address."""
+    from server_sync.collector.admin import accounts, login_limits
+
+    if not username and not address:
+        raise click.UsageError("請指定帳號或 --address / give a USERNAME, --address, or both")
+    conn = _open(db_path)
+    try:
+        if username:
+            accounts.unlock(conn, username, "cli")
+            click.echo(f"已解除鎖定 unlocked {username!r}")
+        if address:
+            found = login_limits.unblock_address(conn, address, "cli")
+            click.echo(f"已解除封鎖 unblocked {address}" if found else f"此位址未被封鎖 {address} was not blocked")
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command("admin-setting")

@@ -133,7 +133,7 @@ def test_each_kiosk_holds_only_the_cases_of_its_unit(collector, tmp_path):
                              *case_rows("B-1", unit="第二組", name="林志強")]))
     collector.cli("import-cases", str(f))
     other = collector.add_kiosk("no-unit")
-    collector.cli("set-setting", "cases.unit", "第一組", "--kiosk", KIOSK_ID)
+    collector.cli("set-kiosk", KIOSK_ID, "--unit", "第一組")
     collector.start()
     k1, k0 = tmp_path / "k1", tmp_path / "k0"
     Store(k1, kiosk_id=KIOSK_ID).close()
@@ -151,7 +151,7 @@ def test_each_kiosk_holds_only_the_cases_of_its_unit(collector, tmp_path):
     assert held(k1) == {"A-1"}
 
     # The kiosk now serves another unit: a full re-sync, nothing of the old unit left.
-    collector.cli("set-setting", "cases.unit", "第二組", "--kiosk", KIOSK_ID)
+    collector.cli("set-kiosk", KIOSK_ID, "--unit", "第二組")
     sync(k1, collector)
     assert held(k1) == {"A-2", "B-1"}
     assert sync(k1, collector).cases_changed == 0
@@ -167,7 +167,7 @@ def test_removed_and_purged_cases_are_unreadable_in_the_file_and_its_wal(collect
                              *case_rows("B-2", name="司馬懿仲達", code="5820194736", closed=closed),
                              *case_rows("C-3", name="王小明", code="4829105736")]))
     collector.cli("import-cases", str(f))
-    collector.cli("set-setting", "cases.unit", "第一組", "--kiosk", KIOSK_ID)
+    collector.cli("set-kiosk", KIOSK_ID, "--unit", "第一組")
     collector.start()
     db = collector.db
     whole = file_bytes(db)
@@ -234,7 +234,7 @@ def test_lookup_events_reach_the_collector_without_the_case_number(collector, tm
     f = tmp_path / "cases.csv"
     f.write_bytes(csv_bytes(case_rows("113-000123", code="7301928465")))
     collector.cli("import-cases", str(f))
-    collector.cli("set-setting", "cases.unit", "第一組", "--kiosk", KIOSK_ID)
+    collector.cli("set-kiosk", KIOSK_ID, "--unit", "第一組")
     collector.start()
     data = tmp_path / "kiosk"
     store = Store(data, kiosk_id=KIOSK_ID)

@@ -45,7 +45,7 @@ def collector(tmp_path):
     c = Collector(tmp_path / "collector")
     c.workdir.mkdir()
     c.token = c.add_kiosk(KIOSK_ID)
-    c.cli("set-setting", "cases.unit", "第一組", "--kiosk", KIOSK_ID)  # the unit whose cases it holds
+    c.cli("set-kiosk", KIOSK_ID, "--unit", "第一組")  # the unit whose cases it holds
     yield c
     c.stop()
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 import unicodedata
 
+from server_sync.collector import auth
+
 
 def normalize_unit(text: str) -> str:
     """Units compare as case records store them: full-width folded, spaces collapsed."""
@@ -16,10 +18,6 @@ def normalize_unit(text: str) -> str:
 
 
 def units_served(conn: sqlite3.Connection, kiosk_id: int) -> tuple[str, ...]:
-    """The units whose cases kiosk ``kiosk_id`` receives (none when it has no unit)."""
-    # Until the kiosks table holds each kiosk's unit (set at add-kiosk), its own `cases.unit` setting
-    # (`kiosk-collector set-setting cases.unit 第一組 --kiosk NAME`).
-    row = conn.execute("SELECT json_extract(value, '$') FROM settings WHERE kiosk = ? AND key = 'cases.unit'",
-                       [kiosk_id]).fetchone()
-    unit = normalize_unit(row[0]) if row and isinstance(row[0], str) else ""
-    return (unit,) if unit else ()
+    """The units whose cases kiosk ``kiosk_id`` receives: the unit the collector records for it
+    (`kiosk-collector add-kiosk NAME --unit U`, or a manager on the fleet page), none while it has none."""
+    return tuple(u for u in (normalize_unit(unit) for unit in auth.units_served(conn, kiosk_id)) if u)
