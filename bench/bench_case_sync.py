@@ -69,7 +69,7 @@ def main() -> int:
         storing.apply_cases(conn, (make_case(i) for i in range(args.cases)))
         print(f"filled the collector with {args.cases:,} cases in {time.perf_counter() - t0:.1f} s "
               "(cheap hash; the real scrypt costs about 20 ms per new or changed secret)")
-        token = subprocess.run([*collector_command(), "add-kiosk", "bench-cases", "--db", str(db)],
+        token = subprocess.run([*collector_command(), "add-kiosk", "bench-cases", "--unit", "第一組", "--db", str(db)],
                                check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
         port = free_port()
         proc = subprocess.Popen([*collector_command(), "serve", "--db", str(db), "--host", "127.0.0.1",
