@@ -26,8 +26,8 @@ from pathlib import Path
 
 import requests
 
-from kiosk.store import Store
 from kiosk.outbox import sync_client
+from kiosk.store import Store
 from server_sync.collector import db as dbmod
 from server_sync.collector.cases import record, storing
 from server_sync.wire import cases as wire_cases
@@ -45,13 +45,22 @@ def free_port() -> int:
 
 
 def make_case(i: int, extra_stage: bool = False) -> record.Case:
-    stages = [{"stage": "收件", "stage_en": "Received", "date": "2025-01-02"},
-              {"stage": "審核中", "stage_en": "Review", "date": "2025-01-05"}]
+    stages = [
+        {"stage": "收件", "stage_en": "Received", "date": "2025-01-02"},
+        {"stage": "審核中", "stage_en": "Review", "date": "2025-01-05"},
+    ]
     if extra_stage:
         stages.append({"stage": "核定", "stage_en": "Approved", "date": "2025-01-09"})
-    return record.Case(case_no=f"114-{i:07d}", case_type="選舉人名冊查詢", applicant_name="王小明",
-                   verify_code=f"{i % 10_000:04d}", unit="第一組", extension="1201", due_date="2025-01-20",
-                   stages=stages)
+    return record.Case(
+        case_no=f"114-{i:07d}",
+        case_type="選舉人名冊查詢",
+        applicant_name="王小明",
+        verify_code=f"{i % 10_000:04d}",
+        unit="第一組",
+        extension="1201",
+        due_date="2025-01-20",
+        stages=stages,
+    )
 
 
 def main() -> int:
@@ -67,14 +76,38 @@ def main() -> int:
         conn = dbmod.open_db(db)
         t0 = time.perf_counter()
         storing.apply_cases(conn, (make_case(i) for i in range(args.cases)))
-        print(f"filled the collector with {args.cases:,} cases in {time.perf_counter() - t0:.1f} s "
-              "(cheap hash; the real scrypt costs about 20 ms per new or changed secret)")
-        token = subprocess.run([*collector_command(), "add-kiosk", "bench-cases", "--unit", "第一組", "--db", str(db)],
-                               check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        print(
+            f"filled the collector with {args.cases:,} cases in {time.perf_counter() - t0:.1f} s "
+            "(cheap hash; the real scrypt costs about 20 ms per new or changed secret)"
+        )
+        token = (
+            subprocess.run(
+                [*collector_command(), "add-kiosk", "bench-cases", "--unit", "第一組", "--db", str(db)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         port = free_port()
-        proc = subprocess.Popen([*collector_command(), "serve", "--db", str(db), "--host", "127.0.0.1",
-                                 "--port", str(port), "--no-access-log", "--log-level", "warning"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                *collector_command(),
+                "serve",
+                "--db",
+                str(db),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(200):
@@ -90,12 +123,14 @@ def main() -> int:
             result = client.run_round()
             full = time.perf_counter() - t0
             assert result.cases_error is None and result.cases_changed == args.cases, result
-            print(f"from empty: {result.cases_changed:,} cases in {full:.2f} s "
-                  f"({result.cases_changed / full:,.0f} cases/s; whole round incl. event push and settings)")
+            print(
+                f"from empty: {result.cases_changed:,} cases in {full:.2f} s "
+                f"({result.cases_changed / full:,.0f} cases/s; whole round incl. event push and settings)"
+            )
 
             changed = [make_case(i, extra_stage=True) for i in range(0, args.cases, max(1, args.cases // args.changes))]
             removed = [c.case_no for c in changed[: len(changed) // 10]]
-            storing.apply_cases(conn, changed[len(changed) // 10:], remove=removed)
+            storing.apply_cases(conn, changed[len(changed) // 10 :], remove=removed)
             t0 = time.perf_counter()
             result = client.run_round()
             delta = time.perf_counter() - t0

@@ -17,14 +17,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
 
 from kiosk.clock import SimulatedClock
-from kiosk.store import Store
 from kiosk.outbox import sync_client
+from kiosk.store import Store
 
 TARGET_SECONDS = 10.0
 
@@ -41,7 +41,7 @@ def free_port() -> int:
 
 
 def record(data_dir: Path, n: int, days: int) -> None:
-    clock = SimulatedClock(datetime.now(timezone.utc) - timedelta(days=days), boot_id="bench-boot")
+    clock = SimulatedClock(datetime.now(UTC) - timedelta(days=days), boot_id="bench-boot")
     store = Store(data_dir, kiosk_id="bench-w1", unit="第一組", window="1", clock=clock)
     # Only preparing data: skip the per-event fsync the kiosk does, so the setup is quick.
     store.conn.execute("PRAGMA synchronous=OFF")
@@ -63,12 +63,34 @@ def main() -> int:
     db, port = work / "collector.db", free_port()
     proc = None
     try:
-        token = subprocess.run([*collector_command(), "add-kiosk", "bench-w1", "--db", str(db)],
-                               capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        token = (
+            subprocess.run(
+                [*collector_command(), "add-kiosk", "bench-w1", "--db", str(db)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         log = open(work / "collector.log", "wb")
-        proc = subprocess.Popen([*collector_command(), "serve", "--db", str(db), "--host", "127.0.0.1",
-                                 "--port", str(port), "--no-access-log", "--log-level", "warning"],
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                *collector_command(),
+                "serve",
+                "--db",
+                str(db),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}"
         t0 = time.monotonic()
         record(work / "kiosk", args.events, args.days)
@@ -93,8 +115,10 @@ def main() -> int:
         if not result.ok:
             print(f"not fully synced: {result.error}; {result.pending} pending", file=sys.stderr)
             return 1
-        print(f"catch-up: {result.sent} events in {result.batches} batches synced in {seconds:.2f} s "
-              f"({result.sent / seconds:,.0f} events/s; target < {TARGET_SECONDS:.0f} s)")
+        print(
+            f"catch-up: {result.sent} events in {result.batches} batches synced in {seconds:.2f} s "
+            f"({result.sent / seconds:,.0f} events/s; target < {TARGET_SECONDS:.0f} s)"
+        )
         return 0 if seconds < TARGET_SECONDS else 1
     finally:
         if proc is not None:

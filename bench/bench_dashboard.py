@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,9 +35,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "collector"))
 
 import requests  # noqa: E402
-
 from bench_report import BATCH, kiosk_events, working_days  # noqa: E402
 from collector_helpers import start_server, stop_server  # noqa: E402
+
 from server_sync.collector import db as dbmod  # noqa: E402
 from server_sync.collector import rollup as admin_rollup  # noqa: E402
 from server_sync.collector.admin import accounts  # noqa: E402
@@ -70,9 +69,15 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
             for pairs in kiosk_events(k, days, per_day, seed=k):
                 events = [e for e, _ in pairs]
                 if done < ingest_limit:
-                    body = json.dumps({"store_id": f"s{k}", "software_version": "bench", "backlog": 0,
-                                       "clock": {"wall": iso_utc(now), "boot_id": "now-boot", "monotonic": 100.0},
-                                       "events": events})
+                    body = json.dumps(
+                        {
+                            "store_id": f"s{k}",
+                            "software_version": "bench",
+                            "backlog": 0,
+                            "clock": {"wall": iso_utc(now), "boot_id": "now-boot", "monotonic": 100.0},
+                            "events": events,
+                        }
+                    )
                     batch = Batch.model_validate_json(body)
                     ingestor.ingest(ks[k], batch, prepare(batch))
                 else:
@@ -81,8 +86,15 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
                         conn.execute("PRAGMA cache_size=-1000000")
                         conn.execute("BEGIN")
                         bulk_open = True
-                    rows, rollup = Ingestor._rows(ks[k], SimpleNamespace(events=events, store_id=f"s{k}"),
-                                                  [t for _, t in pairs], {}, now, iso_utc(now), set())
+                    rows, rollup = Ingestor._rows(
+                        ks[k],
+                        SimpleNamespace(events=events, store_id=f"s{k}"),
+                        [t for _, t in pairs],
+                        {},
+                        now,
+                        iso_utc(now),
+                        set(),
+                    )
                     conn.executemany(INSERT_EVENT, rows)
                     acc = bulk_rollups.setdefault(ks[k].id, {})
                     for key, n in rollup.items():
@@ -130,14 +142,18 @@ def main():
         print(f"built {what} in {time.perf_counter() - t0:.0f} s")
     conn = dbmod.connect(path)
     ratings = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-    print(f"events table: {ratings:,} rows; admin_sat_hour {conn.execute('SELECT count(*) FROM admin_sat_hour').fetchone()[0]:,}"
-          f" rows, admin_sat_month {conn.execute('SELECT count(*) FROM admin_sat_month').fetchone()[0]:,} rows")
+    print(
+        f"events table: {ratings:,} rows; admin_sat_hour {conn.execute('SELECT count(*) FROM admin_sat_hour').fetchone()[0]:,}"
+        f" rows, admin_sat_month {conn.execute('SELECT count(*) FROM admin_sat_month').fetchone()[0]:,} rows"
+    )
     last = date.today() - timedelta(days=1)
     filters = [
         ("last 30 days, by day", {"from": last - timedelta(days=29), "to": last, "trend": "day"}),
         ("last 12 months, by month", {"from": last - timedelta(days=364), "to": last, "trend": "month"}),
-        ("one unit, 12 months, by week", {"from": last - timedelta(days=364), "to": last, "trend": "week",
-                                          "unit": "第1組"}),
+        (
+            "one unit, 12 months, by week",
+            {"from": last - timedelta(days=364), "to": last, "trend": "week", "unit": "第1組"},
+        ),
         ("all time (10 years), by month", {"all": "1", "trend": "month"}),
     ]
     server = start_server(path)
@@ -148,8 +164,11 @@ def main():
 
         page = s.get(f"{server.url}/admin/login", timeout=10)
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        s.post(f"{server.url}/admin/login", data={"username": "bench", "password": "bench-password-1", "csrf": csrf},
-               timeout=30)
+        s.post(
+            f"{server.url}/admin/login",
+            data={"username": "bench", "password": "bench-password-1", "csrf": csrf},
+            timeout=30,
+        )
         for label, params in filters:
             params = {k: str(v) for k, v in params.items()}
             r = s.get(f"{server.url}/admin/api/dashboard", params=params, timeout=120)
@@ -176,8 +195,11 @@ def main():
             raw = []
             for _ in range(3):
                 t0 = time.perf_counter()
-                rows = conn.execute(f"SELECT unit, window, level, misuse, count(*) FROM events WHERE {where}"
-                                    " GROUP BY unit, window, level, misuse", qp).fetchall()
+                rows = conn.execute(
+                    f"SELECT unit, window, level, misuse, count(*) FROM events WHERE {where}"
+                    " GROUP BY unit, window, level, misuse",
+                    qp,
+                ).fetchall()
                 raw.append((time.perf_counter() - t0) * 1000)
             n_raw = sum(r[4] for r in rows)
             assert n_raw == n_api, (label, n_raw, n_api)

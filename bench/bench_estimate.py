@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk import estimate  # noqa: E402
-from kiosk.config import validate  # noqa: E402
-from kiosk.queue_sim import simulate_queue_days  # noqa: E402
+from kiosk import estimate
+from kiosk.config import validate
+from kiosk.queue_sim import simulate_queue_days
 
 
 def main() -> None:
@@ -43,20 +43,27 @@ def main() -> None:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         learned, fixed = result.learned(), result.fixed()
-        days_won = sum(estimate.accuracy(d.learned).mae_seconds < estimate.accuracy(d.fixed).mae_seconds
-                       for d in result.days)
+        days_won = sum(
+            estimate.accuracy(d.learned).mae_seconds < estimate.accuracy(d.fixed).mae_seconds for d in result.days
+        )
         won, total = won + days_won, total + len(result.days)
         all_l += [p for d in result.days for p in d.learned]
         all_f += [p for d in result.days for p in d.fixed]
         rows.append((seed, learned, fixed, days_won, len(result.days)))
-    print(f"{'seed':>4} {'tickets':>7} {'learned MAE':>12} {'in band':>8} {'fixed MAE':>10} {'in band':>8} {'days won':>9}")
-    for seed, l, f, w, n in rows:
-        print(f"{seed:>4} {l.n:>7} {l.mae_seconds / 60:>10.1f} m {l.in_band:>8.0%} {f.mae_seconds / 60:>8.1f} m"
-              f" {f.in_band:>8.0%} {w:>4}/{n}")
-    l, f = estimate.accuracy(all_l), estimate.accuracy(all_f)
-    print(f" all {l.n:>7} {l.mae_seconds / 60:>10.1f} m {l.in_band:>8.0%} {f.mae_seconds / 60:>8.1f} m"
-          f" {f.in_band:>8.0%} {won:>4}/{total}")
-    print(f"learned MAE is {100 * (1 - l.mae_seconds / f.mae_seconds):.0f}% lower than the fixed average's")
+    print(
+        f"{'seed':>4} {'tickets':>7} {'learned MAE':>12} {'in band':>8} {'fixed MAE':>10} {'in band':>8} {'days won':>9}"
+    )
+    for seed, lrn, f, w, n in rows:
+        print(
+            f"{seed:>4} {lrn.n:>7} {lrn.mae_seconds / 60:>10.1f} m {lrn.in_band:>8.0%} {f.mae_seconds / 60:>8.1f} m"
+            f" {f.in_band:>8.0%} {w:>4}/{n}"
+        )
+    lrn, f = estimate.accuracy(all_l), estimate.accuracy(all_f)
+    print(
+        f" all {lrn.n:>7} {lrn.mae_seconds / 60:>10.1f} m {lrn.in_band:>8.0%} {f.mae_seconds / 60:>8.1f} m"
+        f" {f.in_band:>8.0%} {won:>4}/{total}"
+    )
+    print(f"learned MAE is {100 * (1 - lrn.mae_seconds / f.mae_seconds):.0f}% lower than the fixed average's")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ try:
     def dumps(obj) -> bytes:
         return orjson.dumps(obj)
 except ImportError:  # pragma: no cover
+
     def dumps(obj) -> bytes:
         return json.dumps(obj, ensure_ascii=False).encode()
 
@@ -66,18 +67,50 @@ def make_batches(kiosk_no: int, n_events: int, batch: int, start_epoch: float):
             seq += 1
             t = start_epoch + seq * 20
             level = 1 + (seq * 7 + kiosk_no) % 5
-            ev = {"id": str(uuid.uuid4()), "seq": seq, "type": "rating", "kiosk_id": f"w{kiosk_no}",
-                  "unit": f"第{kiosk_no % 6 + 1}組", "window": str(kiosk_no), "level": level,
-                  "misuse": seq % 29 == 0, "ref": None,
-                  "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime(t)),
-                  "boot_id": boot, "monotonic": float(seq * 20)}
+            ev = {
+                "id": str(uuid.uuid4()),
+                "seq": seq,
+                "type": "rating",
+                "kiosk_id": f"w{kiosk_no}",
+                "unit": f"第{kiosk_no % 6 + 1}組",
+                "window": str(kiosk_no),
+                "level": level,
+                "misuse": seq % 29 == 0,
+                "ref": None,
+                "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime(t)),
+                "boot_id": boot,
+                "monotonic": float(seq * 20),
+            }
             events.append(ev)
-            rows.append((kiosk_no + 1, store, ev["id"], seq, "rating", ev["kiosk_id"], ev["unit"],
-                         ev["window"], level, int(ev["misuse"]), None, ev["recorded_at"], boot,
-                         ev["monotonic"], None, ev["recorded_at"], 0, ev["recorded_at"]))
-        body = {"store_id": store, "software_version": "bench", "backlog": n_events - seq,
-                "clock": {"wall": events[-1]["recorded_at"], "boot_id": boot, "monotonic": seq * 20 + 1.0},
-                "events": events}
+            rows.append(
+                (
+                    kiosk_no + 1,
+                    store,
+                    ev["id"],
+                    seq,
+                    "rating",
+                    ev["kiosk_id"],
+                    ev["unit"],
+                    ev["window"],
+                    level,
+                    int(ev["misuse"]),
+                    None,
+                    ev["recorded_at"],
+                    boot,
+                    ev["monotonic"],
+                    None,
+                    ev["recorded_at"],
+                    0,
+                    ev["recorded_at"],
+                )
+            )
+        body = {
+            "store_id": store,
+            "software_version": "bench",
+            "backlog": n_events - seq,
+            "clock": {"wall": events[-1]["recorded_at"], "boot_id": boot, "monotonic": seq * 20 + 1.0},
+            "events": events,
+        }
         bodies.append(gzip.compress(dumps(body), 6))
     return bodies, rows
 
@@ -86,8 +119,9 @@ def start_server(db_path: Path):
     port = free_port()
     exe = shutil.which("kiosk-collector", path=os.path.dirname(sys.executable))
     cmd = [exe] if exe else [sys.executable, "-m", "server_sync.collector.cli"]
-    proc = subprocess.Popen([*cmd, "serve", "--db", str(db_path), "--port", str(port), "--no-access-log",
-                             "--log-level", "warning"])
+    proc = subprocess.Popen(
+        [*cmd, "serve", "--db", str(db_path), "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(400):
         try:
@@ -114,8 +148,11 @@ def bench_api(tmp: Path, per_kiosk_bodies, n_kiosks: int) -> tuple[float, int]:
             # http.client rather than requests: the simulated kiosks share this
             # machine's CPU with the server, so the client should cost little.
             conn = http.client.HTTPConnection(host, port, timeout=120)
-            headers = {"Authorization": f"Bearer {tokens[i]}", "Content-Encoding": "gzip",
-                       "Content-Type": "application/json"}
+            headers = {
+                "Authorization": f"Bearer {tokens[i]}",
+                "Content-Encoding": "gzip",
+                "Content-Type": "application/json",
+            }
             barrier.wait()
             for body in per_kiosk_bodies[i]:
                 conn.request("POST", "/api/v1/events", body=body, headers=headers)
@@ -174,9 +211,11 @@ def main():
     for k in range(args.kiosks):
         b, rows = make_batches(k, per_kiosk, args.batch, start)
         bodies.append(b)
-        raw_batches.extend(rows[i:i + args.batch] for i in range(0, len(rows), args.batch))
-    print(f"built {total:,} events for {args.kiosks} kiosks in batches of {args.batch} "
-          f"({time.perf_counter() - t0:.1f} s, {sum(map(len, (x for b in bodies for x in b))) / 1e6:.1f} MB gzip)")
+        raw_batches.extend(rows[i : i + args.batch] for i in range(0, len(rows), args.batch))
+    print(
+        f"built {total:,} events for {args.kiosks} kiosks in batches of {args.batch} "
+        f"({time.perf_counter() - t0:.1f} s, {sum(map(len, (x for b in bodies for x in b))) / 1e6:.1f} MB gzip)"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         tmp = Path(tmp)
         raw_s = bench_raw(tmp, raw_batches, args.kiosks)
@@ -184,8 +223,10 @@ def main():
     assert stored == total, (stored, total)
     raw_rate, api_rate = total / raw_s, total / api_s
     print(f"raw sqlite3 executemany : {raw_rate:>10,.0f} events/s  ({raw_s:.2f} s)")
-    print(f"HTTP API, {args.kiosks} kiosks     : {api_rate:>10,.0f} events/s  ({api_s:.2f} s, "
-          f"{total / args.batch / api_s:.0f} batches/s)")
+    print(
+        f"HTTP API, {args.kiosks} kiosks     : {api_rate:>10,.0f} events/s  ({api_s:.2f} s, "
+        f"{total / args.batch / api_s:.0f} batches/s)"
+    )
     print(f"API / raw               : {api_rate / raw_rate:.2f}  (target >= 0.30)")
 
 

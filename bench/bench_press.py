@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 TARGET = 1.5
@@ -55,8 +55,7 @@ class Ours:
         self.config = validate({"kiosk": {"id": "bench-w1"}})
         self.heard_at = None
         self.outcome = None
-        self.kiosk = Kiosk(self.config, folder, pin_factory=self.factory, clock=self.clock,
-                           listener=self._listen)
+        self.kiosk = Kiosk(self.config, folder, pin_factory=self.factory, clock=self.clock, listener=self._listen)
         self.pins = [self.factory.pin(level.pin) for level in self.config.levels]
         self.n = 0
 
@@ -98,13 +97,26 @@ class Raw:
     def press(self) -> int:
         self.n += 1
         start = time.perf_counter_ns()
-        row = [str(uuid.uuid4()), "rating", "bench-w1", "第一組", "1", 1 + self.n % 5, 0, None,
-               datetime.now(timezone.utc).isoformat(timespec="milliseconds"), self.boot_id,
-               time.monotonic() - self.t0, None]
+        row = [
+            str(uuid.uuid4()),
+            "rating",
+            "bench-w1",
+            "第一組",
+            "1",
+            1 + self.n % 5,
+            0,
+            None,
+            datetime.now(UTC).isoformat(timespec="milliseconds"),
+            self.boot_id,
+            time.monotonic() - self.t0,
+            None,
+        ]
         self.conn.execute("BEGIN IMMEDIATE")
         self.conn.execute(
             "INSERT INTO events (id, type, kiosk_id, unit, window, level, misuse, ref,"
-            " recorded_at, boot_id, monotonic, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row)
+            " recorded_at, boot_id, monotonic, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            row,
+        )
         self.conn.execute("COMMIT")
         return time.perf_counter_ns() - start
 
@@ -152,10 +164,14 @@ def main(argv=None) -> int:
         ms = [v / 1e6 for v in values]
         return (name, percentile(ms, 50), percentile(ms, 99), statistics.fmean(ms), max(ms))
 
-    rows = [row("kiosk press (pin -> stored -> acknowledged)", ours_ns),
-            row("raw sqlite3 INSERT+COMMIT (WAL, sync=FULL)", raw_ns)]
-    print(f"{args.presses} presses each, interleaved, in {folder} (Python {sys.version.split()[0]}, "
-          f"SQLite {sqlite3.sqlite_version})")
+    rows = [
+        row("kiosk press (pin -> stored -> acknowledged)", ours_ns),
+        row("raw sqlite3 INSERT+COMMIT (WAL, sync=FULL)", raw_ns),
+    ]
+    print(
+        f"{args.presses} presses each, interleaved, in {folder} (Python {sys.version.split()[0]}, "
+        f"SQLite {sqlite3.sqlite_version})"
+    )
     print(f"{'':46} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'max ms':>8}")
     for name, p50, p99, mean, mx in rows:
         print(f"{name:46} {p50:8.3f} {p99:8.3f} {mean:8.3f} {mx:8.3f}")

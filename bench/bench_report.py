@@ -44,11 +44,11 @@ from server_sync.collector import db as dbmod  # noqa: E402
 from server_sync.collector.auth import add_kiosk, kiosk_by_name  # noqa: E402
 from server_sync.collector.event_row import INSERT_EVENT  # noqa: E402
 from server_sync.collector.ingest import Ingestor, prepare  # noqa: E402
+from server_sync.collector.models import Batch  # noqa: E402
+from server_sync.collector.report import render, report  # noqa: E402
 from server_sync.collector.rollup import add_rollups  # noqa: E402
 from server_sync.collector.timestamps import iso_utc  # noqa: E402
 from server_sync.wire.tz import OFFICE_TZ  # noqa: E402
-from server_sync.collector.models import Batch  # noqa: E402
-from server_sync.collector.report import render, report  # noqa: E402
 
 BATCH = 1000
 
@@ -56,7 +56,7 @@ BATCH = 1000
 def uuids(n: int):
     raw = os.urandom(16 * n).hex()
     for i in range(0, 32 * n, 32):
-        h = raw[i:i + 32]
+        h = raw[i : i + 32]
         yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
 
@@ -88,10 +88,25 @@ def kiosk_events(k: int, days: list[date], per_day: int, seed: int):
             s, ms = divmod(off, 1000)
             h, s = divmod(s, 3600)
             m, s = divmod(s, 60)
-            batch.append(({"id": next(ids), "seq": seq, "type": "rating", "kiosk_id": kiosk_id,
-                           "unit": unit, "window": window, "level": level, "misuse": ms < 70, "ref": None,
-                           "recorded_at": f"{day}T{8 + h:02d}:{m:02d}:{s:02d}.{ms:03d}+08:00",
-                           "boot_id": "old-boot", "monotonic": float(seq)}, t0 + off / 1000))
+            batch.append(
+                (
+                    {
+                        "id": next(ids),
+                        "seq": seq,
+                        "type": "rating",
+                        "kiosk_id": kiosk_id,
+                        "unit": unit,
+                        "window": window,
+                        "level": level,
+                        "misuse": ms < 70,
+                        "ref": None,
+                        "recorded_at": f"{day}T{8 + h:02d}:{m:02d}:{s:02d}.{ms:03d}+08:00",
+                        "boot_id": "old-boot",
+                        "monotonic": float(seq),
+                    },
+                    t0 + off / 1000,
+                )
+            )
             if len(batch) == BATCH:
                 yield batch
                 batch = []
@@ -117,9 +132,15 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
         for pairs in kiosk_events(k, days, per_day, seed=k):
             events = [e for e, _ in pairs]
             if done < ingest_limit:
-                body = json.dumps({"store_id": f"s{k}", "software_version": "bench", "backlog": 0,
-                                   "clock": {"wall": iso_utc(now), "boot_id": "now-boot", "monotonic": 100.0},
-                                   "events": events})
+                body = json.dumps(
+                    {
+                        "store_id": f"s{k}",
+                        "software_version": "bench",
+                        "backlog": 0,
+                        "clock": {"wall": iso_utc(now), "boot_id": "now-boot", "monotonic": 100.0},
+                        "events": events,
+                    }
+                )
                 batch = Batch.model_validate_json(body)
                 ingestor.ingest(ks[k], batch, prepare(batch))
             else:
@@ -129,8 +150,9 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
                     conn.execute("BEGIN")
                     bulk_open = True
                 recorded = [t for _, t in pairs]
-                rows, rollup = Ingestor._rows(ks[k], SimpleNamespace(events=events, store_id=f"s{k}"),
-                                              recorded, {}, now, iso_utc(now), set())
+                rows, rollup = Ingestor._rows(
+                    ks[k], SimpleNamespace(events=events, store_id=f"s{k}"), recorded, {}, now, iso_utc(now), set()
+                )
                 conn.executemany(INSERT_EVENT, rows)
                 acc = bulk_rollups.setdefault(ks[k].id, {})
                 for key, n in rollup.items():
@@ -144,8 +166,11 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
             add_rollups(conn, kid, acc)
         conn.execute("COMMIT")
         conn.execute("PRAGMA synchronous=FULL")
-    how = "ingest path" if done <= ingest_limit else \
-        f"ingest path for {min(done, ingest_limit):,}, bulk path for {done - ingest_limit:,}"
+    how = (
+        "ingest path"
+        if done <= ingest_limit
+        else f"ingest path for {min(done, ingest_limit):,}, bulk path for {done - ingest_limit:,}"
+    )
     conn.close()
     return time.perf_counter() - t0, f"{done:,} events over {len(days)} working days ({days[0]} – {days[-1]}), {how}"
 
@@ -176,8 +201,12 @@ def main():
     ap.add_argument("--events", default="1000000,10000000", help="comma-separated sizes")
     ap.add_argument("--kiosks", type=int, default=20)
     ap.add_argument("--per-day", type=int, default=200, help="presses per kiosk per working day")
-    ap.add_argument("--ingest-limit", type=int, default=1_000_000,
-                    help="events built through the ingest path; the rest through the bulk path")
+    ap.add_argument(
+        "--ingest-limit",
+        type=int,
+        default=1_000_000,
+        help="events built through the ingest path; the rest through the bulk path",
+    )
     ap.add_argument("--keep", type=Path, help="keep the databases in this folder")
     args = ap.parse_args()
     sizes = [int(x) for x in args.events.split(",")]
@@ -193,16 +222,20 @@ def main():
         secs, what = build(path, n, args.kiosks, args.per_day, args.ingest_limit)
         print(f"built {what} in {secs:.0f} s")
         conn = dbmod.open_db(path)
-        rollup_rows = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                       for t in ("rollups", "rollups_day", "rollups_month")}
+        rollup_rows = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("rollups", "rollups_day", "rollups_month")
+        }
         stored = conn.execute("SELECT count(*) FROM events").fetchone()[0]
         total = report(conn).total
         assert total.n + total.misuse == stored, (total.n, total.misuse, stored)
-        print(f"  events {stored:,}; rollup rows: hour {rollup_rows['rollups']:,}, "
-              f"day {rollup_rows['rollups_day']:,}, month {rollup_rows['rollups_month']:,}; "
-              f"counted {total.n:,}, misuse {total.misuse:,}, Happy Index {total.happy_index}")
+        print(
+            f"  events {stored:,}; rollup rows: hour {rollup_rows['rollups']:,}, "
+            f"day {rollup_rows['rollups_day']:,}, month {rollup_rows['rollups_month']:,}; "
+            f"counted {total.n:,}, misuse {total.misuse:,}, Happy Index {total.happy_index}"
+        )
         for label, kw in queries(last):
-            ms = timed(lambda: render(report(conn, **kw), "table"))
+            ms = timed(lambda conn=conn, kw=kw: render(report(conn, **kw), "table"))
             results.setdefault(label, []).append(ms)
         conn.close()
     print()

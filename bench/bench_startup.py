@@ -69,8 +69,7 @@ def bare_window_mb(display: str, width: int, height: int, work: Path) -> dict[st
     env.update({"DISPLAY": display, "BENCH_W": str(width), "BENCH_H": str(height)})
     script = work / "bare_window.py"  # Kivy's App wants a file it can find its .kv beside
     script.write_text(BARE_WINDOW, encoding="utf-8")
-    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
-                         timeout=60).stdout
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60).stdout
     return {line.split(":")[0]: int(line.split()[1]) / 1024 for line in out.splitlines() if ":" in line}
 
 
@@ -81,9 +80,25 @@ def one_run(display: str, size: str, work: Path, n: int) -> dict[str, float]:
     with open(log_path, "wb") as log:
         spawned = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "run", "--demo", "--size", size,
-             "--data-dir", str(work / "data"), "--config", str(work / "cfg.toml")],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "kiosk",
+                "run",
+                "--demo",
+                "--size",
+                size,
+                "--data-dir",
+                str(work / "data"),
+                "--config",
+                str(work / "cfg.toml"),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+        )
         try:
             line, deadline = b"", time.monotonic() + 60
             while not line.startswith(b"first-frame "):
@@ -102,8 +117,7 @@ def one_run(display: str, size: str, work: Path, n: int) -> dict[str, float]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    return {"first_frame": reported, "spawn_to_line": seen, "peak_mb": memory["VmHWM"],
-            "anon_mb": memory["RssAnon"]}
+    return {"first_frame": reported, "spawn_to_line": seen, "peak_mb": memory["VmHWM"], "anon_mb": memory["RssAnon"]}
 
 
 def main(argv=None) -> int:
@@ -118,13 +132,16 @@ def main(argv=None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp, Xvfb(width, height) as xvfb:
         work = Path(tmp)
-        (work / "cfg.toml").write_text("[kiosk]\nid = \"bench-w1\"\n", encoding="utf-8")
+        (work / "cfg.toml").write_text('[kiosk]\nid = "bench-w1"\n', encoding="utf-8")
         for n in range(1, args.runs + 1):
             r = one_run(xvfb.display, args.size, work, n)
             results.append(r)
-            print(f"run {n}: first frame {r['first_frame']:.3f} s after process start "
-                  f"(spawn to report {r['spawn_to_line']:.3f} s), peak RSS {r['peak_mb']:.1f} MB "
-                  f"(private {r['anon_mb']:.1f} MB)", flush=True)
+            print(
+                f"run {n}: first frame {r['first_frame']:.3f} s after process start "
+                f"(spawn to report {r['spawn_to_line']:.3f} s), peak RSS {r['peak_mb']:.1f} MB "
+                f"(private {r['anon_mb']:.1f} MB)",
+                flush=True,
+            )
         bare = bare_window_mb(xvfb.display, width, height, work)
 
     def summary(key):
@@ -140,10 +157,14 @@ def main(argv=None) -> int:
     print(f"peak RSS      p50 {mb50:.1f} MB  max {mbmax:.1f} MB  (target < {TARGET_MB:.0f} MB)")
     print(f"private RSS   p50 {an50:.1f} MB (anonymous memory once home is up)")
     if bare:
-        print(f"bare Kivy window on this display: peak RSS {bare.get('VmHWM', 0):.1f} MB, "
-              f"private {bare.get('RssAnon', 0):.1f} MB; the kiosk adds {mb50 - bare.get('VmHWM', 0):.1f} MB")
-    print(f"first frame: {'within' if ffmax < TARGET_SECONDS else 'OVER'} target; "
-          f"peak RSS: {'within' if mbmax < TARGET_MB else 'OVER'} target")
+        print(
+            f"bare Kivy window on this display: peak RSS {bare.get('VmHWM', 0):.1f} MB, "
+            f"private {bare.get('RssAnon', 0):.1f} MB; the kiosk adds {mb50 - bare.get('VmHWM', 0):.1f} MB"
+        )
+    print(
+        f"first frame: {'within' if ffmax < TARGET_SECONDS else 'OVER'} target; "
+        f"peak RSS: {'within' if mbmax < TARGET_MB else 'OVER'} target"
+    )
     return 0
 
 

@@ -91,12 +91,16 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-ticket-", dir=base))
     try:
         d = durable(folder, args.tickets)
-        print(f"issue → durably stored ({len(d)} tickets, {folder.parent}): "
-              f"p50 {statistics.median(d):.2f} ms, p99 {pct(d, 99):.2f} ms, max {max(d):.2f} ms")
+        print(
+            f"issue → durably stored ({len(d)} tickets, {folder.parent}): "
+            f"p50 {statistics.median(d):.2f} ms, p99 {pct(d, 99):.2f} ms, max {max(d):.2f} ms"
+        )
         s = on_screen(folder, args.screen)
         if s:
-            print(f"tap → ticket on screen, stored first ({len(s)} tickets, 800x480 under Xvfb): "
-                  f"p50 {statistics.median(s):.1f} ms, p99 {pct(s, 99):.1f} ms, max {max(s):.1f} ms")
+            print(
+                f"tap → ticket on screen, stored first ({len(s)} tickets, 800x480 under Xvfb): "
+                f"p50 {statistics.median(s):.1f} ms, p99 {pct(s, 99):.1f} ms, max {max(s):.1f} ms"
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

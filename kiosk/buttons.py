@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from gpiozero import LED, Button
 
@@ -90,11 +90,19 @@ class RatingButtons:
     pin_factory: gpiozero pin factory; None means gpiozero's default.
     """
 
-    def __init__(self, levels: list[Level], recorder: RatingRecorder, *,
-                 listener: Callable[[object], None] = lambda outcome: None,
-                 pull_up: bool = True, bounce_time: float | None = 0.05,
-                 led_seconds: float = 1.0, next_pin=None,
-                 on_next: Callable[[], None] = lambda: None, pin_factory=None):
+    def __init__(
+        self,
+        levels: list[Level],
+        recorder: RatingRecorder,
+        *,
+        listener: Callable[[object], None] = lambda outcome: None,
+        pull_up: bool = True,
+        bounce_time: float | None = 0.05,
+        led_seconds: float = 1.0,
+        next_pin=None,
+        on_next: Callable[[], None] = lambda: None,
+        pin_factory=None,
+    ):
         self.recorder = recorder
         self.listener = listener
         self.bounce_time = bounce_time or 0.0
@@ -156,4 +164,4 @@ def press_mock_pin(button: Button, *, hold: float = 0.0) -> None:
     (pin.drive_high if pressed_low else pin.drive_low)()
 
 
-__all__ = ["RatingButtons", "PressOutcome", "PressFailed", "press_mock_pin"]
+__all__ = ["PressFailed", "PressOutcome", "RatingButtons", "press_mock_pin"]

@@ -18,11 +18,19 @@ from server_sync.extras import require as require_extra
 def common_options(func):
     """--config and --data-dir, taken by every command."""
 
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-                  envvar="KIOSK_CONFIG", help="TOML config file (default: built-in defaults).")
-    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-                  envvar="KIOSK_DATA_DIR",
-                  help="Folder holding kiosk.db (default: /var/lib/counter-kiosk on the Pi, a per-user folder in demo).")
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="KIOSK_CONFIG",
+        help="TOML config file (default: built-in defaults).",
+    )
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="KIOSK_DATA_DIR",
+        help="Folder holding kiosk.db (default: /var/lib/counter-kiosk on the Pi, a per-user folder in demo).",
+    )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         return func(*args, **kwargs)
@@ -78,8 +86,9 @@ def run(config_path, data_dir, demo, size):
         try:
             w, h = (int(v) for v in size.lower().split("x"))
         except ValueError:
-            raise click.BadParameter(f"expected WIDTHxHEIGHT such as 800x480, got {size!r}",
-                                     param_hint="--size") from None
+            raise click.BadParameter(
+                f"expected WIDTHxHEIGHT such as 800x480, got {size!r}", param_hint="--size"
+            ) from None
         config.values["display.width"], config.values["display.height"] = w, h
     from kiosk.ui.app import run_app
 
@@ -106,8 +115,11 @@ def events(config_path, data_dir, type_):
 @main.command()
 @common_options
 @click.option("--ratings", "n", type=click.IntRange(min=1), help="How many presses to record.")
-@click.option("--queue-days", type=click.IntRange(1, 400),
-              help="Instead: this many office days of tickets, calls and ratings at this window (docs/queue.md).")
+@click.option(
+    "--queue-days",
+    type=click.IntRange(1, 400),
+    help="Instead: this many office days of tickets, calls and ratings at this window (docs/queue.md).",
+)
 @click.option("--seed", type=int, help="Random seed, for repeatable runs.")
 @_store_or_exit
 def simulate(config_path, data_dir, n, queue_days, seed):
@@ -131,8 +143,10 @@ def simulate(config_path, data_dir, n, queue_days, seed):
         raise click.UsageError("give --ratings N or --queue-days N")
     with click.progressbar(length=n, label="模擬評分 simulating ratings", file=sys.stderr) as bar:
         counts = simulate_ratings(config, data_dir, n, seed=seed, progress=bar.update)
-    click.echo(f"已記錄 recorded {counts['presses']} presses "
-               f"({counts['misuse']} flagged misuse, {counts['reasons']} reasons) in {data_dir}")
+    click.echo(
+        f"已記錄 recorded {counts['presses']} presses "
+        f"({counts['misuse']} flagged misuse, {counts['reasons']} reasons) in {data_dir}"
+    )
 
 
 @main.command("check-config")
@@ -140,8 +154,10 @@ def simulate(config_path, data_dir, n, queue_days, seed):
 def check_config(config_path, data_dir):
     """Validate the config file only; exit non-zero naming the problem (run before a restart)."""
     config = _load(config_path)
-    click.echo(f"設定檔正確 config OK: {config_path or 'built-in defaults'} "
-               f"({len(config.levels)} rating buttons, {len(config.reasons)} reasons)")
+    click.echo(
+        f"設定檔正確 config OK: {config_path or 'built-in defaults'} "
+        f"({len(config.levels)} rating buttons, {len(config.reasons)} reasons)"
+    )
 
 
 @main.command("example-config")
@@ -153,7 +169,9 @@ def example_config(config_path, data_dir):
 
 @main.command("set-staff-pin")
 @common_options
-@click.option("--stdin", "from_stdin", is_flag=True, help="Read the PIN once from standard input instead of asking twice.")
+@click.option(
+    "--stdin", "from_stdin", is_flag=True, help="Read the PIN once from standard input instead of asking twice."
+)
 @click.option("--group", default=None, help="Give the config file this group (the one the kiosk service runs as).")
 def set_staff_pin(config_path, data_dir, from_stdin, group):
     """Set the staff screen's PIN (6 to 12 digits): only its hash goes into the config file."""
@@ -180,8 +198,10 @@ def set_staff_pin(config_path, data_dir, from_stdin, group):
     except EditError as exc:
         raise click.ClickException(f"無法寫入設定檔 cannot update {config_path}: {exc}") from None
     _load(config_path)  # the whole file must still be valid
-    click.echo(f"已設定職員密碼 staff PIN set in {config_path} (hash only); "
-               "重新啟動評分機後生效 restart the kiosk to use it: sudo systemctl restart kiosk")
+    click.echo(
+        f"已設定職員密碼 staff PIN set in {config_path} (hash only); "
+        "重新啟動評分機後生效 restart the kiosk to use it: sudo systemctl restart kiosk"
+    )
 
 
 @main.command()
@@ -193,8 +213,13 @@ def doctor(config_path, data_dir, demo):
 
     checks = run_checks(config_path, data_dir, demo=demo)
     for check in checks:
-        mark = (click.style("FAIL", fg="red") if not check.ok else
-                click.style("WARN", fg="yellow") if check.warning else click.style("OK  ", fg="green"))
+        mark = (
+            click.style("FAIL", fg="red")
+            if not check.ok
+            else click.style("WARN", fg="yellow")
+            if check.warning
+            else click.style("OK  ", fg="green")
+        )
         click.echo(f"{mark} {check.name}: {check.message}")
     problems = [c for c in checks if not c.ok]
     if problems:
@@ -205,9 +230,12 @@ def doctor(config_path, data_dir, demo):
 
 @main.command()
 @common_options
-@click.option("--once", is_flag=True,
-              help="One full round (push everything pending, pull settings), then exit: "
-                   "0 when nothing is left pending, 1 otherwise, 2 when sync is not configured.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="One full round (push everything pending, pull settings), then exit: "
+    "0 when nothing is left pending, 1 otherwise, 2 when sync is not configured.",
+)
 @_store_or_exit
 def sync(config_path, data_dir, once):
     """Send pending events to the collector ([sync] url, token); without --once, keep syncing."""
@@ -220,23 +248,29 @@ def sync(config_path, data_dir, once):
     config = _load(config_path)
     data_dir = data_dir or default_data_dir(demo=False)
     if not config["sync.url"]:
-        click.echo("未設定收集伺服器，請在設定檔 [sync] 填寫 url / "
-                   "no collector configured: set [sync] url in the config file.", err=True)
+        click.echo(
+            "未設定收集伺服器，請在設定檔 [sync] 填寫 url / "
+            "no collector configured: set [sync] url in the config file.",
+            err=True,
+        )
         sys.exit(2)
     # Open (and migrate) the store once, as the kiosk does, so store_id and sync_state exist.
     Store(data_dir, kiosk_id=config.kiosk_id).close()
-    client = sync_client(config["sync.url"], config["sync.token"], data_dir,
-                         allow_insecure_http=config["sync.allow_insecure_http"])
+    client = sync_client(
+        config["sync.url"], config["sync.token"], data_dir, allow_insecure_http=config["sync.allow_insecure_http"]
+    )
 
     def report(result):
         if result.error is None and result.pending == 0:
-            click.echo(f"已同步，沒有待同步的資料 all synced, nothing pending "
-                       f"({result.sent} sent 已送出 this round).")
+            click.echo(f"已同步，沒有待同步的資料 all synced, nothing pending ({result.sent} sent 已送出 this round).")
         else:
             why = result.error or "尚有資料未確認 some events are not confirmed yet"
-            click.echo(f"未能同步 not synced: {why}. "
-                       f"待同步 {result.pending} 筆 / {result.pending} events still pending "
-                       f"({result.sent} sent 已送出 this round).", err=True)
+            click.echo(
+                f"未能同步 not synced: {why}. "
+                f"待同步 {result.pending} 筆 / {result.pending} events still pending "
+                f"({result.sent} sent 已送出 this round).",
+                err=True,
+            )
         if result.settings_error is not None:
             click.echo(f"設定未更新 settings not pulled: {result.settings_error}", err=True)
         elif result.settings_changed:
@@ -277,8 +311,12 @@ def lookup(config_path, data_dir, case_no, code, as_json):
     from kiosk.store import Store
 
     config = _load(config_path)
-    store = Store(data_dir or default_data_dir(demo=False), kiosk_id=config.kiosk_id, unit=config["kiosk.unit"],
-                  window=config["kiosk.window"])
+    store = Store(
+        data_dir or default_data_dir(demo=False),
+        kiosk_id=config.kiosk_id,
+        unit=config["kiosk.unit"],
+        window=config["kiosk.window"],
+    )
     service = CaseLookup.from_config(store, config)
     try:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 _BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
@@ -33,14 +33,14 @@ class SystemClock:
         return time.monotonic()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class SimulatedClock:
     """A clock that only moves when told to, for simulations and tests."""
 
     def __init__(self, start: datetime | None = None, *, boot_id: str | None = None):
-        self._wall = start or datetime.now(timezone.utc)
+        self._wall = start or datetime.now(UTC)
         self._mono = 1000.0
         self.boot_id = boot_id or f"sim-{uuid.uuid4()}"
 

@@ -65,44 +65,147 @@ DEFAULT_REASONS = [
 ]
 
 SETTINGS: list[Setting] = [
-    Setting("kiosk.id", str, "", "This kiosk's identity stored with every event; empty means one made on first start (host name + random suffix), kept in the data dir and renewed on another board."),
+    Setting(
+        "kiosk.id",
+        str,
+        "",
+        "This kiosk's identity stored with every event; empty means one made on first start (host name + random suffix), kept in the data dir and renewed on another board.",
+    ),
     Setting("kiosk.office", str, "嘉義市選舉委員會", "Office name shown on the home screen (zh-TW)."),
-    Setting("kiosk.office_en", str, "Chiayi City Election Commission", "Office name shown on the home screen (English)."),
+    Setting(
+        "kiosk.office_en", str, "Chiayi City Election Commission", "Office name shown on the home screen (English)."
+    ),
     Setting("kiosk.unit", str, "第一組", "The unit this window belongs to (第一組 … 行政室); used in reports."),
     Setting("kiosk.window", str, "1", "The window number shown on screen and stored with every event."),
     Setting("kiosk.language", str, "zh-TW", "Language the screens start in and return to when idle: zh-TW or en."),
     Setting("kiosk.idle_timeout", (int, float), 60, "Seconds without a touch before any screen returns home."),
     Setting("kiosk.thanks_seconds", (int, float), 4, "Seconds the thank-you screen stays up."),
-    Setting("kiosk.reasons_timeout", (int, float), 20, "Seconds the follow-up reasons screen waits before returning home."),
-    Setting("buttons.repeat_window", (int, float), 5.0, "Seconds after a press in which another press is stored but flagged misuse and not counted."),
-    Setting("buttons.bounce_time", (int, float), 0.05, "Seconds of contact bounce ignored after a press (passed to gpiozero)."),
-    Setting("buttons.pull_up", bool, True, "True when buttons connect the pin to ground (internal pull-up); False when they connect to 3.3 V."),
+    Setting(
+        "kiosk.reasons_timeout", (int, float), 20, "Seconds the follow-up reasons screen waits before returning home."
+    ),
+    Setting(
+        "buttons.repeat_window",
+        (int, float),
+        5.0,
+        "Seconds after a press in which another press is stored but flagged misuse and not counted.",
+    ),
+    Setting(
+        "buttons.bounce_time",
+        (int, float),
+        0.05,
+        "Seconds of contact bounce ignored after a press (passed to gpiozero).",
+    ),
+    Setting(
+        "buttons.pull_up",
+        bool,
+        True,
+        "True when buttons connect the pin to ground (internal pull-up); False when they connect to 3.3 V.",
+    ),
     Setting("buttons.led_seconds", (int, float), 1.0, "Seconds a button's LED lights to confirm a stored press."),
-    Setting("buttons.next_pin", (int, type(None)), 17, "GPIO (BCM) pin reserved for the staff 'next' button; 0 disables it."),
-    Setting("buttons.levels", list, DEFAULT_LEVELS, "3 to 5 rating buttons, left (most satisfied) to right: label, label_en, pin, optional led."),
-    Setting("reasons.ask_from_level", (int, type(None)), 0, "Ask for a follow-up reason from this level on (1 = leftmost); 0 means the middle level, so 普通 or worse."),
+    Setting(
+        "buttons.next_pin", (int, type(None)), 17, "GPIO (BCM) pin reserved for the staff 'next' button; 0 disables it."
+    ),
+    Setting(
+        "buttons.levels",
+        list,
+        DEFAULT_LEVELS,
+        "3 to 5 rating buttons, left (most satisfied) to right: label, label_en, pin, optional led.",
+    ),
+    Setting(
+        "reasons.ask_from_level",
+        (int, type(None)),
+        0,
+        "Ask for a follow-up reason from this level on (1 = leftmost); 0 means the middle level, so 普通 or worse.",
+    ),
     Setting("reasons.items", list, DEFAULT_REASONS, "Up to six follow-up reasons: code, label, label_en."),
-    Setting("display.fullscreen", (bool, str), "auto", "true, false, or auto (fullscreen without decorations on a Pi, windowed in demo)."),
+    Setting(
+        "display.fullscreen",
+        (bool, str),
+        "auto",
+        "true, false, or auto (fullscreen without decorations on a Pi, windowed in demo).",
+    ),
     Setting("display.width", int, 800, "Window width in pixels when not fullscreen."),
     Setting("display.height", int, 480, "Window height in pixels when not fullscreen."),
     Setting("display.rotation", int, 0, "Touchscreen rotation in degrees: 0, 90, 180 or 270."),
-    Setting("display.on_hours", str, "", "Local hours the screen stays lit, e.g. \"07:30-18:00\"; outside them it is dark until touched. Empty means always on."),
-    Setting("display.on_days", list, [1, 2, 3, 4, 5], "Weekdays (1 = Monday … 7 = Sunday) display.on_hours applies to; other days stay dark until touched."),
-    Setting("display.font", str, "", "Path to a CJK font file; empty means find Noto Sans CJK TC (Debian package fonts-noto-cjk)."),
+    Setting(
+        "display.on_hours",
+        str,
+        "",
+        'Local hours the screen stays lit, e.g. "07:30-18:00"; outside them it is dark until touched. Empty means always on.',
+    ),
+    Setting(
+        "display.on_days",
+        list,
+        [1, 2, 3, 4, 5],
+        "Weekdays (1 = Monday … 7 = Sunday) display.on_hours applies to; other days stay dark until touched.",
+    ),
+    Setting(
+        "display.font",
+        str,
+        "",
+        "Path to a CJK font file; empty means find Noto Sans CJK TC (Debian package fonts-noto-cjk).",
+    ),
     Setting("sync.url", str, "", "The collector's base URL, e.g. https://collector.example/ ; empty disables sync."),
-    Setting("sync.token", str, "", "This kiosk's token from `kiosk-collector add-kiosk`; better set through KIOSK_SYNC_TOKEN."),
+    Setting(
+        "sync.token",
+        str,
+        "",
+        "This kiosk's token from `kiosk-collector add-kiosk`; better set through KIOSK_SYNC_TOKEN.",
+    ),
     Setting("sync.interval", (int, float), 30, "Seconds between sync rounds when all is well."),
-    Setting("sync.allow_insecure_http", bool, False, "Allow an http:// sync.url to a host other than this machine (the token then crosses the network in clear); only for a demo or a test network. http:// to 127.0.0.1, ::1 or localhost is always allowed."),
-    Setting("queue.enabled", bool, True, "Take tickets and call numbers at this window (服務導引 still shows the directory when false)."),
-    Setting("queue.directory", str, "", "Service directory file (.csv or .json, docs/queue.md) used until the collector sends one; empty means the bundled demo directory."),
-    Setting("queue.no_show_after_calls", int, 3, "Calls of a number after which a recall marks it no-show and calls the next."),
-    Setting("queue.printer", str, "", "Ticket printer: empty for none, file:PATH (demo, tests) or usb:VID:PID (ESC/POS, hex ids)."),
-    Setting("queue.staff_pin_hash", str, "", "Hash of the staff screen's PIN (6 to 12 digits; next, recall, no-show), written by `kiosk set-staff-pin`; empty hides the screen."),
+    Setting(
+        "sync.allow_insecure_http",
+        bool,
+        False,
+        "Allow an http:// sync.url to a host other than this machine (the token then crosses the network in clear); only for a demo or a test network. http:// to 127.0.0.1, ::1 or localhost is always allowed.",
+    ),
+    Setting(
+        "queue.enabled",
+        bool,
+        True,
+        "Take tickets and call numbers at this window (服務導引 still shows the directory when false).",
+    ),
+    Setting(
+        "queue.directory",
+        str,
+        "",
+        "Service directory file (.csv or .json, docs/queue.md) used until the collector sends one; empty means the bundled demo directory.",
+    ),
+    Setting(
+        "queue.no_show_after_calls",
+        int,
+        3,
+        "Calls of a number after which a recall marks it no-show and calls the next.",
+    ),
+    Setting(
+        "queue.printer",
+        str,
+        "",
+        "Ticket printer: empty for none, file:PATH (demo, tests) or usb:VID:PID (ESC/POS, hex ids).",
+    ),
+    Setting(
+        "queue.staff_pin_hash",
+        str,
+        "",
+        "Hash of the staff screen's PIN (6 to 12 digits; next, recall, no-show), written by `kiosk set-staff-pin`; empty hides the screen.",
+    ),
     Setting("queue.speak", bool, False, "Also speak each called number through espeak-ng, where installed."),
-    Setting("lookup.lock_after", int, 5, "Wrong verification codes in a row after which a case number is locked on this kiosk (docs/cases.md)."),
+    Setting(
+        "lookup.lock_after",
+        int,
+        5,
+        "Wrong verification codes in a row after which a case number is locked on this kiosk (docs/cases.md).",
+    ),
     Setting("lookup.lock_minutes", (int, float), 15, "Minutes a locked case number stays locked on this kiosk."),
-    Setting("lookup.rate_burst", int, 10, "Failed lookups this kiosk allows at once before it slows down (token bucket)."),
-    Setting("lookup.rate_per_minute", (int, float), 2, "Failed lookups per minute this kiosk allows after the burst is spent."),
+    Setting(
+        "lookup.rate_burst", int, 10, "Failed lookups this kiosk allows at once before it slows down (token bucket)."
+    ),
+    Setting(
+        "lookup.rate_per_minute",
+        (int, float),
+        2,
+        "Failed lookups per minute this kiosk allows after the burst is spent.",
+    ),
 ]
 
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
@@ -151,8 +254,14 @@ class Config:
 
 def _type_name(kind) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {int: "a whole number", float: "a number", str: "text in quotes",
-             bool: "true or false", list: "a list", type(None): "nothing"}
+    names = {
+        int: "a whole number",
+        float: "a number",
+        str: "text in quotes",
+        bool: "true or false",
+        list: "a list",
+        type(None): "nothing",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds if k is not type(None))
 
 
@@ -171,7 +280,7 @@ def _pin(path, key, value, *, optional):
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ConfigError(path, key, f"expected a GPIO pin number (BCM) or name like \"GPIO5\", got {value!r}")
+        raise ConfigError(path, key, f'expected a GPIO pin number (BCM) or name like "GPIO5", got {value!r}')
     if isinstance(value, int) and not 0 <= value <= 27:
         raise ConfigError(path, key, f"expected a GPIO (BCM) pin number from 0 to 27, got {value}")
     return value
@@ -182,8 +291,8 @@ def _pin_key(pin):
     if isinstance(pin, str):
         name = pin.strip().upper()
         for prefix in ("GPIO", "BCM"):
-            if name.startswith(prefix) and name[len(prefix):].isdigit():
-                return int(name[len(prefix):])
+            if name.startswith(prefix) and name[len(prefix) :].isdigit():
+                return int(name[len(prefix) :])
         return int(name) if name.isdigit() else name
     return pin
 
@@ -206,10 +315,13 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
             raise ConfigError(path, section, f"expected a [{section}] table")
         for name in body:
             if f"{section}.{name}" == "queue.staff_pin":  # plain PINs were accepted before; say what replaces them
-                raise ConfigError(path, "queue.staff_pin",
-                                  "a PIN in plain text is no longer accepted 不再接受明文密碼: run "
-                                  f"`{SET_COMMAND} --config {path or 'FILE'}` to replace it with staff_pin_hash "
-                                  f"({MIN_DIGITS} or more digits)")
+                raise ConfigError(
+                    path,
+                    "queue.staff_pin",
+                    "a PIN in plain text is no longer accepted 不再接受明文密碼: run "
+                    f"`{SET_COMMAND} --config {path or 'FILE'}` to replace it with staff_pin_hash "
+                    f"({MIN_DIGITS} or more digits)",
+                )
             if f"{section}.{name}" not in SETTINGS_BY_KEY:
                 known = ", ".join(s.key.split(".")[1] for s in SETTINGS if s.key.startswith(section + "."))
                 raise ConfigError(path, f"{section}.{name}", f"unknown setting; [{section}] knows: {known}")
@@ -219,8 +331,13 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
         _check_type(path, setting.key, value, setting.kind)
         values[setting.key] = value
 
-    for key in ("kiosk.idle_timeout", "kiosk.thanks_seconds", "kiosk.reasons_timeout",
-                "buttons.led_seconds", "sync.interval"):
+    for key in (
+        "kiosk.idle_timeout",
+        "kiosk.thanks_seconds",
+        "kiosk.reasons_timeout",
+        "buttons.led_seconds",
+        "sync.interval",
+    ):
         if values[key] <= 0:
             raise ConfigError(path, key, f"expected a number of seconds above 0, got {values[key]}")
     for key in ("lookup.lock_after", "lookup.lock_minutes", "lookup.rate_burst", "lookup.rate_per_minute"):
@@ -230,11 +347,13 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
         if values[key] < 0:
             raise ConfigError(path, key, f"expected 0 or more seconds, got {values[key]}")
     if values["kiosk.language"] not in ("zh-TW", "en"):
-        raise ConfigError(path, "kiosk.language", f"expected \"zh-TW\" or \"en\", got {values['kiosk.language']!r}")
+        raise ConfigError(path, "kiosk.language", f'expected "zh-TW" or "en", got {values["kiosk.language"]!r}')
     if values["display.rotation"] not in (0, 90, 180, 270):
         raise ConfigError(path, "display.rotation", f"expected 0, 90, 180 or 270, got {values['display.rotation']}")
     if values["display.fullscreen"] not in (True, False, "auto"):
-        raise ConfigError(path, "display.fullscreen", f"expected true, false or \"auto\", got {values['display.fullscreen']!r}")
+        raise ConfigError(
+            path, "display.fullscreen", f'expected true, false or "auto", got {values["display.fullscreen"]!r}'
+        )
     for key in ("display.width", "display.height"):
         if not 200 <= values[key] <= 8000:
             raise ConfigError(path, key, f"expected pixels from 200 to 8000, got {values[key]}")
@@ -245,9 +364,12 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
     except ValueError as exc:
         raise ConfigError(path, "display.on_hours", str(exc)) from None
     days = values["display.on_days"]
-    if not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days) \
-            or len(set(days)) != len(days):
-        raise ConfigError(path, "display.on_days", f"expected distinct weekdays from 1 (Monday) to 7 (Sunday), got {days!r}")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days) or len(set(days)) != len(
+        days
+    ):
+        raise ConfigError(
+            path, "display.on_days", f"expected distinct weekdays from 1 (Monday) to 7 (Sunday), got {days!r}"
+        )
     if values["sync.url"] and not values["sync.url"].startswith(("http://", "https://")):
         raise ConfigError(path, "sync.url", f"expected an http:// or https:// address, got {values['sync.url']!r}")
     cleartext = refusal(values["sync.url"], allow_insecure_http=values["sync.allow_insecure_http"])
@@ -255,7 +377,9 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
         raise ConfigError(path, "sync.url", " / ".join(cleartext))
     values["sync.token"] = os.environ.get("KIOSK_SYNC_TOKEN") or values["sync.token"]
     if not 1 <= values["queue.no_show_after_calls"] <= 10:
-        raise ConfigError(path, "queue.no_show_after_calls", f"expected 1 to 10 calls, got {values['queue.no_show_after_calls']}")
+        raise ConfigError(
+            path, "queue.no_show_after_calls", f"expected 1 to 10 calls, got {values['queue.no_show_after_calls']}"
+        )
     problem = values["queue.staff_pin_hash"] and hash_problem(values["queue.staff_pin_hash"])
     if problem:
         raise ConfigError(path, "queue.staff_pin_hash", problem)
@@ -275,7 +399,9 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
         _label_table(path, key, item, ("label", "label_en"))
         unknown = set(item) - {"label", "label_en", "pin", "led"}
         if unknown:
-            raise ConfigError(path, key, f"unknown field(s) {', '.join(sorted(unknown))}; expected label, label_en, pin, led")
+            raise ConfigError(
+                path, key, f"unknown field(s) {', '.join(sorted(unknown))}; expected label, label_en, pin, led"
+            )
         if "pin" not in item:
             raise ConfigError(path, f"{key}.pin", "missing: every rating button needs a GPIO pin")
         pin = _pin(path, f"{key}.pin", item["pin"], optional=False)
@@ -291,8 +417,9 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
     if next_pin:
         _pin(path, "buttons.next_pin", next_pin, optional=False)
         if _pin_key(next_pin) in pins_seen:
-            raise ConfigError(path, "buttons.next_pin",
-                              f"GPIO {next_pin} is already used by {pins_seen[_pin_key(next_pin)]}")
+            raise ConfigError(
+                path, "buttons.next_pin", f"GPIO {next_pin} is already used by {pins_seen[_pin_key(next_pin)]}"
+            )
     else:
         values["buttons.next_pin"] = None
 
@@ -343,6 +470,6 @@ def asset_path(name: str) -> Path:
 
 def default_data_dir(*, demo: bool) -> Path:
     """Where the SQLite file lives when --data-dir is not given."""
-    if demo or os.geteuid() != 0 and not Path("/var/lib/counter-kiosk").is_dir():
+    if demo or (os.geteuid() != 0 and not Path("/var/lib/counter-kiosk").is_dir()):
         return Path(platformdirs.user_data_dir("counter-kiosk", appauthor=False))
     return Path("/var/lib/counter-kiosk")

@@ -44,8 +44,8 @@ def edited(text: str, key: str, value: str, *, drop: tuple[str, ...] = ()) -> st
         lines += [f"[{section}]\n", new_line]
     else:
         end = next((i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
-        body = [line for line in lines[header + 1:end] if not assignment.match(line)]
-        lines = [*lines[:header + 1], new_line, *body, *lines[end:]]
+        body = [line for line in lines[header + 1 : end] if not assignment.match(line)]
+        lines = [*lines[: header + 1], new_line, *body, *lines[end:]]
     result = "".join(lines)
     try:
         table = tomllib.loads(result).get(section, {})
@@ -56,8 +56,9 @@ def edited(text: str, key: str, value: str, *, drop: tuple[str, ...] = ()) -> st
     return result
 
 
-def write_setting(path: str | os.PathLike, key: str, value: str, *, drop: tuple[str, ...] = (),
-                  group: int | None = None) -> None:
+def write_setting(
+    path: str | os.PathLike, key: str, value: str, *, drop: tuple[str, ...] = (), group: int | None = None
+) -> None:
     """Set ``key`` to ``value`` in the TOML file at ``path`` (see ``edited``), replacing the file
     atomically with mode 0640 at most; ``group``: a group id to give it instead of the old one."""
     path = Path(path)
@@ -76,7 +77,7 @@ def write_setting(path: str | os.PathLike, key: str, value: str, *, drop: tuple[
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             gid = old.st_gid if group is None else group
             if (old.st_uid, gid) != (os.geteuid(), os.getegid()):
                 os.fchown(fd, old.st_uid, gid)  # as root: the file stays the service's to read

@@ -66,16 +66,21 @@ def _collector(*args: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev.sh demo", description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="800x480", help="window size, e.g. 800x480 or 1280x800")
-    parser.add_argument("--folder", type=Path,
-                        default=Path(platformdirs.user_data_dir("counter-kiosk-demo", appauthor=False)),
-                        help="where the demo keeps its two SQLite files")
+    parser.add_argument(
+        "--folder",
+        type=Path,
+        default=Path(platformdirs.user_data_dir("counter-kiosk-demo", appauthor=False)),
+        help="where the demo keeps its two SQLite files",
+    )
     parser.add_argument("--no-collector", action="store_true", help="run the kiosk alone, offline")
     args = parser.parse_args(argv)
 
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        print("示範需要桌面環境 the demo needs a desktop session (no DISPLAY is set).\n"
-              "On a machine without a screen: xvfb-run -s '-screen 0 1280x800x24' ./dev.sh demo",
-              file=sys.stderr)
+        print(
+            "示範需要桌面環境 the demo needs a desktop session (no DISPLAY is set).\n"
+            "On a machine without a screen: xvfb-run -s '-screen 0 1280x800x24' ./dev.sh demo",
+            file=sys.stderr,
+        )
         return 2
 
     folder: Path = args.folder
@@ -90,22 +95,40 @@ def main(argv: list[str] | None = None) -> int:
             db = folder / "collector.db"
             token_file = folder / "demo-kiosk.token"
             if not token_file.exists():
-                out = subprocess.run(_collector("add-kiosk", "demo-w1", "--db", str(db)),
-                                     check=True, capture_output=True, text=True).stdout
+                out = subprocess.run(
+                    _collector("add-kiosk", "demo-w1", "--db", str(db)), check=True, capture_output=True, text=True
+                ).stdout
                 token_file.write_text(out.strip().splitlines()[-1], encoding="utf-8")
                 token_file.chmod(0o600)
                 # As an office would: the collector manages the directory the kiosks show.
-                subprocess.run(_collector("import-services", str(asset_path("services.zh-TW.csv")),
-                                          "--db", str(db)), check=True, capture_output=True)
+                subprocess.run(
+                    _collector("import-services", str(asset_path("services.zh-TW.csv")), "--db", str(db)),
+                    check=True,
+                    capture_output=True,
+                )
             port = _free_port(8470)
             collector = subprocess.Popen(_collector("serve", "--db", str(db), "--port", str(port), "--no-access-log"))
             _wait_healthy(port, collector)
-            config_path.write_text(DEMO_CONFIG.format(port=port, token=token_file.read_text().strip()),
-                                   encoding="utf-8")
+            config_path.write_text(
+                DEMO_CONFIG.format(port=port, token=token_file.read_text().strip()), encoding="utf-8"
+            )
             print(f"收集伺服器 collector: http://127.0.0.1:{port}/  (data: {db})")
         print("按鍵 1–5 模擬五個評分按鈕 keys 1-5 press the five rating buttons; close the window to stop.")
-        return subprocess.call([sys.executable, "-m", "kiosk", "run", "--demo", "--size", args.size,
-                                "--config", str(config_path), "--data-dir", str(kiosk_dir)])
+        return subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "kiosk",
+                "run",
+                "--demo",
+                "--size",
+                args.size,
+                "--config",
+                str(config_path),
+                "--data-dir",
+                str(kiosk_dir),
+            ]
+        )
     except KeyboardInterrupt:
         return 130
     finally:

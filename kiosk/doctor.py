@@ -44,12 +44,10 @@ def check_data_dir(data_dir: Path) -> Check:
         with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".doctor-"):
             pass
     except OSError as exc:
-        return Check("data dir 資料目錄", False,
-                     f"{data_dir} is not writable 無法寫入: {exc.strerror or exc}")
+        return Check("data dir 資料目錄", False, f"{data_dir} is not writable 無法寫入: {exc.strerror or exc}")
     free = shutil.disk_usage(data_dir).free
     if free < 50 * 1024 * 1024:
-        return Check("data dir 資料目錄", False,
-                     f"{data_dir}: only {free // 1024 // 1024} MB free 可用空間不足")
+        return Check("data dir 資料目錄", False, f"{data_dir}: only {free // 1024 // 1024} MB free 可用空間不足")
     return Check("data dir 資料目錄", True, f"{data_dir} ({free // 1024 // 1024} MB free)")
 
 
@@ -73,10 +71,10 @@ def check_pins(demo: bool) -> Check:
     if demo:
         return Check("GPIO pins 腳位", True, "demo: gpiozero MockFactory")
     try:
+        import warnings
+
         from gpiozero import Device
         from gpiozero.pins.local import LocalPiFactory  # noqa: F401
-
-        import warnings
 
         with warnings.catch_warnings():  # gpiozero warns per factory it skips; the result says enough
             warnings.simplefilter("ignore")
@@ -84,9 +82,12 @@ def check_pins(demo: bool) -> Check:
         name = type(factory).__name__
         factory.close()
     except Exception as exc:  # gpiozero raises several kinds when no GPIO is there
-        return Check("GPIO pins 腳位", False,
-                     f"no GPIO pin factory 無法使用 GPIO: {exc}. On a Pi install python3-lgpio "
-                     "and add the user to the gpio group; elsewhere use --demo.")
+        return Check(
+            "GPIO pins 腳位",
+            False,
+            f"no GPIO pin factory 無法使用 GPIO: {exc}. On a Pi install python3-lgpio "
+            "and add the user to the gpio group; elsewhere use --demo.",
+        )
     return Check("GPIO pins 腳位", True, name)
 
 
@@ -95,8 +96,12 @@ def check_sync(config, data_dir: Path) -> Check:
     if not config["sync.url"]:
         return Check("sync 同步", True, "off: no [sync] url 未設定同步 (standalone recorder)")
     if not config["sync.token"]:
-        return Check("sync 同步", False, f"{config['sync.url']}: no token 未設定權杖; set [sync] token "
-                     "or KIOSK_SYNC_TOKEN to the one `kiosk-collector add-kiosk` printed")
+        return Check(
+            "sync 同步",
+            False,
+            f"{config['sync.url']}: no token 未設定權杖; set [sync] token "
+            "or KIOSK_SYNC_TOKEN to the one `kiosk-collector add-kiosk` printed",
+        )
     import sqlite3
 
     from kiosk.outbox import read_status
@@ -124,8 +129,11 @@ def check_data_dir_writable_mount(data_dir: Path) -> Check:
     except OSError as exc:
         return Check("filesystem 檔案系統", False, f"{data_dir}: {exc.strerror}")
     if read_only:
-        return Check("filesystem 檔案系統", False,
-                     f"{data_dir} is on a read-only filesystem 檔案系統為唯讀 (SD card errors? see dmesg)")
+        return Check(
+            "filesystem 檔案系統",
+            False,
+            f"{data_dir} is on a read-only filesystem 檔案系統為唯讀 (SD card errors? see dmesg)",
+        )
     return Check("filesystem 檔案系統", True, f"{data_dir} mounted read-write")
 
 
@@ -135,20 +143,30 @@ def check_gpio_access(dev: Path = Path("/dev")) -> Check:
         return Check("GPIO access 腳位權限", False, f"no {dev}/gpiochip* device 找不到 GPIO 裝置")
     denied = [c.name for c in chips if not os.access(c, os.R_OK | os.W_OK)]
     if len(denied) == len(chips):
-        return Check("GPIO access 腳位權限", False,
-                     f"no permission on {', '.join(denied)} 無權限: add the user to the gpio group")
+        return Check(
+            "GPIO access 腳位權限",
+            False,
+            f"no permission on {', '.join(denied)} 無權限: add the user to the gpio group",
+        )
     return Check("GPIO access 腳位權限", True, ", ".join(c.name for c in chips if c.name not in denied))
 
 
 def check_display(environ=os.environ, dri: Path = Path("/dev/dri")) -> Check:
     if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
-        return Check("display 螢幕", True, f"desktop session {environ.get('DISPLAY') or environ.get('WAYLAND_DISPLAY')}")
+        return Check(
+            "display 螢幕", True, f"desktop session {environ.get('DISPLAY') or environ.get('WAYLAND_DISPLAY')}"
+        )
     cards = sorted(dri.glob("card*"))
     if not cards:
-        return Check("display 螢幕", False,
-                     f"no desktop session and no {dri}/card* for KMS/DRM 找不到螢幕 (is dtoverlay=vc4-kms-v3d set?)")
+        return Check(
+            "display 螢幕",
+            False,
+            f"no desktop session and no {dri}/card* for KMS/DRM 找不到螢幕 (is dtoverlay=vc4-kms-v3d set?)",
+        )
     if not any(os.access(c, os.R_OK | os.W_OK) for c in cards):
-        return Check("display 螢幕", False, f"no permission on {dri}/card* 無權限: add the user to the video and render groups")
+        return Check(
+            "display 螢幕", False, f"no permission on {dri}/card* 無權限: add the user to the video and render groups"
+        )
     return Check("display 螢幕", True, f"KMS/DRM {cards[0]}")
 
 
@@ -158,14 +176,16 @@ def check_clock(run=None) -> Check:
 
     run = run or subprocess.run
     try:
-        out = run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
-                  capture_output=True, text=True, timeout=5).stdout.strip()
+        out = run(
+            ["timedatectl", "show", "-p", "NTPSynchronized", "--value"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         out = "yes" if Path("/run/systemd/timesync/synchronized").exists() else ""
     if out == "yes":
         return Check("clock 時鐘", True, "synchronised with NTP 已校時")
-    return Check("clock 時鐘", True, "not synchronised yet 尚未校時 (times are corrected at the collector)",
-                 warning=True)
+    return Check(
+        "clock 時鐘", True, "not synchronised yet 尚未校時 (times are corrected at the collector)", warning=True
+    )
 
 
 def run_checks(config_path, data_dir: Path | None, *, demo: bool) -> list[Check]:

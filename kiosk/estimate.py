@@ -16,8 +16,8 @@ with its ticket; ``accuracy`` reports against the wait that really happened.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 # (upper bound in minutes or None, key); a wait falls in the first band whose bound is above it.
 BANDS = ((5, "lt5"), (10, "5-10"), (20, "10-20"), (30, "20-30"), (None, "30+"))
@@ -107,8 +107,9 @@ class LearnedEstimator(FixedEstimator):
     moves from prior x factor towards its own mean as its observations add up.
     """
 
-    def __init__(self, priors: dict[str, float], alpha: float = ALPHA, service_alpha: float = SERVICE_ALPHA,
-                 trust: float = TRUST):
+    def __init__(
+        self, priors: dict[str, float], alpha: float = ALPHA, service_alpha: float = SERVICE_ALPHA, trust: float = TRUST
+    ):
         super().__init__(priors)
         self.alpha, self.service_alpha, self.trust = alpha, service_alpha, trust
         self.ratios: dict[str, float] = {}  # per service: EWMA of measured / (prior x factor)
@@ -131,8 +132,11 @@ class LearnedEstimator(FixedEstimator):
         prior = super().expected(service)
         ratio = seconds / prior
         # Work in logs: service times are log-normal, and one long case should not count double.
-        self.factor = math.exp(math.log(ratio) if self.seen == 0 else
-                               math.log(self.factor) + self.alpha * (math.log(ratio) - math.log(self.factor)))
+        self.factor = math.exp(
+            math.log(ratio)
+            if self.seen == 0
+            else math.log(self.factor) + self.alpha * (math.log(ratio) - math.log(self.factor))
+        )
         rel = seconds / (prior * self.factor)
         old = self.ratios.get(service)
         self.ratios[service] = rel if old is None else old + self.service_alpha * (rel - old)

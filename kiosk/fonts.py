@@ -76,6 +76,7 @@ def _extract_face(collection: Path, weight: str, cache: Path) -> Path:
     if _cached_ok(target):
         return target
     from fontTools.ttLib import TTCollection  # only on the first start: a few MB to import
+
     fonts = TTCollection(str(collection), lazy=True).fonts
     for face in fonts:
         if face["name"].getDebugName(1) == FAMILY:
@@ -103,8 +104,7 @@ def find_cjk_font(configured: str = "", *, cache: Path | None = None) -> dict[st
     for weight, candidates in SEARCH.items():
         for candidate in map(Path, candidates):
             if candidate.is_file():
-                found[weight] = (_extract_face(candidate, weight, cache)
-                                 if candidate.suffix == ".ttc" else candidate)
+                found[weight] = _extract_face(candidate, weight, cache) if candidate.suffix == ".ttc" else candidate
                 break
     if "Regular" not in found:
         raise FontMissing(f"找不到中文字型 no CJK font found ({FAMILY}). {PACKAGE_HINT}")

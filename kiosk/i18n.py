@@ -26,8 +26,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "notice_title": ("暫時無法記錄評分", "Your rating could not be recorded"),
     "notice_reason_title": ("暫時無法記錄您的意見", "Your feedback could not be recorded"),
     "notice_ticket_title": ("暫時無法取號", "A number could not be given"),
-    "notice_body": ("系統儲存發生問題：{reason}。請告知櫃台人員，或稍後再試。",
-                    "A storage problem occurred: {reason}. Please tell the staff at the counter, or try again later."),
+    "notice_body": (
+        "系統儲存發生問題：{reason}。請告知櫃台人員，或稍後再試。",
+        "A storage problem occurred: {reason}. Please tell the staff at the counter, or try again later.",
+    ),
     # 案件查詢 (kiosk/lookup.py, screens lookup.kv and case_result.kv)
     "lookup_help": ("請輸入案件編號及驗證碼", "Enter your case number and verification code"),
     "case_no_label": ("案件編號", "Case number"),
@@ -40,13 +42,23 @@ STRINGS: dict[str, tuple[str, str]] = {
     "key_next": ("下一欄", "Next field"),
     "lookup_need_both": ("請輸入案件編號及驗證碼", "Please enter both the case number and the code"),
     "lookup_searching": ("查詢中…", "Searching…"),
-    "lookup_unavailable": ("暫時無法查詢：{reason}。請洽櫃台人員。", "Lookup unavailable: {reason}. Please ask the staff."),
+    "lookup_unavailable": (
+        "暫時無法查詢：{reason}。請洽櫃台人員。",
+        "Lookup unavailable: {reason}. Please ask the staff.",
+    ),
     "lookup_not_found": ("查無資料或驗證碼錯誤", "No record found, or the verification code is wrong"),
-    "lookup_now_locked": ("錯誤次數過多，此案件編號在本機暫停查詢 {minutes} 分鐘。",
-                          "Too many wrong codes: this case number is paused on this kiosk for {minutes} minutes."),
-    "lookup_locked": ("此案件編號錯誤次數過多，請於 {minutes} 分鐘後再試，或洽櫃台人員。",
-                      "Too many wrong codes for this case number. Try again in {minutes} minutes, or ask the staff."),
-    "lookup_rate_limited": ("查詢次數過多，請於 {seconds} 秒後再試。", "Too many lookups. Please try again in {seconds} seconds."),
+    "lookup_now_locked": (
+        "錯誤次數過多，此案件編號在本機暫停查詢 {minutes} 分鐘。",
+        "Too many wrong codes: this case number is paused on this kiosk for {minutes} minutes.",
+    ),
+    "lookup_locked": (
+        "此案件編號錯誤次數過多，請於 {minutes} 分鐘後再試，或洽櫃台人員。",
+        "Too many wrong codes for this case number. Try again in {minutes} minutes, or ask the staff.",
+    ),
+    "lookup_rate_limited": (
+        "查詢次數過多，請於 {seconds} 秒後再試。",
+        "Too many lookups. Please try again in {seconds} seconds.",
+    ),
     "applicant": ("申請人", "Applicant"),
     "current_stage": ("目前進度", "Current stage"),
     "expected": ("預計完成", "Expected completion"),

@@ -24,11 +24,12 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from kiosk import i18n
-from kiosk.store import Store, StoreUnavailable, _unavailable, connect
+from kiosk.store import Store, _unavailable, connect
 from server_sync.wire import cases as wire_cases
 from server_sync.wire.tz import OFFICE_TZ
 
@@ -83,12 +84,21 @@ class CaseView:
 
     def as_json(self) -> dict[str, Any]:
         cur = self.current
-        return {"case_no": self.case_no, "case_type": self.case_type, "case_type_en": self.case_type_en,
-                "name": self.name, "stages": [s.__dict__ for s in self.stages],
-                "current_stage": cur.stage if cur else None, "current_stage_en": cur.stage_en if cur else None,
-                "current_since": cur.date if cur else None, "expected_completion": self.due_date,
-                "closed_date": self.closed_date, "unit": self.unit, "unit_en": self.unit_en,
-                "extension": self.extension}
+        return {
+            "case_no": self.case_no,
+            "case_type": self.case_type,
+            "case_type_en": self.case_type_en,
+            "name": self.name,
+            "stages": [s.__dict__ for s in self.stages],
+            "current_stage": cur.stage if cur else None,
+            "current_stage_en": cur.stage_en if cur else None,
+            "current_since": cur.date if cur else None,
+            "expected_completion": self.due_date,
+            "closed_date": self.closed_date,
+            "unit": self.unit,
+            "unit_en": self.unit_en,
+            "extension": self.extension,
+        }
 
 
 @dataclass
@@ -127,8 +137,9 @@ class LookupResult:
 
 def _dummy_verifier() -> str:
     # At the collector's current cost, so checking an unknown case takes as long as a known one.
-    return wire_cases.verifier(wire_cases.kdf_name(), secrets.token_bytes(16),
-                               secrets.token_bytes(wire_cases.DIGEST_BYTES))
+    return wire_cases.verifier(
+        wire_cases.kdf_name(), secrets.token_bytes(16), secrets.token_bytes(wire_cases.DIGEST_BYTES)
+    )
 
 
 @dataclass
@@ -148,9 +159,14 @@ class CaseLookup:
     _dummy: str = field(default_factory=_dummy_verifier, repr=False)
 
     @classmethod
-    def from_config(cls, store: Store, config) -> "CaseLookup":
-        return cls(store, lock_after=config["lookup.lock_after"], lock_minutes=config["lookup.lock_minutes"],
-                   rate_burst=config["lookup.rate_burst"], rate_per_minute=config["lookup.rate_per_minute"])
+    def from_config(cls, store: Store, config) -> CaseLookup:
+        return cls(
+            store,
+            lock_after=config["lookup.lock_after"],
+            lock_minutes=config["lookup.lock_minutes"],
+            rate_burst=config["lookup.rate_burst"],
+            rate_per_minute=config["lookup.rate_per_minute"],
+        )
 
     @property
     def clock(self):
@@ -173,16 +189,23 @@ class CaseLookup:
     # -- reading ------------------------------------------------------------------
     def find(self, case_no: str) -> tuple[CaseView, str] | None:
         """The case and its verifier, if this kiosk holds it and may still show it."""
-        row = self.conn().execute(
-            "SELECT case_no, case_type, case_type_en, name, stages, unit, unit_en, extension, due_date,"
-            " closed_date, hide_after, verifier FROM cases WHERE case_no = ?", [case_no]).fetchone()
+        row = (
+            self.conn()
+            .execute(
+                "SELECT case_no, case_type, case_type_en, name, stages, unit, unit_en, extension, due_date,"
+                " closed_date, hide_after, verifier FROM cases WHERE case_no = ?",
+                [case_no],
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         hide_after = row[10]
         if hide_after and hide_after < self.clock.now().astimezone(OFFICE_TZ).date().isoformat():
             return None  # closed long enough ago: gone even if the kiosk has been offline since
-        stages = tuple(Stage(s.get("stage", ""), s.get("stage_en", "") or "", s.get("date", ""))
-                       for s in json.loads(row[4]))
+        stages = tuple(
+            Stage(s.get("stage", ""), s.get("stage_en", "") or "", s.get("date", "")) for s in json.loads(row[4])
+        )
         return CaseView(row[0], row[1], row[2], row[3], stages, row[5], row[6], row[7], row[8], row[9]), row[11]
 
     def count(self) -> int:
@@ -241,30 +264,39 @@ class CaseLookup:
         if result.result in ("rate_limited", "locked"):
             return  # nothing was checked: nothing to count
         conn = self.conn()
-        if result.result == "found" and not conn.execute(
-                "SELECT 1 FROM lookup_failures WHERE case_no = ?", [case_no]).fetchone():
+        if (
+            result.result == "found"
+            and not conn.execute("SELECT 1 FROM lookup_failures WHERE case_no = ?", [case_no]).fetchone()
+        ):
             return  # no wrong codes to forget: spare the SD card a write
         conn.execute("BEGIN IMMEDIATE")
         try:
             if result.result == "found":
                 conn.execute("DELETE FROM lookup_failures WHERE case_no = ?", [case_no])
             else:
-                row = conn.execute("SELECT failures, last_at FROM lookup_failures WHERE case_no = ?",
-                                   [case_no]).fetchone()
+                row = conn.execute(
+                    "SELECT failures, last_at FROM lookup_failures WHERE case_no = ?", [case_no]
+                ).fetchone()
                 # Wrong codes further apart than a lock's length do not add up.
                 failures = 1 if row is None or not (0 <= now - row[1] <= lock_seconds) else row[0] + 1
                 locked_until = None
                 if failures >= self.lock_after:
                     locked_until, failures = now + lock_seconds, 0
                     result.now_locked = True
-                conn.execute("INSERT OR REPLACE INTO lookup_failures (case_no, failures, last_at, locked_until)"
-                             " VALUES (?,?,?,?)", [case_no, failures, now, locked_until])
+                conn.execute(
+                    "INSERT OR REPLACE INTO lookup_failures (case_no, failures, last_at, locked_until)"
+                    " VALUES (?,?,?,?)",
+                    [case_no, failures, now, locked_until],
+                )
                 tokens = self._bucket(conn, now) - 1.0
-                conn.execute("INSERT OR REPLACE INTO lookup_bucket (id, tokens, at) VALUES (1, ?, ?)",
-                             [max(tokens, 0.0), now])
+                conn.execute(
+                    "INSERT OR REPLACE INTO lookup_bucket (id, tokens, at) VALUES (1, ?, ?)", [max(tokens, 0.0), now]
+                )
                 # Old counters say nothing any more; keep the table small.
-                conn.execute("DELETE FROM lookup_failures WHERE last_at < ? AND coalesce(locked_until, 0) < ?",
-                             [now - 2 * lock_seconds, now])
+                conn.execute(
+                    "DELETE FROM lookup_failures WHERE last_at < ? AND coalesce(locked_until, 0) < ?",
+                    [now - 2 * lock_seconds, now],
+                )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -283,15 +315,19 @@ def render_text(result: LookupResult, lang: str = "zh-TW") -> str:
         f"案件編號 Case number: {case.case_no}",
         f"案件類別 Case type: {case.case_type}" + (f" / {case.case_type_en}" if case.case_type_en else ""),
         f"申請人 Applicant: {case.name}",
-        f"目前階段 Current stage: {cur.stage if cur else ''}" + (f" / {cur.stage_en}" if cur and cur.stage_en else "")
+        f"目前階段 Current stage: {cur.stage if cur else ''}"
+        + (f" / {cur.stage_en}" if cur and cur.stage_en else "")
         + (f" ({format_date(cur.date, 'zh-TW')} / {cur.date})" if cur else ""),
-        f"預計完成 Expected completion: " + (f"{format_date(case.due_date, 'zh-TW')} / {case.due_date}"
-                                          if case.due_date else "-"),
+        "預計完成 Expected completion: "
+        + (f"{format_date(case.due_date, 'zh-TW')} / {case.due_date}" if case.due_date else "-"),
     ]
     if case.closed_date:
         lines.append(f"結案日期 Closed: {format_date(case.closed_date, 'zh-TW')} / {case.closed_date}")
-    lines.append(f"承辦單位 Handling unit: {case.unit}" + (f" / {case.unit_en}" if case.unit_en else "")
-                 + (f"  分機 ext. {case.extension}" if case.extension else ""))
+    lines.append(
+        f"承辦單位 Handling unit: {case.unit}"
+        + (f" / {case.unit_en}" if case.unit_en else "")
+        + (f"  分機 ext. {case.extension}" if case.extension else "")
+    )
     lines.append("進度 Timeline:")
     for i, st in enumerate(case.stages):
         mark = "  ← 目前 current" if i == len(case.stages) - 1 else ""

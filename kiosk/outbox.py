@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -93,10 +94,12 @@ class KioskOutbox:
 
     def _transaction(self, fn: Callable[[sqlite3.Connection], None]) -> None:
         """fn(conn) in one transaction, durable when this returns (synchronous=FULL)."""
+
         def go(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
             fn(conn)
             conn.execute("COMMIT")
+
         self._run(go)
 
     # -- events and the watermark -------------------------------------------------
@@ -113,24 +116,30 @@ class KioskOutbox:
 
         def go(conn: sqlite3.Connection) -> tuple:
             conn.execute("INSERT OR IGNORE INTO sync_state(store_id) VALUES (?)", [store_id])
-            return conn.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM sync_state WHERE store_id=?",
-                                [store_id]).fetchone()
+            return conn.execute(
+                f"SELECT {', '.join(STATE_COLUMNS)} FROM sync_state WHERE store_id=?", [store_id]
+            ).fetchone()
+
         return dict(zip(STATE_COLUMNS, self._run(go)))
 
     def pending_count(self, after_seq: int) -> int:
-        return self._run(lambda c: c.execute("SELECT count(*) FROM events WHERE seq > ?",
-                                             [after_seq]).fetchone()[0])
+        return self._run(lambda c: c.execute("SELECT count(*) FROM events WHERE seq > ?", [after_seq]).fetchone()[0])
 
     def batch(self, after_seq: int, limit: int) -> list[Event]:
-        rows = self._run(lambda c: c.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            [after_seq, limit]).fetchall())
+        rows = self._run(
+            lambda c: c.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [after_seq, limit]
+            ).fetchall()
+        )
         return [row_to_event(row) for row in rows]
 
     def mark_acked(self, store_id: str, acked_seq: int, pending: int, succeeded_at: str) -> None:
-        self._transaction(lambda c: c.execute(
-            "UPDATE sync_state SET acked_seq=?, pending=?, last_success_at=? WHERE store_id=?",
-            [acked_seq, pending, succeeded_at, store_id]))
+        self._transaction(
+            lambda c: c.execute(
+                "UPDATE sync_state SET acked_seq=?, pending=?, last_success_at=? WHERE store_id=?",
+                [acked_seq, pending, succeeded_at, store_id],
+            )
+        )
 
     def update_state(self, store_id: str, values: dict[str, Any]) -> None:
         unknown = set(values) - set(STATE_COLUMNS[1:])
@@ -138,9 +147,12 @@ class KioskOutbox:
             raise ValueError(f"not sync_state columns: {sorted(unknown)}")
         if values:
             names = list(values)
-            self._transaction(lambda c: c.execute(
-                f"UPDATE sync_state SET {', '.join(f'{n}=?' for n in names)} WHERE store_id=?",
-                [values[n] for n in names] + [store_id]))
+            self._transaction(
+                lambda c: c.execute(
+                    f"UPDATE sync_state SET {', '.join(f'{n}=?' for n in names)} WHERE store_id=?",
+                    [values[n] for n in names] + [store_id],
+                )
+            )
 
     # -- the service directory's last good copy (migration m201_queue) ---------------
     def services_etag(self) -> str | None:
@@ -148,11 +160,15 @@ class KioskOutbox:
         return row[0] if row else None
 
     def save_services(self, revision: int, etag: str | None, directory_json: str, received_at: str) -> None:
-        self._transaction(lambda c: c.execute(
-            "INSERT INTO service_directory (id, revision, etag, directory, received_at, error)"
-            " VALUES (1, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE SET revision = excluded.revision,"
-            " etag = excluded.etag, directory = excluded.directory, received_at = excluded.received_at,"
-            " error = NULL", [revision, etag, directory_json, received_at]))
+        self._transaction(
+            lambda c: c.execute(
+                "INSERT INTO service_directory (id, revision, etag, directory, received_at, error)"
+                " VALUES (1, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE SET revision = excluded.revision,"
+                " etag = excluded.etag, directory = excluded.directory, received_at = excluded.received_at,"
+                " error = NULL",
+                [revision, etag, directory_json, received_at],
+            )
+        )
 
     def services_refused(self, message: str) -> None:
         self._transaction(lambda c: c.execute("UPDATE service_directory SET error = ? WHERE id = 1", [message]))
@@ -162,20 +178,33 @@ class KioskOutbox:
         row = self._run(lambda c: c.execute("SELECT dataset, revision FROM case_sync WHERE id = 1").fetchone())
         return (row[0], row[1]) if row else (None, 0)
 
-    def apply_cases(self, dataset: str, revision: int, rows: Sequence[Sequence[Any]], removed: Sequence[str],
-                    *, pulled_at: str, today: str, wipe: bool) -> None:
+    def apply_cases(
+        self,
+        dataset: str,
+        revision: int,
+        rows: Sequence[Sequence[Any]],
+        removed: Sequence[str],
+        *,
+        pulled_at: str,
+        today: str,
+        wipe: bool,
+    ) -> None:
         def go(conn: sqlite3.Connection) -> None:
             if wipe:
                 conn.execute("DELETE FROM cases")
             conn.executemany(
                 f"INSERT OR REPLACE INTO cases ({', '.join(CASE_COLUMNS)})"
-                f" VALUES ({', '.join('?' for _ in CASE_COLUMNS)})", rows)
+                f" VALUES ({', '.join('?' for _ in CASE_COLUMNS)})",
+                rows,
+            )
             conn.executemany("DELETE FROM cases WHERE case_no = ?", [[n] for n in removed])
             conn.execute("DELETE FROM cases WHERE hide_after < ?", [today])
             conn.execute(
                 "INSERT INTO case_sync (id, dataset, revision, pulled_at, error) VALUES (1, ?, ?, ?, NULL)"
                 " ON CONFLICT (id) DO UPDATE SET dataset=excluded.dataset, revision=excluded.revision,"
-                " pulled_at=excluded.pulled_at, error=NULL", [dataset, revision, pulled_at])
+                " pulled_at=excluded.pulled_at, error=NULL",
+                [dataset, revision, pulled_at],
+            )
 
         self._run(lambda c: c.execute("PRAGMA secure_delete = ON"))  # a removed case leaves no bytes behind
         self._transaction(go)
@@ -210,24 +239,36 @@ def read_status(conn: sqlite3.Connection) -> SyncStatus:
 def _read_status(conn: sqlite3.Connection) -> SyncStatus:
     row = conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
     status = SyncStatus(store_id=row[0] if row else None)
-    has_table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sync_state'").fetchone()
+    has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='sync_state'").fetchone()
     if has_table and status.store_id:
         row = conn.execute(
             "SELECT acked_seq, pending_since, last_attempt_at, last_round_ok, last_success_at, last_error_at,"
             " last_error_zh, last_error_en, last_error_detail, clock_offset, clock_offset_at,"
             " settings_revision, settings_at, settings_error FROM sync_state WHERE store_id=?",
-            [status.store_id]).fetchone()
+            [status.store_id],
+        ).fetchone()
         if row:
-            (status.acked_seq, since, attempt, round_ok, success, error_at, status.last_error_zh,
-             status.last_error_en, status.last_error_detail, status.clock_offset, offset_at,
-             status.settings_revision, settings_at, status.settings_error) = row
+            (
+                status.acked_seq,
+                since,
+                attempt,
+                round_ok,
+                success,
+                error_at,
+                status.last_error_zh,
+                status.last_error_en,
+                status.last_error_detail,
+                status.clock_offset,
+                offset_at,
+                status.settings_revision,
+                settings_at,
+                status.settings_error,
+            ) = row
             status.pending_since, status.last_attempt_at = parse_iso(since), parse_iso(attempt)
             status.last_round_ok = None if round_ok is None else bool(round_ok)
             status.last_success_at, status.last_error_at = parse_iso(success), parse_iso(error_at)
             status.clock_offset_at, status.settings_at = parse_iso(offset_at), parse_iso(settings_at)
-    status.pending = conn.execute("SELECT count(*) FROM events WHERE seq > ?",
-                                  [status.acked_seq or 0]).fetchone()[0]
+    status.pending = conn.execute("SELECT count(*) FROM events WHERE seq > ?", [status.acked_seq or 0]).fetchone()[0]
     return status
 
 
@@ -265,21 +306,36 @@ class StatusReader:
             self._close_locked()
 
 
-def sync_client(url: str, token: str, data_dir: str | Path, *, clock=None, allow_insecure_http: bool = False,
-                retries=None, **kwargs: Any) -> SyncClient:
+def sync_client(
+    url: str,
+    token: str,
+    data_dir: str | Path,
+    *,
+    clock=None,
+    allow_insecure_http: bool = False,
+    retries=None,
+    **kwargs: Any,
+) -> SyncClient:
     """A sync client for the kiosk data folder ``data_dir``, with the kiosk's clock and version.
 
     allow_insecure_http: [sync] allow_insecure_http; without it plain http goes to loopback only.
     """
     if "session" not in kwargs:
-        kwargs["session"] = make_session(token or "", software_version=__version__, retries=retries,
-                                         allow_insecure_http=allow_insecure_http)
-    return SyncClient(url, token, KioskOutbox(data_dir), clock=clock or SystemClock(),
-                      software_version=__version__, **kwargs)
+        kwargs["session"] = make_session(
+            token or "", software_version=__version__, retries=retries, allow_insecure_http=allow_insecure_http
+        )
+    return SyncClient(
+        url, token, KioskOutbox(data_dir), clock=clock or SystemClock(), software_version=__version__, **kwargs
+    )
 
 
 def sync_worker(config, data_dir: str | Path, *, clock=None, **kwargs: Any) -> SyncWorker:
     """The background sync of a kiosk with ``config`` ([sync] url, token, interval, allow_insecure_http)."""
-    client = sync_client(config["sync.url"], config["sync.token"], data_dir, clock=clock,
-                         allow_insecure_http=config["sync.allow_insecure_http"])
+    client = sync_client(
+        config["sync.url"],
+        config["sync.token"],
+        data_dir,
+        clock=clock,
+        allow_insecure_http=config["sync.allow_insecure_http"],
+    )
     return SyncWorker(client, interval=config["sync.interval"], **kwargs)

@@ -49,7 +49,7 @@ def parse_spec(text: str) -> PrinterSpec | None:
             return PrinterSpec("usb", vendor=int(vid, 16), product=int(pid, 16))
         except ValueError:
             pass
-    raise PrinterSpecError(f"expected \"\", \"file:PATH\" or \"usb:VID:PID\" (hex, e.g. usb:0416:5011), got {text!r}")
+    raise PrinterSpecError(f'expected "", "file:PATH" or "usb:VID:PID" (hex, e.g. usb:0416:5011), got {text!r}')
 
 
 def open_printer(spec: PrinterSpec):
@@ -67,7 +67,7 @@ def _zh_image(lines: list[tuple[str, int]], font_path: str | None):
     from PIL import Image, ImageDraw, ImageFont
 
     fonts = []
-    for text, size in lines:
+    for _text, size in lines:
         try:
             fonts.append(ImageFont.truetype(font_path, size) if font_path else ImageFont.load_default(size))
         except OSError:

@@ -21,17 +21,16 @@ import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable
 
 from kiosk import estimate
 from kiosk.directory import bundled_path
 from kiosk.outbox import read_services
 from kiosk.store import Store, StoreUnavailable
-from server_sync.wire.directory import (EMPTY, PRIORITY_SERIES, Directory, DirectoryError, Service, load_file,
-                                       parse_json)
+from server_sync.wire.directory import EMPTY, PRIORITY_SERIES, Directory, DirectoryError, Service, load_file, parse_json
 from server_sync.wire.events import Event
 from server_sync.wire.tz import OFFICE_TZ
 
@@ -156,8 +155,15 @@ class Queue:
     no_show_after_calls: calls after which a recall gives up on the ticket.
     """
 
-    def __init__(self, store: Store, *, window: str, directory: Callable[[], Directory],
-                 no_show_after_calls: int = 3, estimator: estimate.LearnedEstimator | None = None):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        window: str,
+        directory: Callable[[], Directory],
+        no_show_after_calls: int = 3,
+        estimator: estimate.LearnedEstimator | None = None,
+    ):
         self.store = store
         self.clock = store.clock
         self.window = str(window)
@@ -216,9 +222,20 @@ class Queue:
         if local_day(wall) != self.day:
             return
         if e.type == "ticket_issued":
-            t = Ticket(d["ticket"], d.get("service", ""), d.get("service_name", ""), d.get("service_name_en", ""),
-                       bool(d.get("priority")), e.id, wall, e.monotonic, e.boot_id, d.get("estimate_seconds"),
-                       d.get("estimate_band", estimate.CLOSED), d.get("ahead", 0))
+            t = Ticket(
+                d["ticket"],
+                d.get("service", ""),
+                d.get("service_name", ""),
+                d.get("service_name_en", ""),
+                bool(d.get("priority")),
+                e.id,
+                wall,
+                e.monotonic,
+                e.boot_id,
+                d.get("estimate_seconds"),
+                d.get("estimate_band", estimate.CLOSED),
+                d.get("ahead", 0),
+            )
             self.tickets[t.number] = t
             self.by_id[e.id] = t
             self.waiting.append(t)
@@ -280,13 +297,23 @@ class Queue:
             waits = {}
             for priority in (False, True):
                 ahead = self._ahead(priority)
-                secs = (self.estimator.wait(self._current_elapsed(), [t.service for t in ahead])
-                        if is_open and here else None)
+                secs = (
+                    self.estimator.wait(self._current_elapsed(), [t.service for t in ahead])
+                    if is_open and here
+                    else None
+                )
                 waits[priority] = (len(ahead), secs)
             return ServiceStatus(
-                service, here, is_open, self.current.number if self.current else "",
-                waits[False][0], waits[True][0], waits[False][1], estimate.band(waits[False][1]),
-                estimate.band(waits[True][1]))
+                service,
+                here,
+                is_open,
+                self.current.number if self.current else "",
+                waits[False][0],
+                waits[True][0],
+                waits[False][1],
+                estimate.band(waits[False][1]),
+                estimate.band(waits[True][1]),
+            )
 
     def estimate_with(self, estimator, *, priority: bool = False) -> float:
         """What ``estimator`` would say for a ticket taken now (to compare methods on the same queue)."""
@@ -315,21 +342,31 @@ class Queue:
             if service is None:
                 raise QueueRefused("此服務項目已更新，請重新選擇", "This service was changed; please choose again")
             if not service.served_at(self.window):
-                raise QueueRefused(f"請至 {'、'.join(service.windows)} 號窗口取號",
-                                   f"Please go to window {', '.join(service.windows)}")
+                raise QueueRefused(
+                    f"請至 {'、'.join(service.windows)} 號窗口取號", f"Please go to window {', '.join(service.windows)}"
+                )
             if not service.open_at(self.clock.now()):
                 raise QueueRefused("目前非服務時間", "This service is not open now")
             series = PRIORITY_SERIES if priority else service.series
             number = f"{series}{self.counters.get(series, 0) + 1:03d}"
             ahead = self._ahead(priority)
             secs = self.estimator.wait(self._current_elapsed(), [t.service for t in ahead])
-            event = self._append("ticket_issued", None, {
-                "ticket": number, "service": service.code, "service_name": service.name,
-                "service_name_en": service.name_en, "priority": priority, "ahead": len(ahead),
-                "estimate_seconds": round(secs, 1), "estimate_band": estimate.band(secs),
-                "directory_revision": directory.revision})
-            log.info("ticket %s issued for %s (%d ahead, estimate %s)", number, code, len(ahead),
-                     estimate.band(secs))
+            event = self._append(
+                "ticket_issued",
+                None,
+                {
+                    "ticket": number,
+                    "service": service.code,
+                    "service_name": service.name,
+                    "service_name_en": service.name_en,
+                    "priority": priority,
+                    "ahead": len(ahead),
+                    "estimate_seconds": round(secs, 1),
+                    "estimate_band": estimate.band(secs),
+                    "directory_revision": directory.revision,
+                },
+            )
+            log.info("ticket %s issued for %s (%d ahead, estimate %s)", number, code, len(ahead), estimate.band(secs))
             return self.by_id[event.id]
 
     # -- staff -------------------------------------------------------------------------
@@ -338,18 +375,40 @@ class Queue:
         if t is None or t.called_mono is None:
             return None
         seconds = self._elapsed(t.called_at, t.called_mono, t.called_boot)
-        self._append("ticket_served", t, {"ticket": t.number, "service": t.service, "priority": t.priority,
-                                          "wait_seconds": t.wait_seconds, "service_seconds": round(seconds, 1),
-                                          "via": via})
+        self._append(
+            "ticket_served",
+            t,
+            {
+                "ticket": t.number,
+                "service": t.service,
+                "priority": t.priority,
+                "wait_seconds": t.wait_seconds,
+                "service_seconds": round(seconds, 1),
+                "via": via,
+            },
+        )
         self.estimator.observe(t.service, seconds)
         return t
 
     def _call(self, t: Ticket, via: str, *, recall: bool = False) -> None:
-        wait = t.wait_seconds if t.called_at is not None else round(
-            self._elapsed(t.issued_at, t.issued_mono, t.boot_id), 1)
-        self._append("ticket_called", t, {"ticket": t.number, "service": t.service, "priority": t.priority,
-                                          "call": t.calls + 1, "recall": recall, "wait_seconds": wait,
-                                          "via": via})
+        wait = (
+            t.wait_seconds
+            if t.called_at is not None
+            else round(self._elapsed(t.issued_at, t.issued_mono, t.boot_id), 1)
+        )
+        self._append(
+            "ticket_called",
+            t,
+            {
+                "ticket": t.number,
+                "service": t.service,
+                "priority": t.priority,
+                "call": t.calls + 1,
+                "recall": recall,
+                "wait_seconds": wait,
+                "via": via,
+            },
+        )
 
     def _next_waiting(self) -> Ticket | None:
         for t in self.waiting:
@@ -389,8 +448,11 @@ class Queue:
             self._check_day()
             t = self.current
             if t is not None:
-                self._append("ticket_no_show", t, {"ticket": t.number, "service": t.service,
-                                                   "priority": t.priority, "calls": t.calls, "via": via})
+                self._append(
+                    "ticket_no_show",
+                    t,
+                    {"ticket": t.number, "service": t.service, "priority": t.priority, "calls": t.calls, "via": via},
+                )
             nxt = self._next_waiting()
             if nxt is not None:
                 self._call(nxt, via)
@@ -410,12 +472,22 @@ class Queue:
             if t is not None and t.called_mono is not None:
                 in_service = self._elapsed(t.called_at, t.called_mono, t.called_boot)
                 if in_service >= RATING_GRACE or self.previous is None:
-                    return t.issued_id, {"ticket": t.number, "service": t.service, "priority": t.priority,
-                                         "wait_seconds": t.wait_seconds, "service_seconds": round(in_service, 1)}
+                    return t.issued_id, {
+                        "ticket": t.number,
+                        "service": t.service,
+                        "priority": t.priority,
+                        "wait_seconds": t.wait_seconds,
+                        "service_seconds": round(in_service, 1),
+                    }
             p = self.previous
             if p is not None and p.status == "served":
                 mono, boot, wall = self._served_mono
                 if self._elapsed(wall, mono, boot) < RATING_GRACE + 15:
-                    return p.issued_id, {"ticket": p.number, "service": p.service, "priority": p.priority,
-                                         "wait_seconds": p.wait_seconds, "service_seconds": p.service_seconds}
+                    return p.issued_id, {
+                        "ticket": p.number,
+                        "service": p.service,
+                        "priority": p.priority,
+                        "wait_seconds": p.wait_seconds,
+                        "service_seconds": p.service_seconds,
+                    }
             return None

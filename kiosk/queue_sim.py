@@ -18,9 +18,9 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Callable
 
 from kiosk import estimate
 from kiosk.buttons import press_mock_pin
@@ -34,8 +34,13 @@ OPEN, LAST_ARRIVAL = time(8, 30), time(17, 0)
 # Visitors per hour by hour of the day (local): a morning peak, lunch, an afternoon bump.
 ARRIVALS_PER_HOUR = {8: 4.5, 9: 6.5, 10: 6.5, 11: 5.5, 12: 2.5, 13: 4.0, 14: 5.5, 15: 5.0, 16: 3.5}
 # Real mean service time as a share of the directory's typical duration (directories are guesses).
-TRUE_VS_TYPICAL = {"candidate_registration": 1.3, "election_bulletin": 0.8, "polling_place": 0.75,
-                   "campaign_receipts": 1.25, "certificates": 1.2}
+TRUE_VS_TYPICAL = {
+    "candidate_registration": 1.3,
+    "election_bulletin": 0.8,
+    "polling_place": 0.75,
+    "campaign_receipts": 1.25,
+    "certificates": 1.2,
+}
 # Weights of the services visitors ask for (others: 1).
 DEMAND = {"polling_place": 3.0, "certificates": 2.0, "candidate_registration": 1.2}
 SIGMA = 0.45  # log-normal spread of one service time
@@ -68,7 +73,9 @@ class SimResult:
     days: list[DayResult]
 
     def totals(self) -> dict[str, int]:
-        return {k: sum(getattr(d, k) for d in self.days) for k in ("issued", "served", "no_shows", "ratings", "refused")}
+        return {
+            k: sum(getattr(d, k) for d in self.days) for k in ("issued", "served", "no_shows", "ratings", "refused")
+        }
 
     def learned(self) -> estimate.Accuracy:
         return estimate.accuracy(p for d in self.days for p in d.learned)
@@ -102,12 +109,19 @@ def _arrivals(rng: random.Random, day: date) -> list[float]:
             out.append(t)
 
 
-def simulate_queue_days(config: Config, data_dir, days: int, *, seed: int | None = None,
-                        end: date | None = None, progress: Callable[[int], None] = lambda step: None) -> SimResult:
+def simulate_queue_days(
+    config: Config,
+    data_dir,
+    days: int,
+    *,
+    seed: int | None = None,
+    end: date | None = None,
+    progress: Callable[[int], None] = lambda step: None,
+) -> SimResult:
     """Run ``days`` office days at this config's window into ``data_dir``; return what happened."""
-    from gpiozero.pins.mock import MockFactory
-
     import logging
+
+    from gpiozero.pins.mock import MockFactory
 
     # One INFO line per ticket would drown the progress bar.
     logging.getLogger("kiosk.queue").setLevel(logging.WARNING)
@@ -173,7 +187,7 @@ def _one_day(kiosk: Kiosk, q, clock: SimulatedClock, rng: random.Random, day: da
         local = clock.now().astimezone(OFFICE_TZ)
         typical = next((s.typical_minutes for s in directory.services if s.code == svc), 10) * 60
         mean = typical * TRUE_VS_TYPICAL.get(svc, 1.0) * drift(local) * day_factor
-        duration = max(30.0, rng.lognormvariate(math.log(mean) - SIGMA ** 2 / 2, SIGMA))
+        duration = max(30.0, rng.lognormvariate(math.log(mean) - SIGMA**2 / 2, SIGMA))
         if rng.random() < RATING_SHARE:
             push(at + duration - rng.uniform(5, 20), "rate", ticket)
         push(at + duration, "next")

@@ -53,5 +53,4 @@ class RatingRecorder:
 
     def reason(self, rating: Event, code: str) -> Event:
         """Store the follow-up reason a visitor chose for ``rating``."""
-        return self.store.append("reason", ref=rating.id, level=rating.level,
-                                 detail={"reason": code})
+        return self.store.append("reason", ref=rating.id, level=rating.level, detail={"reason": code})

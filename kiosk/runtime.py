@@ -35,12 +35,27 @@ class Kiosk:
     must_open: raise at once if the store cannot be opened (commands) rather than retry on each press (the UI).
     """
 
-    def __init__(self, config: Config, data_dir: str | Path, *, pin_factory=None, clock=None,
-                 listener=lambda outcome: None, on_next=lambda: None, must_open: bool = True,
-                 on_call=lambda outcome: None):
+    def __init__(
+        self,
+        config: Config,
+        data_dir: str | Path,
+        *,
+        pin_factory=None,
+        clock=None,
+        listener=lambda outcome: None,
+        on_next=lambda: None,
+        must_open: bool = True,
+        on_call=lambda outcome: None,
+    ):
         self.config = config
-        self.store = Store(data_dir, kiosk_id=config.kiosk_id, unit=config["kiosk.unit"],
-                           window=config["kiosk.window"], clock=clock, must_open=must_open)
+        self.store = Store(
+            data_dir,
+            kiosk_id=config.kiosk_id,
+            unit=config["kiosk.unit"],
+            window=config["kiosk.window"],
+            clock=clock,
+            must_open=must_open,
+        )
         self.recorder = RatingRecorder(self.store, repeat_window=config["buttons.repeat_window"])
         # The window's queue (kiosk.queue): the "next" button calls numbers, ratings name their ticket.
         self.directory = self.queue = None
@@ -50,15 +65,25 @@ class Kiosk:
 
             self.directory = LocalDirectory(self.store, config["queue.directory"] or None)
             if config["queue.enabled"]:
-                self.queue = Queue(self.store, window=config["kiosk.window"], directory=self.directory.get,
-                                   no_show_after_calls=config["queue.no_show_after_calls"])
+                self.queue = Queue(
+                    self.store,
+                    window=config["kiosk.window"],
+                    directory=self.directory.get,
+                    no_show_after_calls=config["queue.no_show_after_calls"],
+                )
                 self.recorder.link = self.queue.rating_link
         self.pin_factory = pin_factory
         self.buttons = RatingButtons(
-            config.levels, self.recorder, listener=listener,
-            pull_up=config["buttons.pull_up"], bounce_time=config["buttons.bounce_time"],
-            led_seconds=config["buttons.led_seconds"], next_pin=config["buttons.next_pin"],
-            on_next=self._next_pressed, pin_factory=pin_factory)
+            config.levels,
+            self.recorder,
+            listener=listener,
+            pull_up=config["buttons.pull_up"],
+            bounce_time=config["buttons.bounce_time"],
+            led_seconds=config["buttons.led_seconds"],
+            next_pin=config["buttons.next_pin"],
+            on_next=self._next_pressed,
+            pin_factory=pin_factory,
+        )
         self._sync = None  # server_sync.client.SyncWorker once start_sync ran
         self._sync_status: StatusReader | None = None  # made on first status_line
 

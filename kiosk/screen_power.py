@@ -21,7 +21,7 @@ BL_ON, BL_OFF = "0", "4"  # FB_BLANK_UNBLANK, FB_BLANK_POWERDOWN
 
 
 def parse_hours(text: str) -> tuple[time, time] | None:
-    """"07:30-18:00" → (07:30, 18:00); "" → None (always on). Raises ValueError naming the problem."""
+    """ "07:30-18:00" → (07:30, 18:00); "" → None (always on). Raises ValueError naming the problem."""
     text = text.strip()
     if not text:
         return None

@@ -8,8 +8,8 @@ hours on weekdays, Poisson arrivals) without waiting for real time to pass.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
-from typing import Callable
 
 from kiosk.buttons import press_mock_pin
 from kiosk.clock import SimulatedClock
@@ -36,9 +36,15 @@ def _next_open(t: datetime) -> datetime:
             t += timedelta(days=1)
 
 
-def simulate_ratings(config: Config, data_dir, n: int, *, seed: int | None = None,
-                     end: datetime | None = None,
-                     progress: Callable[[int], None] = lambda step: None) -> dict[str, int]:
+def simulate_ratings(
+    config: Config,
+    data_dir,
+    n: int,
+    *,
+    seed: int | None = None,
+    end: datetime | None = None,
+    progress: Callable[[int], None] = lambda step: None,
+) -> dict[str, int]:
     """Record ``n`` presses; return counts of presses, misuse and reasons stored."""
     from gpiozero.pins.mock import MockFactory
 

@@ -19,8 +19,8 @@ never dropped.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from kiosk.pinhash import check_pin
 from kiosk.store import Store, _unavailable, connect
@@ -126,8 +126,11 @@ class StaffPinGuard:
                 failures = 0 if right else (row[0] if row else 0) + 1
                 length = lock_seconds(failures)
                 if not right:
-                    conn.execute("INSERT OR REPLACE INTO staff_pin_lock (id, failures, locked_until, lock_seconds)"
-                                 " VALUES (1, ?, ?, ?)", [failures, now + length if length else None, length])
+                    conn.execute(
+                        "INSERT OR REPLACE INTO staff_pin_lock (id, failures, locked_until, lock_seconds)"
+                        " VALUES (1, ?, ?, ?)",
+                        [failures, now + length if length else None, length],
+                    )
                 elif row is not None:  # no row: nothing to forget, spare the SD card a write
                     conn.execute("DELETE FROM staff_pin_lock WHERE id = 1")
                 conn.execute("COMMIT")

@@ -17,9 +17,10 @@ import os
 import sqlite3
 import threading
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlite_utils
 
@@ -86,8 +87,21 @@ EVENT_COLUMNS = "seq, id, type, kiosk_id, unit, window, level, misuse, ref, reco
 def row_to_event(row) -> Event:
     """One row of ``SELECT {EVENT_COLUMNS} FROM events`` as an Event."""
     seq, id_, type_, kiosk_id, unit, window, level, misuse, ref, rec, boot, mono, detail = row
-    return Event(seq, id_, type_, kiosk_id, unit, window, level, bool(misuse), ref, rec, boot, mono,
-                 json.loads(detail) if detail else {})
+    return Event(
+        seq,
+        id_,
+        type_,
+        kiosk_id,
+        unit,
+        window,
+        level,
+        bool(misuse),
+        ref,
+        rec,
+        boot,
+        mono,
+        json.loads(detail) if detail else {},
+    )
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -110,8 +124,16 @@ class Store:
         False (the running kiosk) the store starts closed and every write retries.
     """
 
-    def __init__(self, data_dir: str | Path, *, kiosk_id: str, unit: str = "", window: str = "",
-                 clock=None, must_open: bool = True):
+    def __init__(
+        self,
+        data_dir: str | Path,
+        *,
+        kiosk_id: str,
+        unit: str = "",
+        window: str = "",
+        clock=None,
+        must_open: bool = True,
+    ):
         self.data_dir = Path(data_dir)
         self.path = self.data_dir / DB_NAME
         self.kiosk_id = resolve_kiosk_id(kiosk_id, self.data_dir)
@@ -149,8 +171,7 @@ class Store:
                 self.conn = self._open_checked()
             except sqlite3.DatabaseError as exc2:
                 raise _unavailable(exc2, self.data_dir) from exc2
-            self.append(STORE_RECOVERED, detail={"moved_to": self.recovered_from.name,
-                                                   "reason": str(exc)})
+            self.append(STORE_RECOVERED, detail={"moved_to": self.recovered_from.name, "reason": str(exc)})
         self.db = sqlite_utils.Database(self.conn)
 
     def _open_checked(self) -> sqlite3.Connection:
@@ -170,7 +191,7 @@ class Store:
         return conn
 
     def _move_aside(self, reason: str) -> None:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         target = self.path.with_name(f"{DB_NAME}.corrupt-{stamp}")
         n = 1
         while target.exists():
@@ -190,8 +211,15 @@ class Store:
                 self.conn = None
 
     # -- writing -------------------------------------------------------------
-    def append(self, type: str, *, level: int | None = None, misuse: bool = False,
-               ref: str | None = None, detail: dict[str, Any] | None = None) -> Event:
+    def append(
+        self,
+        type: str,
+        *,
+        level: int | None = None,
+        misuse: bool = False,
+        ref: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> Event:
         """Durably record one event and return it; raise StoreUnavailable if it could not be."""
         with self._lock:
             self._ensure_open()
@@ -204,15 +232,41 @@ class Store:
                 cur = self.conn.execute(
                     "INSERT INTO events (id, type, kiosk_id, unit, window, level, misuse, ref,"
                     " recorded_at, boot_id, monotonic, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [event_id, type, self.kiosk_id, self.unit, self.window, level, int(misuse), ref,
-                     recorded_at, self.clock.boot_id, mono, detail_json])
+                    [
+                        event_id,
+                        type,
+                        self.kiosk_id,
+                        self.unit,
+                        self.window,
+                        level,
+                        int(misuse),
+                        ref,
+                        recorded_at,
+                        self.clock.boot_id,
+                        mono,
+                        detail_json,
+                    ],
+                )
                 seq = cur.lastrowid
                 self.conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._abandon()
                 raise _unavailable(exc, self.data_dir) from exc
-            return Event(seq, event_id, type, self.kiosk_id, self.unit, self.window, level, misuse,
-                         ref, recorded_at, self.clock.boot_id, mono, detail or {})
+            return Event(
+                seq,
+                event_id,
+                type,
+                self.kiosk_id,
+                self.unit,
+                self.window,
+                level,
+                misuse,
+                ref,
+                recorded_at,
+                self.clock.boot_id,
+                mono,
+                detail or {},
+            )
 
     def _ensure_open(self) -> sqlite3.Connection:
         """The connection, reopened if a failure closed it: the medium may be back."""
@@ -245,8 +299,7 @@ class Store:
         # A failed write (disk full) drops the connection; what is stored can still be read.
         return self._ensure_open()
 
-    def events(self, *, after_seq: int = 0, limit: int | None = None,
-               type: str | None = None) -> Iterator[Event]:
+    def events(self, *, after_seq: int = 0, limit: int | None = None, type: str | None = None) -> Iterator[Event]:
         """Stored events, oldest first."""
         sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?"
         params: list[Any] = [after_seq]

@@ -22,8 +22,9 @@ class Extra:
 
 EXTRAS = {
     "kiosk": Extra("kiosk", "評分機套件", ("kivy", "gpiozero", "fontTools", "escpos", "PIL")),
-    "collector": Extra("collector", "收集伺服器套件",
-                       ("fastapi", "uvicorn", "jinja2", "multipart", "argon2", "openpyxl", "weasyprint")),
+    "collector": Extra(
+        "collector", "收集伺服器套件", ("fastapi", "uvicorn", "jinja2", "multipart", "argon2", "openpyxl", "weasyprint")
+    ),
 }
 
 

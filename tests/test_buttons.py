@@ -36,8 +36,7 @@ class Rig:
         self.config, self.data_dir, self.factory, self.clock = config, data_dir, factory, clock
         self.heard: list[object] = []
         self.lit_when_heard: list[bool | None] = []
-        self.kiosk = Kiosk(config, data_dir, pin_factory=factory, clock=clock,
-                           listener=self._listen, on_next=on_next)
+        self.kiosk = Kiosk(config, data_dir, pin_factory=factory, clock=clock, listener=self._listen, on_next=on_next)
 
     def _listen(self, outcome):
         self.heard.append(outcome)
@@ -116,8 +115,7 @@ def test_release_alone_stores_nothing(make_rig):
 def test_event_is_stored_before_the_listener_hears_of_it(make_rig):
     rig = make_rig()
     seen_in_db = []
-    rig.kiosk.buttons.listener = lambda outcome: seen_in_db.append(
-        [r["id"] for r in stored(rig.data_dir)])
+    rig.kiosk.buttons.listener = lambda outcome: seen_in_db.append([r["id"] for r in stored(rig.data_dir)])
     rig.pin(3).drive_low()
     rig.pin(3).drive_high()
     assert len(seen_in_db) == 1
@@ -125,6 +123,7 @@ def test_event_is_stored_before_the_listener_hears_of_it(make_rig):
 
 
 # -- contact bounce ------------------------------------------------------------
+
 
 def test_contact_bounce_within_bounce_time_stores_one_event(make_rig):
     rig = make_rig()  # bounce_time 0.05 s by default
@@ -181,6 +180,7 @@ def test_bounce_time_zero_disables_the_guard(make_rig):
 
 # -- repeat-press window -----------------------------------------------------
 
+
 def test_second_press_inside_repeat_window_is_stored_as_misuse(make_rig):
     rig = make_rig()  # repeat_window 5 s by default
     first = rig.press(2)
@@ -221,6 +221,7 @@ def test_configured_repeat_window_is_used(make_rig):
 
 
 # -- LEDs ----------------------------------------------------------------------
+
 
 def test_counted_press_lights_its_led_before_the_listener_is_called(make_rig):
     rig = make_rig()
@@ -268,6 +269,7 @@ def test_level_without_led_still_records(make_rig):
 
 # -- reasons -------------------------------------------------------------------
 
+
 def test_reason_is_stored_against_its_rating(make_rig):
     rig = make_rig()
     outcome = rig.press(4)
@@ -298,10 +300,10 @@ def test_reason_after_later_presses_still_points_at_the_right_rating(make_rig):
 
 # -- other wirings ---------------------------------------------------------------
 
+
 def three_or_four(n):
     pins = [(5, 18), (6, 23), (13, 24), (19, 25)][:n]
-    return [{"label": f"L{i}", "label_en": f"L{i}", "pin": p, "led": led}
-            for i, (p, led) in enumerate(pins, start=1)]
+    return [{"label": f"L{i}", "label_en": f"L{i}", "pin": p, "led": led} for i, (p, led) in enumerate(pins, start=1)]
 
 
 @pytest.mark.parametrize("n", [3, 4])

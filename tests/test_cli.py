@@ -61,7 +61,7 @@ def test_events_prints_json_lines_oldest_first(simulated):
     events = [json.loads(line) for line in lines]
     assert len(events) == 200 + counts["reasons"]
     for event in events:
-        assert EVENT_KEYS <= event.keys()
+        assert event.keys() >= EVENT_KEYS
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     times = [datetime.fromisoformat(e["recorded_at"]) for e in events]
     assert times == sorted(times)
@@ -113,7 +113,8 @@ def test_simulate_appends_to_an_existing_store(tmp_path):
 
 def test_simulate_with_three_level_config(tmp_path):
     config = tmp_path / "kiosk.toml"
-    config.write_text("""
+    config.write_text(
+        """
 [kiosk]
 id = "three"
 [buttons]
@@ -122,11 +123,14 @@ levels = [
   { label = "普通", label_en = "Neutral", pin = 6 },
   { label = "不滿意", label_en = "Dissatisfied", pin = 13 },
 ]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     result = invoke("simulate", "--config", config, "--ratings", 80, "--seed", 3, "--data-dir", tmp_path / "d")
     assert result.exit_code == 0
-    events = [json.loads(x) for x in
-              invoke("events", "--config", config, "--data-dir", tmp_path / "d").stdout.splitlines()]
+    events = [
+        json.loads(x) for x in invoke("events", "--config", config, "--data-dir", tmp_path / "d").stdout.splitlines()
+    ]
     assert {e["level"] for e in events if e["type"] == "rating"} <= {1, 2, 3}
     assert {e["kiosk_id"] for e in events} == {"three"}
 
@@ -147,6 +151,7 @@ def test_events_on_unusable_data_dir_exits_nonzero_with_message(tmp_path):
 
 # -- doctor ---------------------------------------------------------------------------
 
+
 def test_doctor_demo_passes_on_a_good_setup(tmp_path):
     result = invoke("doctor", "--demo", "--data-dir", tmp_path / "data")
     assert result.exit_code == 0, result.output
@@ -157,8 +162,9 @@ def test_doctor_demo_passes_on_a_good_setup(tmp_path):
 def test_doctor_names_a_bad_config(tmp_path):
     config = tmp_path / "kiosk.toml"
     config.write_text("[display]\nrotation = 45\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["doctor", "--demo", "--config", str(config),
-                                       "--data-dir", str(tmp_path / "data")])
+    result = CliRunner().invoke(
+        main, ["doctor", "--demo", "--config", str(config), "--data-dir", str(tmp_path / "data")]
+    )
     assert result.exit_code != 0
     fail_lines = [line for line in result.output.splitlines() if line.startswith("FAIL")]
     assert len(fail_lines) == 1
@@ -186,6 +192,7 @@ def test_doctor_reports_a_recovered_corrupt_database(tmp_path):
 
 
 # -- every command ------------------------------------------------------------------------
+
 
 def all_commands():
     ctx = click.Context(main)
@@ -217,6 +224,7 @@ def test_config_and_data_dir_from_environment(tmp_path):
 
 
 # -- real processes ----------------------------------------------------------------------------
+
 
 def _run(*args, **kw):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -13,13 +13,15 @@ from kiosk.config import SETTINGS, ConfigError, load, validate
 
 
 def levels_toml(pins):
-    return "\n".join(f'[[buttons.levels]]\nlabel = "L{i}"\nlabel_en = "L{i}"\npin = {p}\n'
-                     for i, p in enumerate(pins, start=1))
+    return "\n".join(
+        f'[[buttons.levels]]\nlabel = "L{i}"\nlabel_en = "L{i}"\npin = {p}\n' for i, p in enumerate(pins, start=1)
+    )
 
 
 def reasons_toml(n):
-    return "\n".join(f'[[reasons.items]]\ncode = "r{i}"\nlabel = "原因{i}"\nlabel_en = "Reason {i}"\n'
-                     for i in range(1, n + 1))
+    return "\n".join(
+        f'[[reasons.items]]\ncode = "r{i}"\nlabel = "原因{i}"\nlabel_en = "Reason {i}"\n' for i in range(1, n + 1)
+    )
 
 
 # (name, file text, words the message must contain: the key as written in the file, what was expected)
@@ -27,8 +29,11 @@ BAD = [
     ("malformed", "[kiosk]\nwindow = \n", ["not valid TOML", "line 2"]),
     ("unclosed table", "[kiosk\nwindow = '1'\n", ["not valid TOML", "line 1"]),
     ("duplicate key", "[kiosk]\nwindow = '1'\nwindow = '2'\n", ["not valid TOML", "line 3"]),
-    ("unknown section", "[displya]\nwidth = 800\n",
-     ["displya", "unknown section", "buttons, display, kiosk", "reasons, sync"]),
+    (
+        "unknown section",
+        "[displya]\nwidth = 800\n",
+        ["displya", "unknown section", "buttons, display, kiosk", "reasons, sync"],
+    ),
     ("unknown key", "[kiosk]\nidle_timout = 30\n", ["[kiosk] idle_timout", "unknown setting", "idle_timeout"]),
     ("section not a table", "kiosk = 3\n", ["kiosk", "expected a [kiosk] table"]),
     ("wrong type text", '[kiosk]\nidle_timeout = "60"\n', ["[kiosk] idle_timeout", "number", "'60'"]),
@@ -37,35 +42,57 @@ BAD = [
     ("wrong type number for text", "[kiosk]\nwindow = 3\n", ["[kiosk] window", "text in quotes", "got 3"]),
     ("not finite", "[kiosk]\nthanks_seconds = nan\n", ["[kiosk] thanks_seconds", "finite number"]),
     ("rotation 45", "[display]\nrotation = 45\n", ["[display] rotation", "0, 90, 180 or 270", "45"]),
-    ("fullscreen", '[display]\nfullscreen = "yes"\n', ["[display] fullscreen", "true, false or \"auto\"", "yes"]),
+    ("fullscreen", '[display]\nfullscreen = "yes"\n', ["[display] fullscreen", 'true, false or "auto"', "yes"]),
     ("tiny window", "[display]\nwidth = 20\n", ["[display] width", "200 to 8000", "20"]),
     ("two levels", levels_toml([5, 6]), ["[buttons] levels", "3 to 5 rating buttons", "got 2"]),
     ("six levels", levels_toml([5, 6, 13, 19, 26, 21]), ["[buttons] levels", "3 to 5 rating buttons", "got 6"]),
-    ("duplicate pins", levels_toml([5, 6, 5]),
-     ["buttons.levels[3].pin", "GPIO 5 is already used by buttons.levels[1].pin"]),
-    ("duplicate pin spelled as a name", levels_toml([5, 6, '"GPIO5"']),
-     ["buttons.levels[3].pin", "already used by buttons.levels[1].pin"]),
-    ("led on a button pin", '[buttons]\nlevels = [{label="a", label_en="a", pin=5, led=6},'
-                            ' {label="b", label_en="b", pin=6}, {label="c", label_en="c", pin=13}]\n',
-     ["buttons.levels[2].pin", "GPIO 6 is already used by buttons.levels[1].led"]),
-    ("next pin on a button", "[buttons]\nnext_pin = 5\n",
-     ["[buttons] next_pin", "GPIO 5 is already used by buttons.levels[1].pin"]),
+    (
+        "duplicate pins",
+        levels_toml([5, 6, 5]),
+        ["buttons.levels[3].pin", "GPIO 5 is already used by buttons.levels[1].pin"],
+    ),
+    (
+        "duplicate pin spelled as a name",
+        levels_toml([5, 6, '"GPIO5"']),
+        ["buttons.levels[3].pin", "already used by buttons.levels[1].pin"],
+    ),
+    (
+        "led on a button pin",
+        '[buttons]\nlevels = [{label="a", label_en="a", pin=5, led=6},'
+        ' {label="b", label_en="b", pin=6}, {label="c", label_en="c", pin=13}]\n',
+        ["buttons.levels[2].pin", "GPIO 6 is already used by buttons.levels[1].led"],
+    ),
+    (
+        "next pin on a button",
+        "[buttons]\nnext_pin = 5\n",
+        ["[buttons] next_pin", "GPIO 5 is already used by buttons.levels[1].pin"],
+    ),
     ("pin out of range", levels_toml([5, 6, 40]), ["buttons.levels[3].pin", "0 to 27", "40"]),
-    ("level without pin", '[buttons]\nlevels = [{label="a", label_en="a"}, {label="b", label_en="b", pin=6},'
-                          ' {label="c", label_en="c", pin=13}]\n',
-     ["buttons.levels[1].pin", "needs a GPIO pin"]),
-    ("level with unknown field", '[buttons]\nlevels = [{label="a", label_en="a", pin=5, colour="red"},'
-                                 ' {label="b", label_en="b", pin=6}, {label="c", label_en="c", pin=13}]\n',
-     ["buttons.levels[1]", "colour", "expected label, label_en, pin, led"]),
-    ("empty label", '[buttons]\nlevels = [{label="", label_en="a", pin=5}, {label="b", label_en="b", pin=6},'
-                    ' {label="c", label_en="c", pin=13}]\n',
-     ["buttons.levels[1].label", "non-empty text"]),
+    (
+        "level without pin",
+        '[buttons]\nlevels = [{label="a", label_en="a"}, {label="b", label_en="b", pin=6},'
+        ' {label="c", label_en="c", pin=13}]\n',
+        ["buttons.levels[1].pin", "needs a GPIO pin"],
+    ),
+    (
+        "level with unknown field",
+        '[buttons]\nlevels = [{label="a", label_en="a", pin=5, colour="red"},'
+        ' {label="b", label_en="b", pin=6}, {label="c", label_en="c", pin=13}]\n',
+        ["buttons.levels[1]", "colour", "expected label, label_en, pin, led"],
+    ),
+    (
+        "empty label",
+        '[buttons]\nlevels = [{label="", label_en="a", pin=5}, {label="b", label_en="b", pin=6},'
+        ' {label="c", label_en="c", pin=13}]\n',
+        ["buttons.levels[1].label", "non-empty text"],
+    ),
     ("seven reasons", reasons_toml(7), ["[reasons] items", "at most six reasons", "got 7"]),
-    ("reason code twice", '[reasons]\nitems = [{code="a", label="甲", label_en="A"},'
-                          ' {code="a", label="乙", label_en="B"}]\n',
-     ["reasons.items[2].code", "'a' is used twice"]),
-    ("ask_from_level too high", "[reasons]\nask_from_level = 6\n",
-     ["[reasons] ask_from_level", "1 to 5", "6"]),
+    (
+        "reason code twice",
+        '[reasons]\nitems = [{code="a", label="甲", label_en="A"}, {code="a", label="乙", label_en="B"}]\n',
+        ["reasons.items[2].code", "'a' is used twice"],
+    ),
+    ("ask_from_level too high", "[reasons]\nask_from_level = 6\n", ["[reasons] ask_from_level", "1 to 5", "6"]),
     ("bad language", '[kiosk]\nlanguage = "zh-CN"\n', ["[kiosk] language", '"zh-TW" or "en"', "zh-CN"]),
     ("negative idle timeout", "[kiosk]\nidle_timeout = -1\n", ["[kiosk] idle_timeout", "above 0", "-1"]),
     ("zero thanks", "[kiosk]\nthanks_seconds = 0\n", ["[kiosk] thanks_seconds", "above 0", "0"]),
@@ -75,14 +102,26 @@ BAD = [
     ("negative led seconds", "[buttons]\nled_seconds = -1\n", ["[buttons] led_seconds", "above 0"]),
     ("negative sync interval", "[sync]\ninterval = -30\n", ["[sync] interval", "above 0"]),
     ("sync url scheme", '[sync]\nurl = "collector.example"\n', ["[sync] url", "http:// or https://"]),
-    ("sync over http beyond loopback", '[sync]\nurl = "http://10.1.2.3:8470/"\n',
-     ["[sync] url", "in clear", "10.1.2.3", "allow_insecure_http = true"]),
-    ("sync insecure flag not a bool", '[sync]\nallow_insecure_http = "yes"\n',
-     ["[sync] allow_insecure_http", "true or false"]),
-    ("plain staff PIN", '[queue]\nstaff_pin = "2468"\n',
-     ["[queue] staff_pin", "no longer accepted", "kiosk set-staff-pin --config", "6 or more digits"]),
-    ("staff PIN hash not from the command", '[queue]\nstaff_pin_hash = "2468"\n',
-     ["[queue] staff_pin_hash", "kiosk set-staff-pin"]),
+    (
+        "sync over http beyond loopback",
+        '[sync]\nurl = "http://10.1.2.3:8470/"\n',
+        ["[sync] url", "in clear", "10.1.2.3", "allow_insecure_http = true"],
+    ),
+    (
+        "sync insecure flag not a bool",
+        '[sync]\nallow_insecure_http = "yes"\n',
+        ["[sync] allow_insecure_http", "true or false"],
+    ),
+    (
+        "plain staff PIN",
+        '[queue]\nstaff_pin = "2468"\n',
+        ["[queue] staff_pin", "no longer accepted", "kiosk set-staff-pin --config", "6 or more digits"],
+    ),
+    (
+        "staff PIN hash not from the command",
+        '[queue]\nstaff_pin_hash = "2468"\n',
+        ["[queue] staff_pin_hash", "kiosk set-staff-pin"],
+    ),
 ]
 
 
@@ -134,6 +173,7 @@ def test_error_carries_key_for_programs():
 
 # -- good files -------------------------------------------------------------------
 
+
 def test_defaults_need_no_file():
     config = load(None)
     assert config.path is None
@@ -143,7 +183,8 @@ def test_defaults_need_no_file():
 
 def test_full_good_file(tmp_path):
     path = tmp_path / "kiosk.toml"
-    path.write_text("""
+    path.write_text(
+        """
 [kiosk]
 id = "chiayi-cec-w2"
 window = "2"
@@ -162,7 +203,9 @@ items = []
 [display]
 rotation = 270
 fullscreen = false
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     config = load(path)
     assert config.kiosk_id == "chiayi-cec-w2"
     assert config["kiosk.idle_timeout"] == 45.5
@@ -197,11 +240,15 @@ def test_sync_token_from_environment(monkeypatch):
 
 # -- through the CLI -----------------------------------------------------------------
 
-@pytest.mark.parametrize("text, words", [
-    ("[display]\nrotation = 45\n", ["[display] rotation", "0, 90, 180 or 270"]),
-    ("[kiosk]\nidle_timout = 30\n", ["[kiosk] idle_timout", "unknown setting"]),
-    ("[kiosk\n", ["not valid TOML"]),
-])
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("[display]\nrotation = 45\n", ["[display] rotation", "0, 90, 180 or 270"]),
+        ("[kiosk]\nidle_timout = 30\n", ["[kiosk] idle_timout", "unknown setting"]),
+        ("[kiosk\n", ["not valid TOML"]),
+    ],
+)
 def test_run_with_bad_config_fails_fast_with_the_message(tmp_path, text, words):
     path = tmp_path / "bad.toml"
     path.write_text(text, encoding="utf-8")

@@ -35,8 +35,9 @@ ROUNDS = 60
 
 class Child:
     def __init__(self, data_dir: Path, seed: int):
-        self.proc = subprocess.Popen([sys.executable, str(CHILD), str(data_dir), str(seed)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(CHILD), str(data_dir), str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         self.raw = b""
         self.ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -134,8 +135,10 @@ def test_acknowledged_events_survive_sigkill(tmp_path):
         stored_before = len(rows)
         assert [seq for seq, _ in rows] == list(range(1, len(rows) + 1)), f"{where}: seq has gaps"
 
-    print(f"{ROUNDS} rounds: {killed_before_ready} killed during start-up, "
-          f"{killed_while_pressing} while pressing, {len(acked_all)} events acknowledged")
+    print(
+        f"{ROUNDS} rounds: {killed_before_ready} killed during start-up, "
+        f"{killed_while_pressing} while pressing, {len(acked_all)} events acknowledged"
+    )
     assert killed_while_pressing >= ROUNDS // 2
     assert len(acked_all) > ROUNDS * 5, "the children hardly pressed anything"
     assert len(set(acked_all)) == len(acked_all)

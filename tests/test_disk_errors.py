@@ -31,8 +31,10 @@ READ_ONLY = ("儲存裝置為唯讀", "storage is read-only")
 def _mount(*args):
     result = subprocess.run(["mount", *args], capture_output=True, text=True)
     if result.returncode != 0:
-        pytest.fail(f"mount {' '.join(args)} failed (exit {result.returncode}): {result.stderr.strip()}. "
-                    "These tests need root with CAP_SYS_ADMIN (a privileged container in CI).")
+        pytest.fail(
+            f"mount {' '.join(args)} failed (exit {result.returncode}): {result.stderr.strip()}. "
+            "These tests need root with CAP_SYS_ADMIN (a privileged container in CI)."
+        )
 
 
 @pytest.fixture
@@ -89,8 +91,9 @@ class Counter:
         self.heard, self.lit = [], []
         self.factory, self.clock, self.data_dir = factory, clock, data_dir
         self.config = validate({"kiosk": {"id": "test-w1"}})
-        self.kiosk = Kiosk(self.config, data_dir, pin_factory=factory, clock=clock,
-                           listener=self._listen, must_open=must_open)
+        self.kiosk = Kiosk(
+            self.config, data_dir, pin_factory=factory, clock=clock, listener=self._listen, must_open=must_open
+        )
 
     def _listen(self, outcome):
         self.heard.append(outcome)

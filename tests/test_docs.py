@@ -55,7 +55,8 @@ def test_every_setting_is_in_readme(key):
     text = readme_text()
     section, name = key.split(".")
     assert key in text or documented_in_table(text, section, name), (
-        f"README.md does not document the setting {key} (as `{key}` or a table row under [{section}])")
+        f"README.md does not document the setting {key} (as `{key}` or a table row under [{section}])"
+    )
 
 
 def test_table_matcher_accepts_both_layouts():
@@ -79,8 +80,9 @@ def collector_command_names():
 @pytest.mark.parametrize("name", collector_command_names())
 def test_every_collector_command_is_documented(name):
     text = (README.parent / "docs" / "collector.md").read_text(encoding="utf-8")
-    assert re.search(rf"\bkiosk-collector {re.escape(name)}\b", text), \
+    assert re.search(rf"\bkiosk-collector {re.escape(name)}\b", text), (
         f"docs/collector.md never shows `kiosk-collector {name}`"
+    )
 
 
 def collector_options():
@@ -100,15 +102,16 @@ def option_documented(text: str, command: str, opt: str) -> bool:
     """On the command's own table row, or in a sentence saying every command takes it."""
     if re.search(rf"Every command takes `{re.escape(opt)}\b", text):
         return True
-    return any(re.search(rf"`kiosk-collector {re.escape(command)}\b[^`]*{re.escape(opt)}\b", line)
-               for line in text.splitlines())
+    return any(
+        re.search(rf"`kiosk-collector {re.escape(command)}\b[^`]*{re.escape(opt)}\b", line)
+        for line in text.splitlines()
+    )
 
 
 @pytest.mark.parametrize(("command", "opt"), list(collector_options()))
 def test_every_collector_command_option_is_documented(command, opt):
     text = (README.parent / "docs" / "collector.md").read_text(encoding="utf-8")
-    assert option_documented(text, command, opt), \
-        f"docs/collector.md never shows `kiosk-collector {command} … {opt}`"
+    assert option_documented(text, command, opt), f"docs/collector.md never shows `kiosk-collector {command} … {opt}`"
 
 
 def test_option_matcher_needs_the_commands_own_row():
@@ -128,5 +131,6 @@ def collector_settings():
 @pytest.mark.parametrize("key", collector_settings())
 def test_every_collector_setting_is_documented(key):
     text = (README.parent / "docs" / "admin.md").read_text(encoding="utf-8")
-    assert re.search(rf"^\| `{re.escape(key)}` \|", text, re.M), \
+    assert re.search(rf"^\| `{re.escape(key)}` \|", text, re.M), (
         f"docs/admin.md's settings table has no row for `{key}`"
+    )

@@ -1,6 +1,5 @@
 """`kiosk doctor`'s Raspberry Pi checks: GPIO access, display, clock, read-only data dir."""
 
-import os
 from types import SimpleNamespace
 
 from click.testing import CliRunner
@@ -54,7 +53,7 @@ def test_check_config_command(tmp_path):
     result = CliRunner().invoke(main, ["check-config", "--config", str(good)])
     assert result.exit_code == 0 and "config OK" in result.output
     bad = tmp_path / "bad.toml"
-    bad.write_text('[display]\nrotation = 45\n', encoding="utf-8")
+    bad.write_text("[display]\nrotation = 45\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["check-config", "--config", str(bad)])
     assert result.exit_code != 0
     assert "bad.toml" in result.output and "rotation" in result.output and "0, 90, 180 or 270" in result.output

@@ -20,15 +20,18 @@ def store(tmp_path, clock):
 @pytest.fixture
 def rate(store):
     """Store a rating the way a press does and return the Event."""
+
     def rate(level, misuse=False):
         return store.append("rating", level=level, misuse=misuse)
+
     return rate
 
 
 @pytest.fixture
 def flow():
-    return Flow(ask_from_level=3, idle_timeout=60, thanks_seconds=4, reasons_timeout=20,
-                notice_seconds=15, language="zh-TW")
+    return Flow(
+        ask_from_level=3, idle_timeout=60, thanks_seconds=4, reasons_timeout=20, notice_seconds=15, language="zh-TW"
+    )
 
 
 def test_starts_home_in_configured_language(flow):
@@ -222,9 +225,9 @@ def test_every_screen_the_flow_reaches_is_known(flow, rate):
 
 # -- from the config ------------------------------------------------------------------
 
+
 def test_make_flow_uses_config_timings():
-    config = validate({"kiosk": {"idle_timeout": 30, "thanks_seconds": 2, "reasons_timeout": 9,
-                                 "language": "en"}})
+    config = validate({"kiosk": {"idle_timeout": 30, "thanks_seconds": 2, "reasons_timeout": 9, "language": "en"}})
     flow = make_flow(config)
     assert (flow.idle_timeout, flow.thanks_seconds, flow.reasons_timeout) == (30, 2, 9)
     assert flow.lang == "en"

@@ -16,12 +16,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from xvfb import REPO, KioskApp, Xvfb, missing_tools
 
 from kiosk import i18n
 from kiosk.config import validate
 from kiosk.fonts import find_cjk_font, missing_glyphs
 from kiosk.ui.app import kivy_settings
-from xvfb import REPO, KioskApp, Xvfb, missing_tools
 
 SIZES = ["800x480", "1280x800"]
 SHOTS = REPO / "test-output" / "screenshots"
@@ -38,8 +38,9 @@ repeat_window = 0.2
 """
 MIN_TARGET_PX = 60  # about 9 mm on a 7" 800x480 panel
 
-needs_x = pytest.mark.skipif(bool(missing_tools()),
-                             reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)")
+needs_x = pytest.mark.skipif(
+    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
+)
 
 
 def assert_not_blank(path: Path) -> None:
@@ -207,8 +208,18 @@ def test_font_draws_every_chinese_string():
 
 def test_every_screen_has_a_kv_file_and_the_language_switch():
     names = {p.stem for p in KV_DIR.glob("*.kv")}
-    assert names >= {"home", "thanks", "reasons", "notice", "guidance", "ticket", "calling", "staff", "lookup",
-                     "case_result"}
+    assert names >= {
+        "home",
+        "thanks",
+        "reasons",
+        "notice",
+        "guidance",
+        "ticket",
+        "calling",
+        "staff",
+        "lookup",
+        "case_result",
+    }
     for name in names:
         text = (KV_DIR / f"{name}.kv").read_text(encoding="utf-8")
         assert "Header:" in text, f"{name}.kv lacks the header with the language switch"
@@ -221,8 +232,13 @@ FONTS = {"Regular": Path("/f/R.otf"), "Bold": Path("/f/B.otf")}
 
 
 def settings_for(raw=None, *, demo=False, is_pi=False, environ=None):
-    return kivy_settings(validate(raw or {}), demo=demo, fonts=FONTS, is_pi=is_pi,
-                         environ=environ if environ is not None else {"DISPLAY": ":0"})
+    return kivy_settings(
+        validate(raw or {}),
+        demo=demo,
+        fonts=FONTS,
+        is_pi=is_pi,
+        environ=environ if environ is not None else {"DISPLAY": ":0"},
+    )
 
 
 def test_demo_is_a_window_of_the_configured_size():

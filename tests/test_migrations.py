@@ -23,8 +23,21 @@ def _make_old_database(path, stop_before):
             db.execute(
                 "INSERT INTO events (id, type, kiosk_id, unit, window, level, misuse, ref, recorded_at,"
                 " boot_id, monotonic, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [event_id, "rating", "old-kiosk", "第一組", "1", i % 5 + 1, int(i % 7 == 0), None,
-                 f"2026-01-0{i % 9 + 1}T09:00:00.000+08:00", "boot-a", 100.0 + i, None])
+                [
+                    event_id,
+                    "rating",
+                    "old-kiosk",
+                    "第一組",
+                    "1",
+                    i % 5 + 1,
+                    int(i % 7 == 0),
+                    None,
+                    f"2026-01-0{i % 9 + 1}T09:00:00.000+08:00",
+                    "boot-a",
+                    100.0 + i,
+                    None,
+                ],
+            )
             ids.append(event_id)
         db.conn.commit()
     db.conn.close()
@@ -35,7 +48,9 @@ def test_there_is_at_least_one_migration():
     assert STEPS[0] == "m001_events"
 
 
-@pytest.mark.parametrize("stop_before", [*STEPS[1:], None], ids=[f"from-before-{s}" for s in STEPS[1:]] + ["from-newest"])
+@pytest.mark.parametrize(
+    "stop_before", [*STEPS[1:], None], ids=[f"from-before-{s}" for s in STEPS[1:]] + ["from-newest"]
+)
 def test_upgrade_keeps_every_event(tmp_path, stop_before):
     path = tmp_path / "kiosk.db"
     ids = _make_old_database(path, stop_before)

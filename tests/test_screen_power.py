@@ -7,9 +7,9 @@ from datetime import datetime, time
 from pathlib import Path
 
 import pytest
+from xvfb import KioskApp, Xvfb, missing_tools
 
 from kiosk.screen_power import BL_OFF, BL_ON, ScreenPower, parse_hours
-from xvfb import KioskApp, Xvfb, missing_tools
 
 MONDAY_9 = datetime(2026, 11, 23, 9, 0)
 MONDAY_20 = datetime(2026, 11, 23, 20, 0)
@@ -33,8 +33,7 @@ def test_parse_hours():
 
 def test_backlight_follows_office_hours_and_wakes_for_a_while(tmp_path):
     bl_power = _backlight(tmp_path)
-    power = ScreenPower(hours=parse_hours("07:30-18:00"), days=(1, 2, 3, 4, 5), wake_seconds=60,
-                        backlight_dir=tmp_path)
+    power = ScreenPower(hours=parse_hours("07:30-18:00"), days=(1, 2, 3, 4, 5), wake_seconds=60, backlight_dir=tmp_path)
     assert power.apply(MONDAY_9, 100.0) and bl_power.read_text() == BL_ON
     assert not power.apply(MONDAY_20, 200.0) and bl_power.read_text() == BL_OFF
     assert not power.apply(SATURDAY_9, 300.0), "weekends are not office days"
@@ -55,8 +54,11 @@ def test_dark_screen_wakes_on_touch_without_pressing_what_is_under_it(tmp_path):
 
     config = tmp_path / "cfg.toml"
     # No office days at all: the screen is dark whenever nobody touched it lately.
-    config.write_text('[kiosk]\nid = "sleep-w1"\nidle_timeout = 3\nthanks_seconds = 1\n'
-                      '[display]\non_hours = "08:00-17:00"\non_days = []\n', encoding="utf-8")
+    config.write_text(
+        '[kiosk]\nid = "sleep-w1"\nidle_timeout = 3\nthanks_seconds = 1\n'
+        '[display]\non_hours = "08:00-17:00"\non_days = []\n',
+        encoding="utf-8",
+    )
     with Xvfb(800, 480) as xvfb, KioskApp(xvfb, tmp_path / "data", config, tmp_path / "app.log") as app:
         app.expect(r"display: asleep", timeout=30)
         shot = app.screenshot(tmp_path / "asleep.png", settle=0.5)

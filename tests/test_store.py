@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -63,10 +63,11 @@ def test_reopening_is_idempotent_and_keeps_everything(tmp_path, clock):
             assert again.recovered_from is None
             assert again.store_id == store_id
             assert [e.id for e in again.events()] == ids
-            assert again.conn.execute(
-                "SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
-            assert again.conn.execute(
-                "SELECT name, applied_at FROM _sqlite_migrations ORDER BY name").fetchall() == applied
+            assert again.conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
+            assert (
+                again.conn.execute("SELECT name, applied_at FROM _sqlite_migrations ORDER BY name").fetchall()
+                == applied
+            )
         finally:
             again.close()
 
@@ -110,7 +111,7 @@ def test_ids_are_unique(store):
 
 
 def test_recorded_at_boot_id_and_monotonic_come_from_the_clock(tmp_path):
-    clock = SimulatedClock(datetime(2025, 3, 4, 1, 2, 3, 456000, tzinfo=timezone.utc), boot_id="boot-A")
+    clock = SimulatedClock(datetime(2025, 3, 4, 1, 2, 3, 456000, tzinfo=UTC), boot_id="boot-A")
     s = Store(tmp_path, kiosk_id="k-w3", unit="第二組", window="3", clock=clock)
     try:
         clock.advance(12.5)
@@ -128,12 +129,12 @@ def test_recorded_at_boot_id_and_monotonic_come_from_the_clock(tmp_path):
 
 def test_wall_clock_jump_keeps_monotonic_order(tmp_path):
     # No RTC: the wall clock may read 1970 until NTP answers, then jump.
-    clock = SimulatedClock(datetime(1970, 1, 1, tzinfo=timezone.utc), boot_id="b")
+    clock = SimulatedClock(datetime(1970, 1, 1, tzinfo=UTC), boot_id="b")
     s = Store(tmp_path, kiosk_id="k", clock=clock)
     try:
         s.append("rating", level=1)
         clock.advance(30)
-        clock.set_wall(datetime(2025, 6, 1, 9, 0, tzinfo=timezone.utc))
+        clock.set_wall(datetime(2025, 6, 1, 9, 0, tzinfo=UTC))
         s.append("rating", level=2)
         a, b = s.events()
     finally:
@@ -166,6 +167,7 @@ def test_detail_round_trips_and_misuse_is_a_bool(store):
 
 
 # -- corrupt files ---------------------------------------------------------------
+
 
 def _corrupt_copies(tmp_path):
     return sorted(p for p in tmp_path.iterdir() if p.name.startswith(DB_NAME + ".corrupt-"))
@@ -229,8 +231,10 @@ def test_corrupt_wal_companions_are_moved_with_it(tmp_path, clock):
     (tmp_path / (DB_NAME + "-wal")).write_bytes(b"wal bytes")
     s = Store(tmp_path, kiosk_id="k", clock=clock)
     try:
-        moved = {p.name.rsplit("-", 1)[-1] if p.name.endswith(("-wal", "-shm")) else "db": p
-                 for p in _corrupt_copies(tmp_path)}
+        moved = {
+            p.name.rsplit("-", 1)[-1] if p.name.endswith(("-wal", "-shm")) else "db": p
+            for p in _corrupt_copies(tmp_path)
+        }
         assert moved["wal"].read_bytes() == b"wal bytes"
         assert moved["db"].read_bytes() == b"\x13" * 8192
     finally:
@@ -238,6 +242,7 @@ def test_corrupt_wal_companions_are_moved_with_it(tmp_path, clock):
 
 
 # -- unusable locations ----------------------------------------------------------
+
 
 def test_must_open_raises_when_location_unusable(tmp_path, clock):
     (tmp_path / "file").write_text("in the way")

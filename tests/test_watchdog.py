@@ -13,10 +13,10 @@ import threading
 import time
 
 import pytest
-
-from kiosk.watchdog import Notifier
 from waiting import wait_until
 from xvfb import KioskApp, Xvfb, missing_tools
+
+from kiosk.watchdog import Notifier
 
 CONFIG = """\
 [kiosk]
@@ -46,7 +46,7 @@ class NotifySocket:
         while not self._stop.is_set():
             try:
                 data = self.sock.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             for line in data.decode().splitlines():
                 self.messages.append((time.monotonic(), line))
@@ -96,8 +96,7 @@ def test_frozen_ui_loop_stops_the_heartbeats(tmp_path):
                 time.sleep(0.05)
             assert any(m == "READY=1" for _, m in listener.messages), "no READY=1 after the first frame"
             ready = time.monotonic()
-            wait_until(lambda: listener.heartbeats(ready, time.monotonic()) >= 2, 5,
-                       "heartbeats from a live UI loop")
+            wait_until(lambda: listener.heartbeats(ready, time.monotonic()) >= 2, 5, "heartbeats from a live UI loop")
 
             app.key("4")
             app.expect_shown("reasons")
@@ -106,14 +105,18 @@ def test_frozen_ui_loop_stops_the_heartbeats(tmp_path):
             try:
                 app.click("reason:wait")
                 # The tap reaches the UI loop, which now waits for the lock: its heartbeats stop.
-                wait_until(lambda: listener.heartbeats(time.monotonic() - 0.8, time.monotonic()) == 0, 10,
-                           "the heartbeats to stop")
+                wait_until(
+                    lambda: listener.heartbeats(time.monotonic() - 0.8, time.monotonic()) == 0,
+                    10,
+                    "the heartbeats to stop",
+                )
                 frozen_from = time.monotonic()
                 time.sleep(3)  # an absence is only seen over time: no heartbeat may come in these 3 s
                 frozen_to = time.monotonic()
                 assert app.proc.poll() is None, "the process is alive; only its UI loop is stuck"
-                assert listener.heartbeats(frozen_from, frozen_to) == 0, \
+                assert listener.heartbeats(frozen_from, frozen_to) == 0, (
                     "heartbeats continued while the UI loop was frozen"
+                )
             finally:
                 lock.execute("ROLLBACK")
                 lock.close()

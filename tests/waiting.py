@@ -9,8 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 20.0, what: str = "the condition",
-               *, interval: float = 0.05) -> T:
+def wait_until(
+    predicate: Callable[[], T], timeout: float = 20.0, what: str = "the condition", *, interval: float = 0.05
+) -> T:
     """The predicate's first truthy value; AssertionError naming ``what`` if none came within ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:

@@ -33,12 +33,24 @@ class Xvfb:
         self.display = ""
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Xvfb":
+    def __enter__(self) -> Xvfb:
         read_fd, write_fd = os.pipe()
         self.proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{self.width}x{self.height}x24",
-             "-nolisten", "tcp", "-noreset"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "Xvfb",
+                "-displayfd",
+                str(write_fd),
+                "-screen",
+                "0",
+                f"{self.width}x{self.height}x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ],
+            pass_fds=(write_fd,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(write_fd)
         number = b""
         deadline = time.monotonic() + 15
@@ -76,8 +88,9 @@ class KioskApp:
     forward from where the last match ended, so repeated lines are told apart.
     """
 
-    def __init__(self, xvfb: Xvfb, data_dir: Path, config_path: Path, log_path: Path,
-                 *, env: dict[str, str] | None = None):
+    def __init__(
+        self, xvfb: Xvfb, data_dir: Path, config_path: Path, log_path: Path, *, env: dict[str, str] | None = None
+    ):
         self.xvfb = xvfb
         self.size = f"{xvfb.width}x{xvfb.height}"
         self.data_dir, self.config_path, self.log_path = data_dir, config_path, log_path
@@ -95,14 +108,29 @@ class KioskApp:
         env.update(self.extra_env)
         return env
 
-    def __enter__(self) -> "KioskApp":
+    def __enter__(self) -> KioskApp:
         self._log = open(self.log_path, "wb")
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "run", "--demo", "--size", self.size,
-             "--data-dir", str(self.data_dir), "--config", str(self.config_path)],
-            cwd=REPO, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "kiosk",
+                "run",
+                "--demo",
+                "--size",
+                self.size,
+                "--data-dir",
+                str(self.data_dir),
+                "--config",
+                str(self.config_path),
+            ],
+            cwd=REPO,
+            env=self.env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         return self
 
     def __exit__(self, *exc) -> None:
@@ -137,8 +165,9 @@ class KioskApp:
                 self._cursor = match.end()
                 return match
             if self.proc.poll() is not None:
-                raise AssertionError(f"app exited with {self.proc.returncode} waiting for {pattern!r}:\n"
-                                     + text[-4000:])
+                raise AssertionError(
+                    f"app exited with {self.proc.returncode} waiting for {pattern!r}:\n" + text[-4000:]
+                )
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {pattern!r} within {timeout} s; log tail:\n" + text[-4000:])
             time.sleep(0.05)
@@ -148,7 +177,7 @@ class KioskApp:
         match = self.expect(rf"^.*shown: {screen} ({lang})\n", timeout)
         # The app logs a screen's layout lines just before its "shown:" line.
         self.layout = {}
-        for line in reversed(self.log_text()[:match.start()].splitlines()):
+        for line in reversed(self.log_text()[: match.start()].splitlines()):
             found = re.search(r"layout: (\S+) (\S+) (-?\d+) (-?\d+) (\d+) (\d+)$", line)
             if not found or found.group(1) != screen:
                 break
@@ -159,8 +188,13 @@ class KioskApp:
     def window_id(self) -> str:
         deadline = time.monotonic() + 15
         while not self._window_id:
-            found = subprocess.run(["xdotool", "search", "--pid", str(self.proc.pid)], env=self._x_env(),
-                                   capture_output=True, text=True, timeout=10).stdout.split()
+            found = subprocess.run(
+                ["xdotool", "search", "--pid", str(self.proc.pid)],
+                env=self._x_env(),
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.split()
             if found:
                 self._window_id = found[-1]
             elif time.monotonic() > deadline:
@@ -173,8 +207,9 @@ class KioskApp:
         return {**os.environ, "DISPLAY": self.xvfb.display}
 
     def xdotool(self, *args: str, timeout: float = 10) -> str:
-        return subprocess.run(["xdotool", *args], env=self._x_env(),
-                              check=True, capture_output=True, text=True, timeout=timeout).stdout
+        return subprocess.run(
+            ["xdotool", *args], env=self._x_env(), check=True, capture_output=True, text=True, timeout=timeout
+        ).stdout
 
     def key(self, key: str) -> None:
         """Press a key in the app's window (demo: 1-5 press the rating buttons)."""
@@ -193,8 +228,12 @@ class KioskApp:
         """The whole X screen (the app's window fills it) as a PNG; ``settle`` lets a tapped button pop back up."""
         path.parent.mkdir(parents=True, exist_ok=True)
         time.sleep(settle)
-        subprocess.run(["import", "-display", self.xvfb.display, "-window", "root", str(path)],
-                       check=True, capture_output=True, timeout=20)
+        subprocess.run(
+            ["import", "-display", self.xvfb.display, "-window", "root", str(path)],
+            check=True,
+            capture_output=True,
+            timeout=20,
+        )
         return path
 
     def events(self) -> list[dict]:
@@ -202,7 +241,20 @@ class KioskApp:
         import json
 
         out = subprocess.run(
-            [sys.executable, "-m", "kiosk", "events", "--data-dir", str(self.data_dir),
-             "--config", str(self.config_path)],
-            cwd=REPO, check=True, capture_output=True, text=True, timeout=30).stdout
+            [
+                sys.executable,
+                "-m",
+                "kiosk",
+                "events",
+                "--data-dir",
+                str(self.data_dir),
+                "--config",
+                str(self.config_path),
+            ],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
         return [json.loads(line) for line in out.splitlines() if line.strip()]

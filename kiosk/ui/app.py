@@ -40,15 +40,19 @@ class _OptionalInputDrivers(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)
-        if (record.levelno >= logging.ERROR and message.startswith("Input: ")
-                and ("not supported" in message or "not available" in message)):
+        if (
+            record.levelno >= logging.ERROR
+            and message.startswith("Input: ")
+            and ("not supported" in message or "not available" in message)
+        ):
             record.levelno, record.levelname = logging.INFO, "INFO"
             record.exc_info, record.exc_text = None, None
         return True
 
 
-def kivy_settings(config: Config, *, demo: bool, fonts: dict[str, Path], is_pi: bool,
-                  environ: dict[str, str]) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+def kivy_settings(
+    config: Config, *, demo: bool, fonts: dict[str, Path], is_pi: bool, environ: dict[str, str]
+) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """The environment variables and Kivy Config values for this kiosk.
 
     Returns (env, settings): env holds variables to set when not already set;
@@ -86,27 +90,30 @@ def kivy_settings(config: Config, *, demo: bool, fonts: dict[str, Path], is_pi: 
         ("input", "mouse"): "mouse,multitouch_on_demand" if demo else "mouse,disable_on_activity,multitouch_on_demand",
     }
     if fullscreen:
-        settings.update({
-            ("graphics", "fullscreen"): "auto",  # the display's own resolution
-            ("graphics", "borderless"): "1",
-            ("graphics", "show_cursor"): "0",
-        })
+        settings.update(
+            {
+                ("graphics", "fullscreen"): "auto",  # the display's own resolution
+                ("graphics", "borderless"): "1",
+                ("graphics", "show_cursor"): "0",
+            }
+        )
     else:
-        settings.update({
-            ("graphics", "fullscreen"): "0",
-            ("graphics", "borderless"): "0",
-            ("graphics", "show_cursor"): "1",
-            ("graphics", "width"): str(config["display.width"]),
-            ("graphics", "height"): str(config["display.height"]),
-            ("graphics", "resizable"): "1" if demo else "0",
-        })
+        settings.update(
+            {
+                ("graphics", "fullscreen"): "0",
+                ("graphics", "borderless"): "0",
+                ("graphics", "show_cursor"): "1",
+                ("graphics", "width"): str(config["display.width"]),
+                ("graphics", "height"): str(config["display.height"]),
+                ("graphics", "resizable"): "1" if demo else "0",
+            }
+        )
     return env, settings
 
 
 def run_app(config: Config, data_dir: str | Path, *, fonts: dict[str, Path], demo: bool) -> None:
     """Open the touchscreen and run until the window closes or SIGTERM arrives."""
-    env, settings = kivy_settings(config, demo=demo, fonts=fonts, is_pi=is_raspberry_pi(),
-                                  environ=dict(os.environ))
+    env, settings = kivy_settings(config, demo=demo, fonts=fonts, is_pi=is_raspberry_pi(), environ=dict(os.environ))
     for name, value in env.items():
         os.environ.setdefault(name, value)
     # Kivy reads the environment above when first imported, so it is imported only now.
@@ -117,9 +124,13 @@ def run_app(config: Config, data_dir: str | Path, *, fonts: dict[str, Path], dem
 
     for (section, key), value in settings.items():
         KivyConfig.set(section, key, value)
-    log.info("Starting the touchscreen (%s, %s)", "demo" if demo else "buttons on GPIO",
-             "fullscreen" if settings[("graphics", "fullscreen")] != "0"
-             else f"{config['display.width']}x{config['display.height']} window")
+    log.info(
+        "Starting the touchscreen (%s, %s)",
+        "demo" if demo else "buttons on GPIO",
+        "fullscreen"
+        if settings[("graphics", "fullscreen")] != "0"
+        else f"{config['display.width']}x{config['display.height']} window",
+    )
 
     # Deferred on purpose, not to dodge a cycle (kioskapp never imports this module):
     # importing kioskapp opens the window, so it must come after the settings above.

@@ -41,8 +41,8 @@ from kiosk import i18n
 from kiosk.buttons import PressFailed, press_mock_pin
 from kiosk.config import Config
 from kiosk.runtime import Kiosk, make_flow
-from kiosk.store import StoreUnavailable
 from kiosk.screen_power import ScreenPower, parse_hours
+from kiosk.store import StoreUnavailable
 from kiosk.ui import queue_screens, widgets
 from kiosk.ui.lookup_screens import CaseResultScreen, LookupScreen  # 案件查詢 (kiosk/lookup.py)
 from kiosk.ui.process_age import process_age
@@ -77,9 +77,13 @@ class HomeScreen(KioskScreen):
         primary, secondary = widgets.FitGroup(), widgets.FitGroup()
         for level in levels:
             tile = widgets.LevelTile(
-                level=level, count=len(levels), primary_group=primary, secondary_group=secondary,
+                level=level,
+                count=len(levels),
+                primary_group=primary,
+                secondary_group=secondary,
                 colour=widgets.level_colour(level.number, len(levels)),
-                mood=widgets.level_mood(level.number, len(levels)))
+                mood=widgets.level_mood(level.number, len(levels)),
+            )
             tile.bind(on_tapped=self.nudge_hint)
             row.add_widget(tile)
 
@@ -171,9 +175,15 @@ class KioskApp(App):
         home.build_levels(self.kiosk_config.levels)
         reasons = ReasonsScreen(name="reasons")
         reasons.build_reasons(self.kiosk_config.reasons)
-        for screen in (home, ThanksScreen(name="thanks"), reasons,
-                       *queue_screens.make_screens(self),  # 服務導引, ticket, calling, staff
-                       LookupScreen(name="lookup"), CaseResultScreen(name="case_result"), NoticeScreen(name="notice")):
+        for screen in (
+            home,
+            ThanksScreen(name="thanks"),
+            reasons,
+            *queue_screens.make_screens(self),  # 服務導引, ticket, calling, staff
+            LookupScreen(name="lookup"),
+            CaseResultScreen(name="case_result"),
+            NoticeScreen(name="notice"),
+        ):
             self.sm.add_widget(screen)
         root = KioskRoot()
         root.add_widget(self.sm)
@@ -186,11 +196,19 @@ class KioskApp(App):
             Window.bind(on_key_down=self._on_key_down)
         # must_open=False: a read-only or full disk at start-up still shows the
         # screens; each press then retries and, failing, shows the notice.
-        self.kiosk = Kiosk(self.kiosk_config, self.data_dir, pin_factory=pin_factory,
-                           listener=self._listener, must_open=False, on_call=self.queue_ui.on_call)
+        self.kiosk = Kiosk(
+            self.kiosk_config,
+            self.data_dir,
+            pin_factory=pin_factory,
+            listener=self._listener,
+            must_open=False,
+            on_call=self.queue_ui.on_call,
+        )
         if self.kiosk.store.open_error is not None:
-            log.error("Data file not available at start-up; presses will show a notice until it is: %s",
-                      self.kiosk.store.open_error)
+            log.error(
+                "Data file not available at start-up; presses will show a notice until it is: %s",
+                self.kiosk.store.open_error,
+            )
         log.info("screen: %s", self.flow.screen)
         self._announce(self.flow.screen)
         return root
@@ -205,9 +223,11 @@ class KioskApp(App):
         # Heartbeats come from the UI loop itself, so a frozen UI (not only a dead
         # process) makes systemd restart the kiosk (WatchdogSec= in kiosk.service).
         cfg = self.kiosk_config
-        self.screen_power = ScreenPower(hours=parse_hours(cfg["display.on_hours"]),
-                                        days=tuple(cfg["display.on_days"]),
-                                        wake_seconds=cfg["kiosk.idle_timeout"])
+        self.screen_power = ScreenPower(
+            hours=parse_hours(cfg["display.on_hours"]),
+            days=tuple(cfg["display.on_days"]),
+            wake_seconds=cfg["kiosk.idle_timeout"],
+        )
         self._sleep_overlay = SleepOverlay(on_wake=self.wake_screen)
         self._apply_screen_power()
         Clock.schedule_interval(self._apply_screen_power, SCREEN_POWER_SECONDS)
@@ -338,19 +358,19 @@ class KioskApp(App):
     def _on_key_down(self, _window, key, _scancode, _codepoint, modifiers):
         """Demo: keys 1-5 press the mock buttons through gpiozero, as a visitor would; N the staff "next" button."""
         if key == ord("n") and not modifiers and self.kiosk is not None and self.kiosk.buttons.next_button:
-            threading.Thread(target=press_mock_pin, args=(self.kiosk.buttons.next_button,),
-                             name="demo-press-next", daemon=True).start()
+            threading.Thread(
+                target=press_mock_pin, args=(self.kiosk.buttons.next_button,), name="demo-press-next", daemon=True
+            ).start()
             return True
         number = DIGIT_KEYS.get(key)
-        if number is None or modifiers and set(modifiers) - {"numlock", "capslock"}:
+        if number is None or (modifiers and set(modifiers) - {"numlock", "capslock"}):
             return False
         button = self.kiosk.buttons.buttons.get(number) if self.kiosk else None
         if button is None:
             return False
         # Off the main thread, like real GPIO edges: the press is stored there and
         # the outcome comes back through the listener.
-        threading.Thread(target=press_mock_pin, args=(button,), name=f"demo-press-{number}",
-                         daemon=True).start()
+        threading.Thread(target=press_mock_pin, args=(button,), name=f"demo-press-{number}", daemon=True).start()
         return True
 
     # -- showing ------------------------------------------------------------------
@@ -407,6 +427,13 @@ class KioskApp(App):
         if self._log_layout:  # before "shown:", so a reader of "shown:" has them all
             for name, widget in sorted(self.sm.current_screen.touch_targets().items()):
                 x, y = widget.to_window(*widget.center)
-                log.info("layout: %s %s %d %d %d %d", screen, name, round(x),
-                         round(Window.height - y), round(widget.width), round(widget.height))
+                log.info(
+                    "layout: %s %s %d %d %d %d",
+                    screen,
+                    name,
+                    round(x),
+                    round(Window.height - y),
+                    round(widget.width),
+                    round(widget.height),
+                )
         log.info("shown: %s %s", screen, self.lang)

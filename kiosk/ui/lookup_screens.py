@@ -188,9 +188,15 @@ class CaseResultScreen(KioskScreen):
         lang = App.get_running_app().lang
         shown = case.stages[-MAX_TIMELINE:]
         for i, st in enumerate(shown):
-            box.add_widget(TimelineRow(date=format_date(st.date, lang), stage=st.label(lang),
-                                       current=i == len(shown) - 1, first=i == 0 and not self.earlier,
-                                       last=i == len(shown) - 1))
+            box.add_widget(
+                TimelineRow(
+                    date=format_date(st.date, lang),
+                    stage=st.label(lang),
+                    current=i == len(shown) - 1,
+                    first=i == 0 and not self.earlier,
+                    last=i == len(shown) - 1,
+                )
+            )
 
     def text(self, what: str, lang: str, _case=None) -> str:
         """One line of the result in ``lang``; the kv passes app.lang and root.case so it re-binds."""

@@ -50,6 +50,7 @@ SCREENS_DIR = resources.files("kiosk.ui") / "screens"  # package data (pyproject
 KV_FILES = ("guidance.kv", "ticket.kv", "calling.kv", "staff.kv")
 PIN_MAX_DIGITS = 12  # kiosk.pinhash.MAX_DIGITS: more keys than that are ignored
 
+
 class ServiceButton(widgets.BigButton):
     service = ObjectProperty(None, allownone=True)
 
@@ -186,8 +187,11 @@ class QueueUI:
             elif len(days) == 1:
                 label = en_days[days[0]] if lang == "en" else f"週{zh_days[days[0]]}"
             else:
-                label = (f"{en_days[days[0]]}–{en_days[days[-1]]}" if lang == "en"
-                         else f"週{zh_days[days[0]]}至週{zh_days[days[-1]]}")
+                label = (
+                    f"{en_days[days[0]]}–{en_days[days[-1]]}"
+                    if lang == "en"
+                    else f"週{zh_days[days[0]]}至週{zh_days[days[-1]]}"
+                )
             parts.append(f"{label} {(', ' if lang == 'en' else '、').join(times)}")
         return text("hours", lang, hours="; ".join(parts))
 
@@ -241,13 +245,23 @@ class QueueUI:
     def _print(self, ticket) -> None:
         cfg = self.app.kiosk_config
         try:
-            print_ticket(self.printer, TicketPrint(
-                number=ticket.number, service=ticket.name, service_en=ticket.name_en,
-                window=str(cfg["kiosk.window"]), issued_at=ticket.issued_at.astimezone(OFFICE_TZ),
-                office=cfg["kiosk.office"], office_en=cfg["kiosk.office_en"], ahead=ticket.ahead,
-                band_zh=estimate.label(ticket.estimate_band, "zh-TW"),
-                band_en=estimate.label(ticket.estimate_band, "en"), priority=ticket.priority),
-                font_path=_font(cfg["display.font"]))
+            print_ticket(
+                self.printer,
+                TicketPrint(
+                    number=ticket.number,
+                    service=ticket.name,
+                    service_en=ticket.name_en,
+                    window=str(cfg["kiosk.window"]),
+                    issued_at=ticket.issued_at.astimezone(OFFICE_TZ),
+                    office=cfg["kiosk.office"],
+                    office_en=cfg["kiosk.office_en"],
+                    ahead=ticket.ahead,
+                    band_zh=estimate.label(ticket.estimate_band, "zh-TW"),
+                    band_en=estimate.label(ticket.estimate_band, "en"),
+                    priority=ticket.priority,
+                ),
+                font_path=_font(cfg["display.font"]),
+            )
             key = "printed"
             log.info("printed: %s", ticket.number)
         except Exception as exc:  # any printer trouble: the ticket is stored and on screen
@@ -287,9 +301,8 @@ class QueueUI:
         screen = self.app.sm.get_screen("calling")
         screen.number, screen.window = number, window
         self._chime()
-        if self.speak:
-            if speak(number, window) is None:
-                log.info("speak: espeak-ng not installed")
+        if self.speak and speak(number, window) is None:
+            log.info("speak: espeak-ng not installed")
         self.app.flow.queue_screen("calling", self.app.now())
         self.app._show()
         self._refresh_staff()
@@ -416,9 +429,11 @@ class QueueUI:
             return
         screen.error = ""
         try:
-            outcome = {"next": lambda: self.queue.call_next(via="staff"),
-                       "recall": lambda: self.queue.recall(via="staff"),
-                       "no_show": lambda: self.queue.no_show(via="staff")}[action]()
+            outcome = {
+                "next": lambda: self.queue.call_next(via="staff"),
+                "recall": lambda: self.queue.recall(via="staff"),
+                "no_show": lambda: self.queue.no_show(via="staff"),
+            }[action]()
         except StoreUnavailable as exc:
             log.error("staff %s not stored: %s", action, exc)
             self._staff_error(exc)

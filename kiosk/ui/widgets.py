@@ -9,8 +9,7 @@ from __future__ import annotations
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Ellipse, Line, Rectangle, Triangle
 from kivy.lang import Builder
-from kivy.properties import (BooleanProperty, ColorProperty, NumericProperty, ObjectProperty,
-                             StringProperty)
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
@@ -283,8 +282,11 @@ class FaceIcon(DrawnIcon):
         corner_y = cy - r * 0.32 + (0.0 if self.mood >= 0 else r * 0.05)
         bend = self.mood * r * 0.5
         half = r * 0.45
-        Line(bezier=(cx - half, corner_y, cx, corner_y - bend, cx + half, corner_y),
-             width=max(1.2, r * 0.09), cap="round")
+        Line(
+            bezier=(cx - half, corner_y, cx, corner_y - bend, cx + half, corner_y),
+            width=max(1.2, r * 0.09),
+            cap="round",
+        )
 
 
 class CheckIcon(DrawnIcon):
@@ -295,8 +297,12 @@ class CheckIcon(DrawnIcon):
         Color(*self.colour)
         Ellipse(pos=(cx - r, cy - r), size=(d, d))
         Color(1, 1, 1, 1)
-        Line(points=(cx - r * 0.42, cy + r * 0.02, cx - r * 0.12, cy - r * 0.3, cx + r * 0.45, cy + r * 0.33),
-             width=max(1.5, r * 0.11), cap="round", joint="round")
+        Line(
+            points=(cx - r * 0.42, cy + r * 0.02, cx - r * 0.12, cy - r * 0.3, cx + r * 0.45, cy + r * 0.33),
+            width=max(1.5, r * 0.11),
+            cap="round",
+            joint="round",
+        )
 
 
 class WarningIcon(DrawnIcon):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -113,7 +113,7 @@ def parse_time(value: Any) -> datetime:
         when = datetime.fromisoformat(value)
     except ValueError:
         raise errors.bad_answer(f"server_time {value!r} is not an ISO 8601 time") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def validate_ack(resp: requests.Response) -> Ack:
@@ -124,8 +124,12 @@ def validate_ack(resp: requests.Response) -> Ack:
     protocol = body.get("protocol")
     if isinstance(protocol, bool) or protocol != PROTOCOL:
         raise errors.bad_answer(f"protocol is {protocol!r}, expected {PROTOCOL}")
-    return Ack(stored=_int_field(body, "stored"), duplicates=_int_field(body, "duplicates"),
-               acked_seq=_int_field(body, "acked_seq"), server_time=parse_time(body.get("server_time")))
+    return Ack(
+        stored=_int_field(body, "stored"),
+        duplicates=_int_field(body, "duplicates"),
+        acked_seq=_int_field(body, "acked_seq"),
+        server_time=parse_time(body.get("server_time")),
+    )
 
 
 def validate_settings(resp: requests.Response) -> SettingsAnswer:
@@ -141,8 +145,7 @@ def validate_settings(resp: requests.Response) -> SettingsAnswer:
     settings = body.get("settings")
     if not isinstance(settings, dict):
         raise errors.bad_answer(f"settings is {type(settings).__name__}, expected an object")
-    return SettingsAnswer(unchanged=False, etag=resp.headers.get("ETag"), revision=revision,
-                          settings=settings)
+    return SettingsAnswer(unchanged=False, etag=resp.headers.get("ETag"), revision=revision, settings=settings)
 
 
 def describe_exception(exc: requests.RequestException) -> errors.SyncError:
@@ -152,14 +155,17 @@ def describe_exception(exc: requests.RequestException) -> errors.SyncError:
         return errors.unreachable(detail)
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return errors.timed_out(detail)
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
-                        requests.exceptions.ContentDecodingError)):
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return errors.cut_off(detail)
     if isinstance(exc, requests.exceptions.ConnectionError):
         reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else None
         text = f"{reason!r} {exc}"
-        if "NewConnectionError" in text or "refused" in text.lower() or "resolve" in text.lower() \
-                or "Name or service" in text:
+        if (
+            "NewConnectionError" in text
+            or "refused" in text.lower()
+            or "resolve" in text.lower()
+            or "Name or service" in text
+        ):
             return errors.unreachable(detail)
         return errors.cut_off(detail)
     return errors.unreachable(detail)

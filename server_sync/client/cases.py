@@ -42,16 +42,27 @@ def _row(change: dict) -> list:
             raise errors.bad_answer(f"case {case_no!r}: {key} is not text")
     stages = change.get("stages")
     if not isinstance(stages, list) or not all(
-            isinstance(s, dict) and isinstance(s.get("stage"), str) and isinstance(s.get("date"), str)
-            for s in stages):
+        isinstance(s, dict) and isinstance(s.get("stage"), str) and isinstance(s.get("date"), str) for s in stages
+    ):
         raise errors.bad_answer(f"case {case_no!r}: stages is not a list of stages")
     verifier = change.get("verifier")
     if not isinstance(verifier, str) or not _VERIFIER.match(verifier):
         raise errors.bad_answer(f"case {case_no!r}: no usable verifier")
-    return [case_no, change["revision"], change.get("case_type", ""), change.get("case_type_en", ""),
-            change.get("name", ""), json.dumps(stages, ensure_ascii=False), change.get("unit", ""),
-            change.get("unit_en", ""), change.get("extension", ""), _opt_date(change, "due_date"),
-            _opt_date(change, "closed_date"), _opt_date(change, "hide_after"), verifier]
+    return [
+        case_no,
+        change["revision"],
+        change.get("case_type", ""),
+        change.get("case_type_en", ""),
+        change.get("name", ""),
+        json.dumps(stages, ensure_ascii=False),
+        change.get("unit", ""),
+        change.get("unit_en", ""),
+        change.get("extension", ""),
+        _opt_date(change, "due_date"),
+        _opt_date(change, "closed_date"),
+        _opt_date(change, "hide_after"),
+        verifier,
+    ]
 
 
 def _check_page(body) -> tuple[str, int, list, bool]:
@@ -65,9 +76,13 @@ def _check_page(body) -> tuple[str, int, list, bool]:
     if not isinstance(changes, list) or not isinstance(more, bool):
         raise errors.bad_answer("cases: changes must be a list and more true or false")
     for change in changes:
-        if not (isinstance(change, dict) and isinstance(change.get("case_no"), str)
-                and 0 < len(change["case_no"]) <= 32 and isinstance(change.get("revision"), int)
-                and isinstance(change.get("removed"), bool)):
+        if not (
+            isinstance(change, dict)
+            and isinstance(change.get("case_no"), str)
+            and 0 < len(change["case_no"]) <= 32
+            and isinstance(change.get("revision"), int)
+            and isinstance(change.get("removed"), bool)
+        ):
             raise errors.bad_answer(f"cases: malformed change {str(change)[:80]}")
     return dataset, revision, changes, more
 
@@ -81,8 +96,9 @@ def apply_page(outbox: Outbox, body: dict, *, pulled_at: str, today: str, wipe: 
     return len(changes)
 
 
-def pull(session: requests.Session, base: str, outbox: Outbox, now_iso: str, today: str, timeout,
-         *, page: int = PAGE) -> int:
+def pull(
+    session: requests.Session, base: str, outbox: Outbox, now_iso: str, today: str, timeout, *, page: int = PAGE
+) -> int:
     """Fetch and store every case change since the last pull; return how many were applied.
 
     today: the office's date (cases hidden after it are dropped). Raises SyncError;
@@ -93,12 +109,13 @@ def pull(session: requests.Session, base: str, outbox: Outbox, now_iso: str, tod
     applied = 0
     for _ in range(MAX_PAGES):
         try:
-            resp = session.get(f"{base}/api/v1/cases", params={"since": since, "limit": page},
-                               timeout=timeout, allow_redirects=False)
+            resp = session.get(
+                f"{base}/api/v1/cases", params={"since": since, "limit": page}, timeout=timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             raise describe_exception(exc) from exc
         body = json_body(resp)
-        dataset, revision, changes, more = _check_page(body)
+        dataset, revision, _changes, more = _check_page(body)
         if not wipe and since and (dataset != held_dataset or revision < since):
             # Another case set, or one restored from an older backup: start over.
             wipe, since = True, 0

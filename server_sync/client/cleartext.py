@@ -31,7 +31,9 @@ def refusal(url: str, *, allow_insecure_http: bool = False) -> tuple[str, str] |
     parts = urlsplit(url)
     if parts.scheme.lower() != "http" or allow_insecure_http or is_loopback(parts.hostname):
         return None
-    return (f"拒絕以未加密的 http 傳送同步權杖至 {parts.hostname}：請改用 https://，"
-            f"或僅於示範或測試網路設定 [sync] allow_insecure_http = true",
-            f"refusing to send the sync token in clear over http:// to {parts.hostname}: use https://, "
-            f"or set [sync] allow_insecure_http = true (only for a demo or a test network)")
+    return (
+        f"拒絕以未加密的 http 傳送同步權杖至 {parts.hostname}：請改用 https://，"
+        f"或僅於示範或測試網路設定 [sync] allow_insecure_http = true",
+        f"refusing to send the sync token in clear over http:// to {parts.hostname}: use https://, "
+        f"or set [sync] allow_insecure_http = true (only for a demo or a test network)",
+    )

@@ -39,8 +39,9 @@ def cut_off(detail: str) -> SyncError:
 
 
 def captive_portal(detail: str) -> SyncError:
-    return SyncError("收到非預期的回應（可能是網路登入頁面）",
-                     "unexpected response (maybe a captive portal login page)", detail)
+    return SyncError(
+        "收到非預期的回應（可能是網路登入頁面）", "unexpected response (maybe a captive portal login page)", detail
+    )
 
 
 def bad_answer(detail: str) -> SyncError:
@@ -52,18 +53,17 @@ def unauthorized(detail: str) -> SyncError:
 
 
 def rejected(status: int, detail: str) -> SyncError:
-    return SyncError(f"收集伺服器拒絕了這批資料（HTTP {status}）",
-                     f"the collector refused the batch (HTTP {status})", detail)
+    return SyncError(
+        f"收集伺服器拒絕了這批資料（HTTP {status}）", f"the collector refused the batch (HTTP {status})", detail
+    )
 
 
 def server_error(status: int, detail: str) -> SyncError:
-    return SyncError(f"收集伺服器發生錯誤（HTTP {status}）",
-                     f"the collector had an error (HTTP {status})", detail)
+    return SyncError(f"收集伺服器發生錯誤（HTTP {status}）", f"the collector had an error (HTTP {status})", detail)
 
 
 def unexpected_status(status: int, detail: str) -> SyncError:
-    return SyncError(f"收到非預期的回應（HTTP {status}）",
-                     f"unexpected response (HTTP {status})", detail)
+    return SyncError(f"收到非預期的回應（HTTP {status}）", f"unexpected response (HTTP {status})", detail)
 
 
 def no_progress(detail: str) -> SyncError:

@@ -9,22 +9,50 @@ unconfirmed marked as sent.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from server_sync.wire.events import Event
 
 # The sync state the client keeps per store_id. A store replaced after corruption
 # gets a new id and so starts again at seq 1.
 STATE_COLUMNS = (
-    "store_id", "acked_seq", "pending", "pending_since", "last_attempt_at", "last_round_ok", "last_success_at",
-    "last_error_at", "last_error_zh", "last_error_en", "last_error_detail", "clock_offset",
-    "clock_offset_at", "settings_etag", "settings_revision", "settings_json", "settings_at",
+    "store_id",
+    "acked_seq",
+    "pending",
+    "pending_since",
+    "last_attempt_at",
+    "last_round_ok",
+    "last_success_at",
+    "last_error_at",
+    "last_error_zh",
+    "last_error_en",
+    "last_error_detail",
+    "clock_offset",
+    "clock_offset_at",
+    "settings_etag",
+    "settings_revision",
+    "settings_json",
+    "settings_at",
     "settings_error",
 )
 # The case rows the client hands over, in this order (server_sync/client/cases.py checks each field).
-CASE_COLUMNS = ("case_no", "revision", "case_type", "case_type_en", "name", "stages", "unit", "unit_en",
-                "extension", "due_date", "closed_date", "hide_after", "verifier")
+CASE_COLUMNS = (
+    "case_no",
+    "revision",
+    "case_type",
+    "case_type_en",
+    "name",
+    "stages",
+    "unit",
+    "unit_en",
+    "extension",
+    "due_date",
+    "closed_date",
+    "hide_after",
+    "verifier",
+)
 
 
 class Outbox(Protocol):
@@ -76,8 +104,17 @@ class Outbox(Protocol):
         """(dataset, revision) of the cases held; (None, 0) before the first pull."""
         ...
 
-    def apply_cases(self, dataset: str, revision: int, rows: Sequence[Sequence[Any]], removed: Sequence[str],
-                    *, pulled_at: str, today: str, wipe: bool) -> None:
+    def apply_cases(
+        self,
+        dataset: str,
+        revision: int,
+        rows: Sequence[Sequence[Any]],
+        removed: Sequence[str],
+        *,
+        pulled_at: str,
+        today: str,
+        wipe: bool,
+    ) -> None:
         """One page of changes and the new position, in one transaction; rows follow CASE_COLUMNS.
 
         wipe: drop every case held first (another dataset, or one restored from an older backup).
@@ -91,7 +128,7 @@ class Outbox(Protocol):
 
 
 def iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return when.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -101,4 +138,4 @@ def parse_iso(text: str | None) -> datetime | None:
         when = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -76,9 +76,19 @@ class SyncClient:
     session: a ready ``requests.Session`` (default: ``session.make_session``).
     """
 
-    def __init__(self, url: str, token: str, outbox: Outbox, *, clock: Clock, software_version: str = "",
-                 timeout: tuple[float, float] = DEFAULT_TIMEOUT, batch_size: int = MAX_BATCH,
-                 session: requests.Session | None = None, retries=None):
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        outbox: Outbox,
+        *,
+        clock: Clock,
+        software_version: str = "",
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        batch_size: int = MAX_BATCH,
+        session: requests.Session | None = None,
+        retries=None,
+    ):
         self.base = (url or "").rstrip("/")
         self.token = token or ""
         self.outbox = outbox
@@ -120,8 +130,13 @@ class SyncClient:
                     except SyncError as exc:
                         result.error = exc
                         log.warning("sync round stopped, %d events pending: %s", result.pending, exc)
-                        update.update(last_round_ok=0, last_error_at=iso(self.clock.now()), last_error_zh=exc.zh,
-                                      last_error_en=exc.en, last_error_detail=exc.detail[:500])
+                        update.update(
+                            last_round_ok=0,
+                            last_error_at=iso(self.clock.now()),
+                            last_error_zh=exc.zh,
+                            last_error_en=exc.en,
+                            last_error_detail=exc.detail[:500],
+                        )
                     else:
                         update.update(last_round_ok=1, last_success_at=iso(self.clock.now()))
                         try:
@@ -129,19 +144,26 @@ class SyncClient:
                         except SyncError as exc:
                             result.settings_error = exc
                             log.warning("settings not pulled: %s", exc)
-                            update["settings_error"] = (f"{exc.zh} / {exc.en}"
-                                                        + (f" ({exc.detail[:300]})" if exc.detail else ""))
+                            update["settings_error"] = f"{exc.zh} / {exc.en}" + (
+                                f" ({exc.detail[:300]})" if exc.detail else ""
+                            )
                         try:  # the service directory, by its own ETag (server_sync/client/services.py)
-                            result.services_changed = services.pull(self.session, self.base, outbox,
-                                                                    iso(self.clock.now()), self.timeout)
+                            result.services_changed = services.pull(
+                                self.session, self.base, outbox, iso(self.clock.now()), self.timeout
+                            )
                         except SyncError as exc:
                             result.settings_error = result.settings_error or exc
                             log.warning("service directory not pulled: %s", exc)
                         try:  # case-status changes since our revision (server_sync/client/cases.py)
                             now = self.clock.now()
-                            result.cases_changed = cases.pull(self.session, self.base, outbox, iso(now),
-                                                              now.astimezone(OFFICE_TZ).date().isoformat(),
-                                                              self.timeout)
+                            result.cases_changed = cases.pull(
+                                self.session,
+                                self.base,
+                                outbox,
+                                iso(now),
+                                now.astimezone(OFFICE_TZ).date().isoformat(),
+                                self.timeout,
+                            )
                         except SyncError as exc:
                             result.cases_error = exc
                             outbox.case_error(str(exc))
@@ -191,9 +213,12 @@ class SyncClient:
             sent_wall, t0 = self.clock.now(), time.monotonic()
             try:
                 resp = self.session.post(
-                    f"{self.base}/api/v1/events", data=body, timeout=self.timeout,
+                    f"{self.base}/api/v1/events",
+                    data=body,
+                    timeout=self.timeout,
                     allow_redirects=False,
-                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+                )
             except requests.RequestException as exc:
                 raise describe_exception(exc) from exc
             rtt = time.monotonic() - t0
@@ -213,8 +238,12 @@ class SyncClient:
                 if rewound:
                     raise errors.no_progress(f"acked_seq went back twice, to {ack.acked_seq}")
                 rewound = True
-                log.warning("collector holds events only up to seq %d of store %s (we had %d acked);"
-                            " sending again from there", new_acked, store_id, acked)
+                log.warning(
+                    "collector holds events only up to seq %d of store %s (we had %d acked); sending again from there",
+                    new_acked,
+                    store_id,
+                    acked,
+                )
             if events or new_acked != acked:
                 new_pending = outbox.pending_count(new_acked)
                 # With the success time in one transaction: the status line never reads
@@ -229,15 +258,17 @@ class SyncClient:
                 if new_acked == acked:
                     # Sending the same batch again would get the same answer: stop the round.
                     raise errors.no_progress(
-                        f"acked_seq {ack.acked_seq} for a batch of seq {events[0].seq}-{events[-1].seq}")
+                        f"acked_seq {ack.acked_seq} for a batch of seq {events[0].seq}-{events[-1].seq}"
+                    )
             acked = new_acked
 
     def _pull_settings(self, etag: str | None, result: RoundResult) -> dict:
         """GET the settings with If-None-Match; return the sync_state columns to update."""
         headers = {"If-None-Match": etag} if etag else {}
         try:
-            resp = self.session.get(f"{self.base}/api/v1/settings", headers=headers,
-                                    timeout=self.timeout, allow_redirects=False)
+            resp = self.session.get(
+                f"{self.base}/api/v1/settings", headers=headers, timeout=self.timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             raise describe_exception(exc) from exc
         answer = validate_settings(resp)
@@ -246,8 +277,12 @@ class SyncClient:
             return update
         # Stored only: applying them to the running UI comes with a later issue.
         result.settings_changed = True
-        return {**update, "settings_etag": answer.etag, "settings_revision": answer.revision,
-                "settings_json": json.dumps(answer.settings, ensure_ascii=False)}
+        return {
+            **update,
+            "settings_etag": answer.etag,
+            "settings_revision": answer.revision,
+            "settings_json": json.dumps(answer.settings, ensure_ascii=False),
+        }
 
 
 def _pending_since(previous: str | None, pending: int, now: datetime) -> str | None:

@@ -34,8 +34,11 @@ def pull(session: requests.Session, base: str, outbox: Outbox, now_iso: str, tim
     if resp.status_code == 404:
         return False  # a collector from before the directory existed
     if resp.status_code != 200 or "json" not in resp.headers.get("content-type", ""):
-        raise SyncError("服務目錄未更新", "service directory not updated",
-                        f"HTTP {resp.status_code} {resp.headers.get('content-type', '')}")
+        raise SyncError(
+            "服務目錄未更新",
+            "service directory not updated",
+            f"HTTP {resp.status_code} {resp.headers.get('content-type', '')}",
+        )
     try:
         body = resp.json()
         revision = body["revision"]
@@ -45,15 +48,16 @@ def pull(session: requests.Session, base: str, outbox: Outbox, now_iso: str, tim
     except (ValueError, KeyError, TypeError, DirectoryError) as exc:
         log.error("service directory from the collector refused, keeping the old one: %s", exc)
         outbox.services_refused(str(exc)[:500])
-        raise SyncError("服務目錄內容有誤，沿用舊版", "service directory invalid; keeping the old one",
-                        str(exc)[:300]) from None
+        raise SyncError(
+            "服務目錄內容有誤，沿用舊版", "service directory invalid; keeping the old one", str(exc)[:300]
+        ) from None
     if revision == 0:
         # The collector was never given a directory: that is "none yet", not "no
         # services", so the kiosk keeps its own file ([queue] directory or the bundled one).
         log.info("the collector has no service directory yet; keeping the local one")
         return False
-    outbox.save_services(revision, resp.headers.get("ETag"), json.dumps(directory.as_json(), ensure_ascii=False),
-                         now_iso)
+    outbox.save_services(
+        revision, resp.headers.get("ETag"), json.dumps(directory.as_json(), ensure_ascii=False), now_iso
+    )
     log.info("service directory revision %d received (%d services)", revision, len(directory.services))
     return True
-

@@ -59,22 +59,27 @@ class CleartextGuard(HTTPAdapter):
         return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 
 
-def make_session(token: str, *, software_version: str = "", retries: Retry | None = None,
-                 allow_insecure_http: bool = False) -> requests.Session:
+def make_session(
+    token: str, *, software_version: str = "", retries: Retry | None = None, allow_insecure_http: bool = False
+) -> requests.Session:
     """A session carrying the kiosk's bearer token, with retries mounted for http and https.
 
     allow_insecure_http: send over plain http to any host, not only loopback ([sync] allow_insecure_http).
     """
     session = requests.Session()
     retry = retries or make_retry()
-    session.mount("http://", CleartextGuard(max_retries=retry, pool_connections=1, pool_maxsize=1,
-                                            allow_insecure_http=allow_insecure_http))
+    session.mount(
+        "http://",
+        CleartextGuard(max_retries=retry, pool_connections=1, pool_maxsize=1, allow_insecure_http=allow_insecure_http),
+    )
     session.mount("https://", HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=1))
-    session.headers.update({
-        "Authorization": f"Bearer {token}",
-        "User-Agent": f"counter-kiosk/{software_version or 'unknown'}",
-        "Accept": "application/json",
-    })
+    session.headers.update(
+        {
+            "Authorization": f"Bearer {token}",
+            "User-Agent": f"counter-kiosk/{software_version or 'unknown'}",
+            "Accept": "application/json",
+        }
+    )
     # trust_env stays on: an office network may reach the collector only through
     # the proxy named in HTTPS_PROXY.
     return session

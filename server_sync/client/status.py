@@ -8,7 +8,7 @@ or not running.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 STUCK_AFTER = timedelta(hours=1)  # doctor fails when events wait this long and the last round failed
 
@@ -67,7 +67,7 @@ def _text(key: str, lang: str, **values) -> str:
 
 def status_line(status: SyncStatus | None, lang: str, *, now: datetime | None = None) -> str:
     """e.g. "已同步 16:02 · 待同步 0 筆" or "未能同步：無法連線到收集伺服器 · 待同步 312 筆"."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if status is None:
         return _text("failed", lang, reason=_text("unreadable", lang))
     pending = _text("pending", lang, n=status.pending)
@@ -86,9 +86,8 @@ def _stamp(when: datetime | None) -> str:
 
 def doctor_summary(status: SyncStatus, *, now: datetime | None = None) -> tuple[bool, str]:
     """(ok, message) for `kiosk doctor`: fails when the last round failed and events waited over an hour."""
-    now = now or datetime.now(timezone.utc)
-    parts = [f"last success 上次成功 {_stamp(status.last_success_at)}",
-             f"pending 待同步 {status.pending}"]
+    now = now or datetime.now(UTC)
+    parts = [f"last success 上次成功 {_stamp(status.last_success_at)}", f"pending 待同步 {status.pending}"]
     waited = None
     if status.pending:
         since = status.pending_since or status.last_success_at

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from server_sync.client.errors import SyncError
 from server_sync.client.push import RoundResult, SyncClient
@@ -57,8 +57,14 @@ class SyncWorker:
     on_round: called with each RoundResult, in the worker thread.
     """
 
-    def __init__(self, client: SyncClient, *, interval: float = 30.0, backoff: Backoff | None = None,
-                 on_round: Callable[[RoundResult], None] = lambda result: None):
+    def __init__(
+        self,
+        client: SyncClient,
+        *,
+        interval: float = 30.0,
+        backoff: Backoff | None = None,
+        on_round: Callable[[RoundResult], None] = lambda result: None,
+    ):
         self.client = client
         self.interval = interval
         self.backoff = backoff or Backoff()
@@ -109,8 +115,9 @@ class SyncWorker:
                 result = self.client.run_round()
             except Exception as exc:  # a bug must not kill the thread for good
                 log.exception("sync round crashed")
-                result = RoundResult(error=SyncError("同步程式發生內部錯誤", "the sync client hit an internal error",
-                                                     repr(exc)[:300]))
+                result = RoundResult(
+                    error=SyncError("同步程式發生內部錯誤", "the sync client hit an internal error", repr(exc)[:300])
+                )
                 delay = self.backoff.next_delay()
             else:
                 delay = self.next_delay(result)

@@ -10,20 +10,25 @@ by the migration itself) fills them from the stored events once.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from server_sync.collector.rollup import QUEUE_TABLES, rebuild
 
-SAT_COLS = "l1 INTEGER NOT NULL DEFAULT 0, l2 INTEGER NOT NULL DEFAULT 0, l3 INTEGER NOT NULL DEFAULT 0," \
-           " l4 INTEGER NOT NULL DEFAULT 0, l5 INTEGER NOT NULL DEFAULT 0, misuse INTEGER NOT NULL DEFAULT 0," \
-           " happy_sum REAL NOT NULL DEFAULT 0, happy_sq REAL NOT NULL DEFAULT 0," \
-           " unhappy INTEGER NOT NULL DEFAULT 0"
+SAT_COLS = (
+    "l1 INTEGER NOT NULL DEFAULT 0, l2 INTEGER NOT NULL DEFAULT 0, l3 INTEGER NOT NULL DEFAULT 0,"
+    " l4 INTEGER NOT NULL DEFAULT 0, l5 INTEGER NOT NULL DEFAULT 0, misuse INTEGER NOT NULL DEFAULT 0,"
+    " happy_sum REAL NOT NULL DEFAULT 0, happy_sq REAL NOT NULL DEFAULT 0,"
+    " unhappy INTEGER NOT NULL DEFAULT 0"
+)
 
 DEFAULT_RULES = [
     # (kind, name, params)
     ("level", "非常不滿意即時通報 Any 'very dissatisfied' rating", {"level": 0}),
-    ("window_unhappy", "15 分鐘內半數以上不滿意 >=50% unhappy within 15 min (n>=4)",
-     {"minutes": 15, "share": 0.5, "min_n": 4}),
+    (
+        "window_unhappy",
+        "15 分鐘內半數以上不滿意 >=50% unhappy within 15 min (n>=4)",
+        {"minutes": 15, "share": 0.5, "min_n": 4},
+    ),
     ("silent", "機台超過 24 小時未連線 Kiosk silent for more than 24 h", {"hours": 24}),
 ]
 
@@ -140,10 +145,12 @@ def create(db) -> None:
             day TEXT NOT NULL, unit TEXT NOT NULL, window TEXT NOT NULL, result TEXT NOT NULL,
             n INTEGER NOT NULL,
             PRIMARY KEY (day, unit, window, result)) WITHOUT ROWID""")
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     for kind, name, params in DEFAULT_RULES:
-        ex("INSERT INTO alert_rules (kind, name, params, created_at) VALUES (?,?,?,?)",
-           [kind, name, json.dumps(params), now])
+        ex(
+            "INSERT INTO alert_rules (kind, name, params, created_at) VALUES (?,?,?,?)",
+            [kind, name, json.dumps(params), now],
+        )
     # Alerts start from the events that arrive after this migration: history is not re-alerted.
     ex("INSERT INTO admin_meta VALUES ('alerts_pk', (SELECT coalesce(max(pk), 0) FROM events))")
     rebuild(db.conn)
@@ -153,8 +160,10 @@ def rebuild_non_finite(db) -> bool:
     """Rebuild the queue rollups if a sum in them is an infinity (an estimate band such as "lt1e308"
     was accepted before ingest checked numbers); the strict parser then leaves that event out.
     Whether it had to (the m402 migration)."""
-    bad = db.conn.execute("SELECT 1 FROM admin_queue_hour WHERE abs(wait_sum) > 1e300"
-                          " OR abs(service_sum) > 1e300 OR abs(est_err_sum) > 1e300 LIMIT 1").fetchone()
+    bad = db.conn.execute(
+        "SELECT 1 FROM admin_queue_hour WHERE abs(wait_sum) > 1e300"
+        " OR abs(service_sum) > 1e300 OR abs(est_err_sum) > 1e300 LIMIT 1"
+    ).fetchone()
     if bad:
         rebuild(db.conn, tuple(QUEUE_TABLES))
     return bad is not None

@@ -45,8 +45,9 @@ def add_api_token(conn: sqlite3.Connection, name: str) -> str:
     try:
         if conn.execute("SELECT 1 FROM admin_tokens WHERE name = ?", [name]).fetchone():
             raise TokenExists(name)
-        conn.execute("INSERT INTO admin_tokens (name, token_hash, created_at) VALUES (?,?,?)",
-                     [name, hash_token(token), _now()])
+        conn.execute(
+            "INSERT INTO admin_tokens (name, token_hash, created_at) VALUES (?,?,?)", [name, hash_token(token), _now()]
+        )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -55,8 +56,7 @@ def add_api_token(conn: sqlite3.Connection, name: str) -> str:
 
 
 def revoke_api_token(conn: sqlite3.Connection, name: str) -> None:
-    cur = conn.execute("UPDATE admin_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE name = ?",
-                       [_now(), name])
+    cur = conn.execute("UPDATE admin_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE name = ?", [_now(), name])
     if cur.rowcount == 0:
         raise NoSuchToken(name)
 
@@ -65,8 +65,9 @@ def admin_for_token(conn: sqlite3.Connection, token: str) -> Admin | None:
     """The active admin this token belongs to, or None (unknown or revoked)."""
     if not token or len(token) > 512:
         return None
-    row = conn.execute("SELECT id, name, revoked_at FROM admin_tokens WHERE token_hash = ?",
-                       [hash_token(token)]).fetchone()
+    row = conn.execute(
+        "SELECT id, name, revoked_at FROM admin_tokens WHERE token_hash = ?", [hash_token(token)]
+    ).fetchone()
     if row is None or row[2] is not None:
         return None
     return Admin(row[0], row[1])

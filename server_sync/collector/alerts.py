@@ -42,7 +42,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
@@ -56,8 +56,11 @@ log = logging.getLogger(__name__)
 OFFICE_TZ = ZoneInfo("Asia/Taipei")
 KINDS = ("level", "window_unhappy", "silent")
 CHANNELS = ("webhook", "email")
-KIND_LABELS = {"level": "單筆評分 single rating", "window_unhappy": "窗口短時間不滿意 unhappy window",
-               "silent": "機台未連線 silent kiosk"}
+KIND_LABELS = {
+    "level": "單筆評分 single rating",
+    "window_unhappy": "窗口短時間不滿意 unhappy window",
+    "silent": "機台未連線 silent kiosk",
+}
 SMTP_PASSWORD_ENV = "KIOSK_COLLECTOR_SMTP_PASSWORD"
 WEBHOOK_SECRET_ENV = "KIOSK_COLLECTOR_WEBHOOK_SECRET"
 MAX_RETRY_DELAY = 3600.0
@@ -68,7 +71,7 @@ class RuleError(ValueError):
 
 
 def _now_iso(t: float | None = None) -> str:
-    return datetime.fromtimestamp(time.time() if t is None else t, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(time.time() if t is None else t, UTC).isoformat(timespec="seconds")
 
 
 def office_time(epoch: float) -> str:
@@ -76,6 +79,7 @@ def office_time(epoch: float) -> str:
 
 
 # -- rules ---------------------------------------------------------------------------
+
 
 def check_params(kind: str, params: dict) -> dict:
     """Validated params for a rule kind (defaults filled in); RuleError names what is wrong."""
@@ -87,15 +91,20 @@ def check_params(kind: str, params: dict) -> dict:
     def number(key, default, lo, hi, integer=False):
         v = params.get(key, default)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi or (integer and v != int(v)):
-            raise RuleError(f"{key}: 須為 {lo}–{hi} 的{'整數' if integer else '數字'} must be a "
-                            f"{'whole ' if integer else ''}number from {lo} to {hi}")
+            raise RuleError(
+                f"{key}: 須為 {lo}–{hi} 的{'整數' if integer else '數字'} must be a "
+                f"{'whole ' if integer else ''}number from {lo} to {hi}"
+            )
         return int(v) if integer else float(v)
 
     if kind == "level":
         return {"level": number("level", 0, 0, 5, True)}
     if kind == "window_unhappy":
-        return {"minutes": number("minutes", 15, 1, 24 * 60, True), "share": number("share", 0.5, 0.01, 1),
-                "min_n": number("min_n", 4, 1, 10_000, True)}
+        return {
+            "minutes": number("minutes", 15, 1, 24 * 60, True),
+            "share": number("share", 0.5, 0.01, 1),
+            "min_n": number("min_n", 4, 1, 10_000, True),
+        }
     return {"hours": number("hours", 24, 0.001, 24 * 365)}
 
 
@@ -107,13 +116,15 @@ def _channels(text: str) -> str:
     return ",".join(dict.fromkeys(chans))
 
 
-def add_rule(conn, kind: str, name: str, params: dict, *, unit: str = "", channels: str = "webhook,email",
-             enabled: bool = True) -> int:
+def add_rule(
+    conn, kind: str, name: str, params: dict, *, unit: str = "", channels: str = "webhook,email", enabled: bool = True
+) -> int:
     params = check_params(kind, params)
     name = name.strip() or KIND_LABELS[kind]
-    cur = conn.execute("INSERT INTO alert_rules (kind, name, params, unit, channels, enabled, created_at)"
-                       " VALUES (?,?,?,?,?,?,?)", [kind, name[:200], json.dumps(params), unit.strip(),
-                                                   _channels(channels), int(enabled), _now_iso()])
+    cur = conn.execute(
+        "INSERT INTO alert_rules (kind, name, params, unit, channels, enabled, created_at) VALUES (?,?,?,?,?,?,?)",
+        [kind, name[:200], json.dumps(params), unit.strip(), _channels(channels), int(enabled), _now_iso()],
+    )
     return cur.lastrowid
 
 
@@ -122,9 +133,17 @@ def update_rule(conn, rule_id: int, *, name: str, params: dict, unit: str, chann
     if row is None:
         raise RuleError(f"沒有此規則 no rule {rule_id}")
     params = check_params(row[0], params)
-    conn.execute("UPDATE alert_rules SET name = ?, params = ?, unit = ?, channels = ?, enabled = ? WHERE id = ?",
-                 [name.strip()[:200] or KIND_LABELS[row[0]], json.dumps(params), unit.strip(), _channels(channels),
-                  int(enabled), rule_id])
+    conn.execute(
+        "UPDATE alert_rules SET name = ?, params = ?, unit = ?, channels = ?, enabled = ? WHERE id = ?",
+        [
+            name.strip()[:200] or KIND_LABELS[row[0]],
+            json.dumps(params),
+            unit.strip(),
+            _channels(channels),
+            int(enabled),
+            rule_id,
+        ],
+    )
 
 
 def delete_rule(conn, rule_id: int) -> None:
@@ -136,27 +155,54 @@ def rules(conn, enabled_only: bool = False) -> list[dict]:
     sql = "SELECT id, kind, name, params, unit, channels, enabled FROM alert_rules"
     if enabled_only:
         sql += " WHERE enabled = 1"
-    return [{"id": r[0], "kind": r[1], "name": r[2], "params": json.loads(r[3]), "unit": r[4],
-             "channels": r[5], "enabled": bool(r[6])} for r in conn.execute(sql + " ORDER BY id")]
+    return [
+        {
+            "id": r[0],
+            "kind": r[1],
+            "name": r[2],
+            "params": json.loads(r[3]),
+            "unit": r[4],
+            "channels": r[5],
+            "enabled": bool(r[6]),
+        }
+        for r in conn.execute(sql + " ORDER BY id")
+    ]
 
 
 # -- alerts --------------------------------------------------------------------------
 
+
 def list_alerts(conn, *, open_only: bool = False, limit: int = 500) -> list[dict]:
-    sql = ("SELECT id, rule_id, kind, raised_at, event_time, unit, window, kiosk, summary, detail, ack_at, ack_by,"
-           " ack_note FROM alerts")
+    sql = (
+        "SELECT id, rule_id, kind, raised_at, event_time, unit, window, kiosk, summary, detail, ack_at, ack_by,"
+        " ack_note FROM alerts"
+    )
     if open_only:
         sql += " WHERE ack_at IS NULL"
     rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", [limit]).fetchall()
     out = []
     for r in rows:
-        deliveries = conn.execute("SELECT channel, status, attempts, last_error FROM alert_deliveries"
-                                  " WHERE alert_id = ? ORDER BY id", [r[0]]).fetchall()
-        out.append({"id": r[0], "rule_id": r[1], "kind": r[2], "raised_at": r[3], "event_time": r[4], "unit": r[5],
-                    "window": r[6], "kiosk": r[7], "summary": r[8], "detail": json.loads(r[9]) if r[9] else {},
-                    "ack_at": r[10], "ack_by": r[11], "ack_note": r[12],
-                    "deliveries": [{"channel": d[0], "status": d[1], "attempts": d[2], "error": d[3]}
-                                   for d in deliveries]})
+        deliveries = conn.execute(
+            "SELECT channel, status, attempts, last_error FROM alert_deliveries WHERE alert_id = ? ORDER BY id", [r[0]]
+        ).fetchall()
+        out.append(
+            {
+                "id": r[0],
+                "rule_id": r[1],
+                "kind": r[2],
+                "raised_at": r[3],
+                "event_time": r[4],
+                "unit": r[5],
+                "window": r[6],
+                "kiosk": r[7],
+                "summary": r[8],
+                "detail": json.loads(r[9]) if r[9] else {},
+                "ack_at": r[10],
+                "ack_by": r[11],
+                "ack_note": r[12],
+                "deliveries": [{"channel": d[0], "status": d[1], "attempts": d[2], "error": d[3]} for d in deliveries],
+            }
+        )
     return out
 
 
@@ -164,32 +210,60 @@ def acknowledge(conn, alert_id: int, username: str, note: str) -> None:
     note = note.strip()
     if not note:
         raise RuleError("請填寫處理說明 write what was done (the note is the complaint-handling record)")
-    cur = conn.execute("UPDATE alerts SET ack_at = ?, ack_by = ?, ack_note = ? WHERE id = ? AND ack_at IS NULL",
-                       [_now_iso(), username, note[:4000], alert_id])
+    cur = conn.execute(
+        "UPDATE alerts SET ack_at = ?, ack_by = ?, ack_note = ? WHERE id = ? AND ack_at IS NULL",
+        [_now_iso(), username, note[:4000], alert_id],
+    )
     if cur.rowcount == 0:
         raise RuleError(f"通報 {alert_id} 不存在或已處理 alert {alert_id} does not exist or is already acknowledged")
 
 
-def raise_alert(conn, rule: dict, dedupe: str, summary: str, *, unit="", window="", kiosk="", event_time=None,
-                detail=None, now: float | None = None) -> int | None:
+def raise_alert(
+    conn,
+    rule: dict,
+    dedupe: str,
+    summary: str,
+    *,
+    unit="",
+    window="",
+    kiosk="",
+    event_time=None,
+    detail=None,
+    now: float | None = None,
+) -> int | None:
     """Insert an alert (once per dedupe key) and queue its deliveries; the id, or None if it existed."""
     now = time.time() if now is None else now
     cur = conn.execute(
         "INSERT OR IGNORE INTO alerts (rule_id, kind, dedupe, raised_at, event_time, unit, window, kiosk, summary,"
         " detail) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [rule["id"], rule["kind"], dedupe, _now_iso(now), event_time, unit, window, kiosk, summary,
-         json.dumps(detail or {}, ensure_ascii=False)])
+        [
+            rule["id"],
+            rule["kind"],
+            dedupe,
+            _now_iso(now),
+            event_time,
+            unit,
+            window,
+            kiosk,
+            summary,
+            json.dumps(detail or {}, ensure_ascii=False),
+        ],
+    )
     if cur.rowcount == 0:
         return None
     alert_id = cur.lastrowid
     opts = options.get_all(conn)
     chans = rule["channels"].split(",")
     if "webhook" in chans and opts["alerts.webhook_url"]:
-        conn.execute("INSERT INTO alert_deliveries (alert_id, channel, target, next_attempt) VALUES (?,?,?,?)",
-                     [alert_id, "webhook", opts["alerts.webhook_url"], now])
+        conn.execute(
+            "INSERT INTO alert_deliveries (alert_id, channel, target, next_attempt) VALUES (?,?,?,?)",
+            [alert_id, "webhook", opts["alerts.webhook_url"], now],
+        )
     if "email" in chans and opts["alerts.smtp_host"] and opts["alerts.smtp_to"]:
-        conn.execute("INSERT INTO alert_deliveries (alert_id, channel, target, next_attempt) VALUES (?,?,?,?)",
-                     [alert_id, "email", opts["alerts.smtp_to"], now])
+        conn.execute(
+            "INSERT INTO alert_deliveries (alert_id, channel, target, next_attempt) VALUES (?,?,?,?)",
+            [alert_id, "email", opts["alerts.smtp_to"], now],
+        )
     log.info("alert %d raised: %s", alert_id, summary)
     return alert_id
 
@@ -213,8 +287,9 @@ def evaluate_events(conn: sqlite3.Connection, *, now: float | None = None, chunk
         conn.execute("BEGIN IMMEDIATE")
         try:
             mark = int(conn.execute("SELECT value FROM admin_meta WHERE key = 'alerts_pk'").fetchone()[0])
-            top = conn.execute("SELECT max(pk) FROM (SELECT pk FROM events WHERE pk > ? ORDER BY pk LIMIT ?)",
-                               [mark, chunk]).fetchone()[0]
+            top = conn.execute(
+                "SELECT max(pk) FROM (SELECT pk FROM events WHERE pk > ? ORDER BY pk LIMIT ?)", [mark, chunk]
+            ).fetchone()[0]
             if top is None:
                 conn.execute("COMMIT")
                 return raised
@@ -240,23 +315,39 @@ def _evaluate_range(conn, lo: int, hi: int, now: float) -> int:
     # A backlog arriving days late is history, not something to act on now.
     oldest = now - 3600 * float(options.get(conn, "alerts.max_age_hours"))
     for kiosk, eid, unit, window, level, corrected in conn.execute(
-            "SELECT kiosk, id, unit, window, level, corrected_at FROM events"
-            " WHERE pk > ? AND pk <= ? AND type = 'rating' AND misuse = 0 AND level IS NOT NULL"
-            " AND corrected_at >= ? ORDER BY pk", [lo, hi, oldest]).fetchall():
+        "SELECT kiosk, id, unit, window, level, corrected_at FROM events"
+        " WHERE pk > ? AND pk <= ? AND type = 'rating' AND misuse = 0 AND level IS NOT NULL"
+        " AND corrected_at >= ? ORDER BY pk",
+        [lo, hi, oldest],
+    ).fetchall():
         L = levels.get(kiosk, 5)
         for rule in _rating_rules(level_rules, unit):
             threshold = rule["params"]["level"] or L
             if level >= threshold:
                 worst = "非常不滿意 very dissatisfied" if level >= L else f"等級 level {level}"
-                summary = (f"{unit} 窗口 window {window}: {worst} ({level}/{L}) {office_time(corrected)}")
-                if raise_alert(conn, rule, f"r{rule['id']}:e{kiosk}:{eid}", summary, unit=unit, window=window,
-                               kiosk=names.get(kiosk, ""), event_time=office_time(corrected),
-                               detail={"level": level, "levels": L, "event_id": eid}, now=now) is not None:
+                summary = f"{unit} 窗口 window {window}: {worst} ({level}/{L}) {office_time(corrected)}"
+                if (
+                    raise_alert(
+                        conn,
+                        rule,
+                        f"r{rule['id']}:e{kiosk}:{eid}",
+                        summary,
+                        unit=unit,
+                        window=window,
+                        kiosk=names.get(kiosk, ""),
+                        event_time=office_time(corrected),
+                        detail={"level": level, "levels": L, "event_id": eid},
+                        now=now,
+                    )
+                    is not None
+                ):
                     raised += 1
         minute = int(corrected // 60)
-        conn.execute("INSERT INTO alert_minutes (minute, unit, window, n, unhappy) VALUES (?,?,?,1,?)"
-                     " ON CONFLICT (minute, unit, window) DO UPDATE SET n = n + 1, unhappy = unhappy + excluded.unhappy",
-                     [minute, unit, window, int(is_unhappy(level, L))])
+        conn.execute(
+            "INSERT INTO alert_minutes (minute, unit, window, n, unhappy) VALUES (?,?,?,1,?)"
+            " ON CONFLICT (minute, unit, window) DO UPDATE SET n = n + 1, unhappy = unhappy + excluded.unhappy",
+            [minute, unit, window, int(is_unhappy(level, L))],
+        )
         touched.add((unit, window, minute))
     # Evaluate every minute that received a rating: the span ending there.
     for unit, window, minute in sorted(touched, key=lambda t: t[2]):
@@ -265,21 +356,34 @@ def _evaluate_range(conn, lo: int, hi: int, now: float) -> int:
             n, unhappy = conn.execute(
                 "SELECT coalesce(sum(n), 0), coalesce(sum(unhappy), 0) FROM alert_minutes"
                 " WHERE unit = ? AND window = ? AND minute > ? AND minute <= ?",
-                [unit, window, minute - p["minutes"], minute]).fetchone()
+                [unit, window, minute - p["minutes"], minute],
+            ).fetchone()
             if n < p["min_n"] or unhappy < p["share"] * n:
                 continue
             # One alert per window per span: skip if one was raised for a span overlapping this one.
             recent = conn.execute(
                 "SELECT 1 FROM alerts WHERE rule_id = ? AND unit = ? AND window = ?"
                 " AND json_extract(detail, '$.minute') > ? AND json_extract(detail, '$.minute') < ?",
-                [rule["id"], unit, window, minute - p["minutes"], minute + p["minutes"]]).fetchone()
+                [rule["id"], unit, window, minute - p["minutes"], minute + p["minutes"]],
+            ).fetchone()
             if recent:
                 continue
             when = office_time(minute * 60)
-            summary = (f"{unit} 窗口 window {window}: {p['minutes']} 分鐘內 {unhappy}/{n} 不滿意 unhappy "
-                       f"within {p['minutes']} min, {when}")
-            if raise_alert(conn, rule, f"r{rule['id']}:w{unit}\x00{window}:{minute}", summary, unit=unit, window=window,
-                           event_time=when, detail={"minute": minute, "n": n, "unhappy": unhappy}, now=now):
+            summary = (
+                f"{unit} 窗口 window {window}: {p['minutes']} 分鐘內 {unhappy}/{n} 不滿意 unhappy "
+                f"within {p['minutes']} min, {when}"
+            )
+            if raise_alert(
+                conn,
+                rule,
+                f"r{rule['id']}:w{unit}\x00{window}:{minute}",
+                summary,
+                unit=unit,
+                window=window,
+                event_time=when,
+                detail={"minute": minute, "n": n, "unhappy": unhappy},
+                now=now,
+            ):
                 raised += 1
     return raised
 
@@ -300,10 +404,19 @@ def check_silent(conn, *, now: float | None = None) -> int:
                 if now - since <= limit:
                     continue
                 hours = (now - since) / 3600
-                summary = (f"機台 {name} 已 {hours:.1f} 小時未連線 kiosk {name} silent for {hours:.1f} h "
-                           f"(上次 last sync {office_time(since) if last_seen else '從未 never'})")
-                if raise_alert(conn, rule, f"r{rule['id']}:s{name}:{last_seen or 'never'}", summary, kiosk=name,
-                               detail={"last_seen": last_seen, "hours": round(hours, 1)}, now=now):
+                summary = (
+                    f"機台 {name} 已 {hours:.1f} 小時未連線 kiosk {name} silent for {hours:.1f} h "
+                    f"(上次 last sync {office_time(since) if last_seen else '從未 never'})"
+                )
+                if raise_alert(
+                    conn,
+                    rule,
+                    f"r{rule['id']}:s{name}:{last_seen or 'never'}",
+                    summary,
+                    kiosk=name,
+                    detail={"last_seen": last_seen, "hours": round(hours, 1)},
+                    now=now,
+                ):
                     raised += 1
         conn.execute("COMMIT")
     except BaseException:
@@ -314,17 +427,33 @@ def check_silent(conn, *, now: float | None = None) -> int:
 
 # -- delivery ------------------------------------------------------------------------
 
+
 def payload(alert: dict, base_url: str = "") -> dict:
-    return {"alert": {k: alert[k] for k in ("id", "kind", "raised_at", "event_time", "unit", "window", "kiosk",
-                                            "summary", "detail")},
-            "url": f"{base_url.rstrip('/')}/admin/alerts" if base_url else None}
+    return {
+        "alert": {
+            k: alert[k]
+            for k in ("id", "kind", "raised_at", "event_time", "unit", "window", "kiosk", "summary", "detail")
+        },
+        "url": f"{base_url.rstrip('/')}/admin/alerts" if base_url else None,
+    }
 
 
 def _alert(conn, alert_id: int) -> dict:
-    r = conn.execute("SELECT id, kind, raised_at, event_time, unit, window, kiosk, summary, detail FROM alerts"
-                     " WHERE id = ?", [alert_id]).fetchone()
-    return {"id": r[0], "kind": r[1], "raised_at": r[2], "event_time": r[3], "unit": r[4], "window": r[5],
-            "kiosk": r[6], "summary": r[7], "detail": json.loads(r[8]) if r[8] else {}}
+    r = conn.execute(
+        "SELECT id, kind, raised_at, event_time, unit, window, kiosk, summary, detail FROM alerts WHERE id = ?",
+        [alert_id],
+    ).fetchone()
+    return {
+        "id": r[0],
+        "kind": r[1],
+        "raised_at": r[2],
+        "event_time": r[3],
+        "unit": r[4],
+        "window": r[5],
+        "kiosk": r[6],
+        "summary": r[7],
+        "detail": json.loads(r[8]) if r[8] else {},
+    }
 
 
 def send_webhook(url: str, body: dict) -> None:
@@ -344,10 +473,15 @@ def send_email(opts: dict, to: str, body: dict) -> None:
     msg["Subject"] = f"[服務滿意度通報 alert #{a['id']}] {a['summary']}"[:200]
     msg["From"] = opts["alerts.smtp_from"]
     msg["To"] = to
-    lines = [f"通報 Alert #{a['id']}", a["summary"], "",
-             f"單位 unit: {a['unit']}  窗口 window: {a['window']}  機台 kiosk: {a['kiosk']}",
-             f"發生 happened: {a['event_time'] or '-'}   發出 raised: {a['raised_at']} (UTC)", "",
-             "請於管理頁面填寫處理說明後確認 Acknowledge it with a note of what was done on the admin pages."]
+    lines = [
+        f"通報 Alert #{a['id']}",
+        a["summary"],
+        "",
+        f"單位 unit: {a['unit']}  窗口 window: {a['window']}  機台 kiosk: {a['kiosk']}",
+        f"發生 happened: {a['event_time'] or '-'}   發出 raised: {a['raised_at']} (UTC)",
+        "",
+        "請於管理頁面填寫處理說明後確認 Acknowledge it with a note of what was done on the admin pages.",
+    ]
     if body.get("url"):
         lines.append(body["url"])
     msg.set_content("\n".join(lines))
@@ -363,8 +497,11 @@ def deliver_due(conn, *, now: float | None = None) -> int:
     """Try every due delivery once; return how many succeeded."""
     now = time.time() if now is None else now
     opts = options.get_all(conn)
-    due = conn.execute("SELECT id, alert_id, channel, target, attempts FROM alert_deliveries"
-                       " WHERE status = 'pending' AND next_attempt <= ? ORDER BY id LIMIT 50", [now]).fetchall()
+    due = conn.execute(
+        "SELECT id, alert_id, channel, target, attempts FROM alert_deliveries"
+        " WHERE status = 'pending' AND next_attempt <= ? ORDER BY id LIMIT 50",
+        [now],
+    ).fetchall()
     sent = 0
     for did, alert_id, channel, target, attempts in due:
         body = payload(_alert(conn, alert_id), opts["admin.base_url"])
@@ -377,13 +514,17 @@ def deliver_due(conn, *, now: float | None = None) -> int:
             attempts += 1
             failed = attempts >= opts["alerts.max_attempts"]
             delay = min(MAX_RETRY_DELAY, opts["alerts.retry_seconds"] * 2 ** (attempts - 1))
-            conn.execute("UPDATE alert_deliveries SET attempts = ?, status = ?, next_attempt = ?, last_error = ?"
-                         " WHERE id = ?", [attempts, "failed" if failed else "pending", now + delay,
-                                           str(exc)[:500], did])
+            conn.execute(
+                "UPDATE alert_deliveries SET attempts = ?, status = ?, next_attempt = ?, last_error = ? WHERE id = ?",
+                [attempts, "failed" if failed else "pending", now + delay, str(exc)[:500], did],
+            )
             log.warning("alert %d %s delivery failed (attempt %d): %s", alert_id, channel, attempts, exc)
             continue
-        conn.execute("UPDATE alert_deliveries SET attempts = attempts + 1, status = 'sent', sent_at = ?,"
-                     " last_error = NULL WHERE id = ?", [_now_iso(now), did])
+        conn.execute(
+            "UPDATE alert_deliveries SET attempts = attempts + 1, status = 'sent', sent_at = ?,"
+            " last_error = NULL WHERE id = ?",
+            [_now_iso(now), did],
+        )
         sent += 1
     return sent
 

@@ -23,7 +23,8 @@ from server_sync.collector.admin import site as admin_site
 from server_sync.collector.alerts import AlertWorker
 from server_sync.collector.cases import routes as cases  # case-status lookup (docs/cases.md)
 from server_sync.collector.config import DEFAULT_MAX_BODY, AppConfig
-from server_sync.collector.headers import HEADERS as SECURITY_HEADERS, SecurityHeaders
+from server_sync.collector.headers import HEADERS as SECURITY_HEADERS
+from server_sync.collector.headers import SecurityHeaders
 from server_sync.collector.ingest import Ingestor
 from server_sync.collector.readers import ReaderPool
 from server_sync.collector.routes import events, health, services, settings
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 API_ROUTERS = (events.router, settings.router, health.router, services.router, cases.router)
 
 
-def create_app(db_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY, clock=time.time,
-               api_docs: bool = False) -> FastAPI:
+def create_app(
+    db_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY, clock=time.time, api_docs: bool = False
+) -> FastAPI:
     """The collector app over the SQLite file at ``db_path`` (created and migrated if needed)."""
     return build(AppConfig(Path(db_path), max_body, api_docs), clock=clock)
 
@@ -56,12 +58,17 @@ def build(config: AppConfig, *, clock=time.time) -> FastAPI:
         with ingestor.lock:
             writer.close()
 
-    app = FastAPI(title="counter-kiosk collector", version="1",
-                  description="Protocol v1 between kiosks and the central collector (docs/protocol-v1.md).",
-                  lifespan=lifespan,
-                  # No anonymous Swagger UI or ReDoc: they load script from a CDN on /admin's origin.
-                  # `serve --api-docs` puts Swagger UI at /admin/api-docs for logged-in administrators.
-                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)
+    app = FastAPI(
+        title="counter-kiosk collector",
+        version="1",
+        description="Protocol v1 between kiosks and the central collector (docs/protocol-v1.md).",
+        lifespan=lifespan,
+        # No anonymous Swagger UI or ReDoc: they load script from a CDN on /admin's origin.
+        # `serve --api-docs` puts Swagger UI at /admin/api-docs for logged-in administrators.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
     app.state.config = config
     app.state.ingestor = ingestor
     app.state.readers = readers
@@ -88,16 +95,17 @@ def app_from_env() -> FastAPI:
 
 
 async def _on_validation(request: Request, exc: RequestValidationError):
-    errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-              for e in exc.errors()]
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
     return JSONResponse({"detail": errors}, status_code=422)
 
 
 async def _on_error(request: Request, exc: Exception):
     log.exception("internal error on %s %s", request.method, request.url.path)
     # Starlette answers this outside every middleware: the security headers are added here.
-    return JSONResponse({"detail": "伺服器內部錯誤 / internal server error"}, status_code=500,
-                        headers=SECURITY_HEADERS)
+    return JSONResponse({"detail": "伺服器內部錯誤 / internal server error"}, status_code=500, headers=SECURITY_HEADERS)
 
 
 def _openapi(app: FastAPI) -> dict:

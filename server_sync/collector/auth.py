@@ -18,7 +18,7 @@ import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class KioskExists(Exception):
@@ -42,7 +42,7 @@ class Kiosk:
     id: int
     name: str
     levels: int
-    unit: str = ""    # '' until set (or adopted from its first batch, see ingest)
+    unit: str = ""  # '' until set (or adopted from its first batch, see ingest)
     window: str = ""
 
 
@@ -57,8 +57,7 @@ def clean_label(text: str, what: str) -> str:
     """A unit or window label as stored: stripped, printable, at most MAX_LABEL characters."""
     text = " ".join(str(text).split())
     if len(text) > MAX_LABEL or not text.isprintable():
-        raise ValueError(f"{what} 最多 {MAX_LABEL} 個可見字元 / {what} is at most {MAX_LABEL} printable "
-                         f"characters")
+        raise ValueError(f"{what} 最多 {MAX_LABEL} 個可見字元 / {what} is at most {MAX_LABEL} printable characters")
     return text
 
 
@@ -71,11 +70,10 @@ def new_token() -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def add_kiosk(conn: sqlite3.Connection, name: str, *, levels: int = 5, unit: str = "",
-              window: str = "") -> str:
+def add_kiosk(conn: sqlite3.Connection, name: str, *, levels: int = 5, unit: str = "", window: str = "") -> str:
     """Create a kiosk identity serving ``unit`` and ``window``; return its token (shown once, never stored)."""
     name = check_name(name.strip())
     unit, window = clean_label(unit, "unit"), clean_label(window, "window")
@@ -87,8 +85,10 @@ def add_kiosk(conn: sqlite3.Connection, name: str, *, levels: int = 5, unit: str
         row = conn.execute("SELECT revoked_at FROM kiosks WHERE name = ?", [name]).fetchone()
         if row is not None:
             raise KioskExists(name)
-        conn.execute("INSERT INTO kiosks (name, token_hash, levels, created_at, unit, window)"
-                     " VALUES (?,?,?,?,?,?)", [name, hash_token(token), levels, _now(), unit, window])
+        conn.execute(
+            "INSERT INTO kiosks (name, token_hash, levels, created_at, unit, window) VALUES (?,?,?,?,?,?)",
+            [name, hash_token(token), levels, _now(), unit, window],
+        )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -99,16 +99,14 @@ def add_kiosk(conn: sqlite3.Connection, name: str, *, levels: int = 5, unit: str
 def rotate_token(conn: sqlite3.Connection, name: str) -> str:
     """Give an existing (possibly revoked) kiosk a new token and un-revoke it; return the token."""
     token = new_token()
-    cur = conn.execute("UPDATE kiosks SET token_hash = ?, revoked_at = NULL WHERE name = ?",
-                       [hash_token(token), name])
+    cur = conn.execute("UPDATE kiosks SET token_hash = ?, revoked_at = NULL WHERE name = ?", [hash_token(token), name])
     if cur.rowcount == 0:
         raise NoSuchKiosk(name)
     return token
 
 
 def revoke_kiosk(conn: sqlite3.Connection, name: str) -> None:
-    cur = conn.execute("UPDATE kiosks SET revoked_at = coalesce(revoked_at, ?) WHERE name = ?",
-                       [_now(), name])
+    cur = conn.execute("UPDATE kiosks SET revoked_at = coalesce(revoked_at, ?) WHERE name = ?", [_now(), name])
     if cur.rowcount == 0:
         raise NoSuchKiosk(name)
 
@@ -117,8 +115,9 @@ def kiosk_for_token(conn: sqlite3.Connection, token: str) -> Kiosk | None:
     """The active kiosk this token belongs to, or None (unknown or revoked)."""
     if not token or len(token) > 512:
         return None
-    row = conn.execute("SELECT id, name, levels, unit, window, revoked_at FROM kiosks WHERE token_hash = ?",
-                       [hash_token(token)]).fetchone()
+    row = conn.execute(
+        "SELECT id, name, levels, unit, window, revoked_at FROM kiosks WHERE token_hash = ?", [hash_token(token)]
+    ).fetchone()
     if row is None or row[5] is not None:
         return None
     # Looking up by hash leaks nothing useful through timing: a near miss on the
@@ -131,8 +130,9 @@ def kiosk_by_name(conn: sqlite3.Connection, name: str) -> Kiosk | None:
     return Kiosk(*row) if row else None
 
 
-def set_place(conn: sqlite3.Connection, name: str, *, unit: str | None = None,
-              window: str | None = None) -> tuple[tuple[str, str], tuple[str, str]]:
+def set_place(
+    conn: sqlite3.Connection, name: str, *, unit: str | None = None, window: str | None = None
+) -> tuple[tuple[str, str], tuple[str, str]]:
     """Change the unit and/or window kiosk ``name`` serves; return (old, new) as (unit, window).
 
     Its later events count for the new place; those already stored keep theirs. The caller audits."""
@@ -140,8 +140,10 @@ def set_place(conn: sqlite3.Connection, name: str, *, unit: str | None = None,
     if row is None:
         raise NoSuchKiosk(name)
     old = (row[0], row[1])
-    new = (old[0] if unit is None else clean_label(unit, "unit"),
-           old[1] if window is None else clean_label(window, "window"))
+    new = (
+        old[0] if unit is None else clean_label(unit, "unit"),
+        old[1] if window is None else clean_label(window, "window"),
+    )
     conn.execute("UPDATE kiosks SET unit = ?, window = ? WHERE name = ?", [*new, name])
     return old, new
 

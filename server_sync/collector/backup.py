@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from server_sync.durable import fsync_dir, make_dirs, replace_file
@@ -43,7 +43,7 @@ def backup(db: Path, to_dir: Path, *, keep: int = 14, now: datetime | None = Non
     if keep < 1:
         raise BackupError(f"--keep must be at least 1, got {keep}")
     make_dirs(to_dir)
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     target = to_dir / f"{PREFIX}{stamp}{SUFFIX}"
     tmp = target.with_suffix(".tmp")
     src = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
@@ -83,7 +83,7 @@ def restore(backup_file: Path, db: Path, *, now: datetime | None = None) -> Path
         fh.flush()
         os.fsync(fh.fileno())
     kept = None
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     if db.exists():
         kept = db.with_name(f"{db.name}.before-restore-{stamp}")
         db.replace(kept)

@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import HTTPException, Request
 from starlette.datastructures import FormData
 
-LOGIN_LIMIT = 4 * 1024    # bytes: a username, a password, two tokens
-FORM_LIMIT = 64 * 1024    # bytes: any other admin form (notes, settings, rules)
+LOGIN_LIMIT = 4 * 1024  # bytes: a username, a password, two tokens
+FORM_LIMIT = 64 * 1024  # bytes: any other admin form (notes, settings, rules)
 MAX_FIELDS = 100
 
 

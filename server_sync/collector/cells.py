@@ -11,7 +11,8 @@ writers quote every text cell. Numbers stay numbers.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Characters no spreadsheet cell may hold (openpyxl refuses them): dropped, not exported.

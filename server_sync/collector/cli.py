@@ -14,10 +14,15 @@ from server_sync.extras import require as require_extra
 
 
 def _db_option(func):
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-                        default=None, help="The collector's SQLite file "
-                        "(default: $KIOSK_COLLECTOR_DB, /var/lib/counter-kiosk-collector/collector.db "
-                        "or the per-user data folder).")(func)
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="The collector's SQLite file "
+        "(default: $KIOSK_COLLECTOR_DB, /var/lib/counter-kiosk-collector/collector.db "
+        "or the per-user data folder).",
+    )(func)
 
 
 def _open(db_path):
@@ -40,7 +45,8 @@ CLEARTEXT_WARNING = (
     "請加上 --behind-tls。\n"
     "WARNING: the collector listens on {host}, beyond loopback, with no TLS in front: administrators' "
     "passwords, sessions and kiosk tokens cross the network in clear. Listen on 127.0.0.1 behind nginx "
-    "with HTTPS (docs/collector.md), or pass --behind-tls if a TLS proxy is in front.")
+    "with HTTPS (docs/collector.md), or pass --behind-tls if a TLS proxy is in front."
+)
 
 
 def _loopback(host: str) -> bool:
@@ -57,16 +63,29 @@ def _loopback(host: str) -> bool:
 @_db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8470, show_default=True, type=int)
-@click.option("--max-body", default=2_000_000, show_default=True, type=int,
-              help="Largest request body in bytes (compressed and uncompressed).")
-@click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
-              help="Proxies trusted for X-Forwarded-For/-Proto (uvicorn --forwarded-allow-ips).")
+@click.option(
+    "--max-body",
+    default=2_000_000,
+    show_default=True,
+    type=int,
+    help="Largest request body in bytes (compressed and uncompressed).",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    help="Proxies trusted for X-Forwarded-For/-Proto (uvicorn --forwarded-allow-ips).",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @click.option("--log-level", default="info", show_default=True)
-@click.option("--behind-tls", is_flag=True,
-              help="A TLS proxy (nginx) is in front: no warning when listening beyond loopback.")
-@click.option("--api-docs", is_flag=True, help="Swagger UI at /admin/api-docs for logged-in administrators "
-              "(it loads script from a CDN).")
+@click.option(
+    "--behind-tls", is_flag=True, help="A TLS proxy (nginx) is in front: no warning when listening beyond loopback."
+)
+@click.option(
+    "--api-docs",
+    is_flag=True,
+    help="Swagger UI at /admin/api-docs for logged-in administrators (it loads script from a CDN).",
+)
 def serve(db_path, host, port, max_body, forwarded_allow_ips, access_log, log_level, behind_tls, api_docs):
     """Run the HTTP API (OpenAPI at /openapi.json) and the /admin pages."""
     import uvicorn
@@ -79,19 +98,30 @@ def serve(db_path, host, port, max_body, forwarded_allow_ips, access_log, log_le
     if not behind_tls and not _loopback(host):
         click.secho(CLEARTEXT_WARNING.format(host=host), fg="red", bold=True, err=True)
     # One process: SQLite has one writer, and the API serialises writes itself.
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
-                access_log=access_log, log_level=log_level, server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        access_log=access_log,
+        log_level=log_level,
+        server_header=False,
+    )
 
 
 @main.command()
 @_db_option
-@click.option("--to", "to_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the backups.")
-@click.option("--keep", default=14, show_default=True, type=click.IntRange(min=1),
-              help="How many of the newest backups to keep.")
+@click.option(
+    "--to", "to_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the backups."
+)
+@click.option(
+    "--keep", default=14, show_default=True, type=click.IntRange(min=1), help="How many of the newest backups to keep."
+)
 def backup(db_path, to_dir, keep):
     """Copy the database while the collector runs (SQLite online backup), keeping the newest --keep."""
-    from server_sync.collector.backup import BackupError, backup as make_backup
+    from server_sync.collector.backup import BackupError
+    from server_sync.collector.backup import backup as make_backup
 
     try:
         target = make_backup(db_path or dbmod.default_db_path(), to_dir, keep=keep)
@@ -106,12 +136,15 @@ def backup(db_path, to_dir, keep):
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def restore(db_path, backup_file, yes):
     """Put BACKUP_FILE in place of the database (stop the collector first); the old file is kept beside it."""
-    from server_sync.collector.backup import BackupError, restore as do_restore
+    from server_sync.collector.backup import BackupError
+    from server_sync.collector.backup import restore as do_restore
 
     path = db_path or dbmod.default_db_path()
     if not yes:
-        click.confirm(f"以 {backup_file} 取代 {path}？ Replace {path} with {backup_file}? "
-                      "(stop kiosk-collector.service first)", abort=True)
+        click.confirm(
+            f"以 {backup_file} 取代 {path}？ Replace {path} with {backup_file}? (stop kiosk-collector.service first)",
+            abort=True,
+        )
     try:
         kept = do_restore(backup_file, path)
     except BackupError as exc:
@@ -122,28 +155,38 @@ def restore(db_path, backup_file, yes):
 @main.command("add-kiosk")
 @_db_option
 @click.argument("name")
-@click.option("--levels", default=5, show_default=True, type=click.IntRange(3, 5),
-              help="How many rating buttons the kiosk has (for the Happy Index).")
+@click.option(
+    "--levels",
+    default=5,
+    show_default=True,
+    type=click.IntRange(3, 5),
+    help="How many rating buttons the kiosk has (for the Happy Index).",
+)
 @click.option("--unit", default="", help="The unit (單位) it serves: its events count there, whatever they say.")
 @click.option("--window", default="", help="The window (窗口) it serves.")
 def add_kiosk(db_path, name, levels, unit, window):
     """Create a kiosk identity and print its token (on the last line, shown only this once).
     NAME: 1-64 of A-Z a-z 0-9 . _ -. Without --unit and --window it adopts its first batch's once."""
     from server_sync.collector.admin import accounts
-    from server_sync.collector.auth import KioskExists, add_kiosk as add
+    from server_sync.collector.auth import KioskExists
+    from server_sync.collector.auth import add_kiosk as add
 
     conn = _open(db_path)
     try:
         token = add(conn, name, levels=levels, unit=unit, window=window)
-        accounts.audit(conn, "cli", "add_kiosk", name, {"levels": levels, "unit": unit.strip(),
-                                                        "window": window.strip()})
+        accounts.audit(
+            conn, "cli", "add_kiosk", name, {"levels": levels, "unit": unit.strip(), "window": window.strip()}
+        )
     except KioskExists:
-        raise click.ClickException(f"已有此機台 kiosk {name!r} already exists "
-                                   f"(new token: kiosk-collector rotate-token {name})") from None
+        raise click.ClickException(
+            f"已有此機台 kiosk {name!r} already exists (new token: kiosk-collector rotate-token {name})"
+        ) from None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"已新增機台 added kiosk {name!r}. 請將下列權杖設定到機台上,此權杖只顯示這一次 "
-               "Put this token in the kiosk's settings; it is shown only once:")
+    click.echo(
+        f"已新增機台 added kiosk {name!r}. 請將下列權杖設定到機台上,此權杖只顯示這一次 "
+        "Put this token in the kiosk's settings; it is shown only once:"
+    )
     click.echo(token)
 
 
@@ -163,8 +206,13 @@ def set_kiosk(db_path, name, unit, window):
     try:
         conn.execute("BEGIN IMMEDIATE")
         old, new = set_place(conn, name, unit=unit, window=window)
-        accounts.audit(conn, "cli", "set_kiosk_place", name,
-                       {"unit": new[0], "window": new[1], "was": {"unit": old[0], "window": old[1]}})
+        accounts.audit(
+            conn,
+            "cli",
+            "set_kiosk_place",
+            name,
+            {"unit": new[0], "window": new[1], "was": {"unit": old[0], "window": old[1]}},
+        )
         conn.execute("COMMIT")
     except NoSuchKiosk:
         conn.execute("ROLLBACK")
@@ -172,8 +220,10 @@ def set_kiosk(db_path, name, unit, window):
     except ValueError as exc:
         conn.execute("ROLLBACK")
         raise click.ClickException(str(exc)) from None
-    click.echo(f"機台 {name} 服務 單位 {new[0] or '—'} 窗口 {new[1] or '—'} / kiosk {name!r} serves unit "
-               f"{new[0]!r} window {new[1]!r}")
+    click.echo(
+        f"機台 {name} 服務 單位 {new[0] or '—'} 窗口 {new[1] or '—'} / kiosk {name!r} serves unit "
+        f"{new[0]!r} window {new[1]!r}"
+    )
 
 
 @main.command("rotate-token")
@@ -181,7 +231,8 @@ def set_kiosk(db_path, name, unit, window):
 @click.argument("name")
 def rotate_token(db_path, name):
     """Give a kiosk a new token (the old one stops working; a revoked kiosk is re-enabled)."""
-    from server_sync.collector.auth import NoSuchKiosk, rotate_token as rotate
+    from server_sync.collector.auth import NoSuchKiosk
+    from server_sync.collector.auth import rotate_token as rotate
 
     conn = _open(db_path)
     try:
@@ -197,7 +248,8 @@ def rotate_token(db_path, name):
 @click.argument("name")
 def revoke_kiosk(db_path, name):
     """Revoke a kiosk's token: its requests get 401 from now on. Its events stay."""
-    from server_sync.collector.auth import NoSuchKiosk, revoke_kiosk as revoke
+    from server_sync.collector.auth import NoSuchKiosk
+    from server_sync.collector.auth import revoke_kiosk as revoke
 
     conn = _open(db_path)
     try:
@@ -237,22 +289,23 @@ def events(db_path, kiosk_name, type_):
 
 @main.command()
 @_db_option
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First day (Asia/Taipei), inclusive.")
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Last day (Asia/Taipei), inclusive.")
-@click.option("--group-by", type=click.Choice(["unit", "window", "day", "hour"]), default="unit",
-              show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (Asia/Taipei), inclusive."
+)
+@click.option(
+    "--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (Asia/Taipei), inclusive."
+)
+@click.option("--group-by", type=click.Choice(["unit", "window", "day", "hour"]), default="unit", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def report(db_path, date_from, date_to, group_by, fmt):
     """Satisfaction per unit, window, day or hour: counts per level, n, Happy Index, CSAT."""
     from server_sync.collector import report as rep
 
     if date_from and date_to and date_from > date_to:
         raise click.BadParameter("--from is after --to", param_hint="--from")
-    result = rep.report(_open(db_path), date_from=date_from and date_from.date(),
-                        date_to=date_to and date_to.date(), group_by=group_by)
+    result = rep.report(
+        _open(db_path), date_from=date_from and date_from.date(), date_to=date_to and date_to.date(), group_by=group_by
+    )
     click.echo(rep.render(result, fmt), nl=False)
 
 
@@ -312,7 +365,8 @@ def list_settings(db_path):
 @click.argument("name")
 def add_api_token(db_path, name):
     """Create an administrator's API token (for /api/v1/admin/...) and print it, shown only this once."""
-    from server_sync.collector.admin_tokens import TokenExists, add_api_token as add
+    from server_sync.collector.admin_tokens import TokenExists
+    from server_sync.collector.admin_tokens import add_api_token as add
 
     try:
         token = add(_open(db_path), name)
@@ -329,7 +383,8 @@ def add_api_token(db_path, name):
 @click.argument("name")
 def revoke_api_token(db_path, name):
     """Revoke an administrator's API token."""
-    from server_sync.collector.admin_tokens import NoSuchToken, revoke_api_token as revoke
+    from server_sync.collector.admin_tokens import NoSuchToken
+    from server_sync.collector.admin_tokens import revoke_api_token as revoke
 
     try:
         revoke(_open(db_path), name)
@@ -343,8 +398,8 @@ def revoke_api_token(db_path, name):
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_services(db_path, file):
     """Replace the service directory with FILE (.csv or .json, docs/queue.md); kiosks get it on their next sync."""
-    from server_sync.wire.directory import DirectoryError, load_file
     from server_sync.collector import services as svc
+    from server_sync.wire.directory import DirectoryError, load_file
 
     try:
         directory = load_file(file)
@@ -358,8 +413,11 @@ def import_services(db_path, file):
 @_db_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--template", is_flag=True, help="Print the CSV header and an example case, then exit.")
-@click.option("--skip-invalid", is_flag=True, help="Import the good cases even if some rows are bad "
-              "(a case with any bad row is skipped whole).")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the good cases even if some rows are bad (a case with any bad row is skipped whole).",
+)
 @click.option("--remove-missing", is_flag=True, help="The file is a full export: remove stored cases not in it.")
 def import_cases(db_path, file, template, skip_invalid, remove_missing):
     """Import case statuses from a CSV (UTF-8, with or without BOM; docs/cases.md). All or nothing
@@ -384,26 +442,40 @@ def import_cases(db_path, file, template, skip_invalid, remove_missing):
     if parsed.problems and (not skip_invalid or not good):
         raise click.ClickException(
             f"{len(parsed.problems)} 個問題，未匯入任何案件 {len(parsed.problems)} problem(s); nothing imported"
-            + ("" if skip_invalid else " (--skip-invalid imports the good cases)"))
+            + ("" if skip_invalid else " (--skip-invalid imports the good cases)")
+        )
     if parsed.problems and remove_missing:
-        raise click.ClickException("--remove-missing 需要沒有錯誤的檔案 needs a file without problems; nothing imported")
+        raise click.ClickException(
+            "--remove-missing 需要沒有錯誤的檔案 needs a file without problems; nothing imported"
+        )
     with click.progressbar(length=len(good), label="匯入 importing", file=sys.stderr) as bar:
-        result = storing.apply_cases(conn, good, remove_missing=remove_missing,
-                                     progress=bar.update)
-    click.echo(f"已匯入 imported {file.name}: 新增 added {result.added}, 更新 updated {result.updated}, "
-               f"未變 unchanged {result.unchanged}, 移除 removed {result.removed}, "
-               f"略過 skipped {len(parsed.bad_cases)}; revision {result.revision}")
+        result = storing.apply_cases(conn, good, remove_missing=remove_missing, progress=bar.update)
+    click.echo(
+        f"已匯入 imported {file.name}: 新增 added {result.added}, 更新 updated {result.updated}, "
+        f"未變 unchanged {result.unchanged}, 移除 removed {result.removed}, "
+        f"略過 skipped {len(parsed.bad_cases)}; revision {result.revision}"
+    )
 
 
 # -- case codes and retention (docs/cases.md) -------------------------------------------------------
 
+
 @main.command("generate-codes")
 @_db_option
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the filled file here (default: replace FILE).")
-@click.option("--digits", type=click.IntRange(4, 12), default=None,
-              help="Digits per code (default: the collector's cases.min_code_digits, 10).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the filled file here (default: replace FILE).",
+)
+@click.option(
+    "--digits",
+    type=click.IntRange(4, 12),
+    default=None,
+    help="Digits per code (default: the collector's cases.min_code_digits, 10).",
+)
 @click.option("--replace-weak", is_flag=True, help="Also replace codes shorter than cases.min_code_digits.")
 def generate_codes(db_path, file, output, digits, replace_weak):
     """Fill the empty verify_code cells of a cases CSV with random codes (one per case, from `secrets`)
@@ -415,9 +487,11 @@ def generate_codes(db_path, file, output, digits, replace_weak):
     least = codes.min_digits(_open(path)) if path.exists() else codes.DEFAULT_MIN_DIGITS
     digits = digits or least
     if digits < least:
-        raise click.ClickException(f"{digits} 位數的驗證碼匯入時會被拒絕（{codes.MIN_DIGITS_SETTING} = {least}）"
-                                   f" / {digits}-digit codes would be refused at import "
-                                   f"({codes.MIN_DIGITS_SETTING} = {least})")
+        raise click.ClickException(
+            f"{digits} 位數的驗證碼匯入時會被拒絕（{codes.MIN_DIGITS_SETTING} = {least}）"
+            f" / {digits}-digit codes would be refused at import "
+            f"({codes.MIN_DIGITS_SETTING} = {least})"
+        )
     try:
         filled = codes.fill_csv(file.read_bytes(), digits=digits, replace_short=least if replace_weak else 0)
     except codes.FillError as exc:
@@ -426,8 +500,10 @@ def generate_codes(db_path, file, output, digits, replace_weak):
         raise click.ClickException(f"無法讀取 cannot read {file}: {exc}") from None
     target = output or file
     write_file(target, filled.data)
-    click.echo(f"已產生 {filled.cases} 個案件的驗證碼（{filled.rows} 行，每碼 {digits} 位數）寫入 {target} / "
-               f"generated codes for {filled.cases} cases ({filled.rows} rows, {digits} digits each) in {target}")
+    click.echo(
+        f"已產生 {filled.cases} 個案件的驗證碼（{filled.rows} 行，每碼 {digits} 位數）寫入 {target} / "
+        f"generated codes for {filled.cases} cases ({filled.rows} rows, {digits} digits each) in {target}"
+    )
 
 
 @main.command("purge-cases")
@@ -438,15 +514,22 @@ def purge_cases(db_path):
     from server_sync.collector.cases import storing
 
     changes, forgotten = storing.forget_and_purge(_open(db_path))
-    click.echo(f"已更新 {changes} 個案件，清除 {forgotten} 個明文驗證碼 / "
-               f"{changes} case changes (purged or hidden), {forgotten} plain codes blanked")
+    click.echo(
+        f"已更新 {changes} 個案件，清除 {forgotten} 個明文驗證碼 / "
+        f"{changes} case changes (purged or hidden), {forgotten} plain codes blanked"
+    )
 
 
 @main.command("add-admin")
 @_db_option
 @click.argument("username")
-@click.option("--role", type=click.Choice(["viewer", "manager"]), default="viewer", show_default=True,
-              help="viewer: reports and exports; manager: also kiosks, alert rules, settings, acknowledging alerts.")
+@click.option(
+    "--role",
+    type=click.Choice(["viewer", "manager"]),
+    default="viewer",
+    show_default=True,
+    help="viewer: reports and exports; manager: also kiosks, alert rules, settings, acknowledging alerts.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 @click.option("--reset", is_flag=True, help="Set a new password (and --role) for an existing account.")
 def add_admin(db_path, username, role, password_stdin, reset):
@@ -506,8 +589,12 @@ def admin_setting(db_path, key, value):
         return
     try:
         if value is None:
-            click.echo(json.dumps(options.get(conn, options.BY_KEY[key].key) if key in options.BY_KEY
-                                  else options.parse(key, ""), ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    options.get(conn, options.BY_KEY[key].key) if key in options.BY_KEY else options.parse(key, ""),
+                    ensure_ascii=False,
+                )
+            )
             return
         parsed = options.parse(key, value)
     except options.OptionError as exc:

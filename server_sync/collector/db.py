@@ -95,9 +95,11 @@ def m001_initial(db):
     # kept in step with the events in the same transaction (ingest.py). The report
     # reads only these. Days and months are sums of hours, kept ready so that a
     # report over a year reads a few thousand rows, not a few hundred thousand.
-    for table, period, doc in (("rollups", "hour", "'YYYY-MM-DD HH'"),
-                               ("rollups_day", "day", "'YYYY-MM-DD'"),
-                               ("rollups_month", "month", "'YYYY-MM'")):
+    for table, period, doc in (
+        ("rollups", "hour", "'YYYY-MM-DD HH'"),
+        ("rollups_day", "day", "'YYYY-MM-DD'"),
+        ("rollups_month", "month", "'YYYY-MM'"),
+    ):
         db.execute(f"""
             CREATE TABLE {table} (
                 {period} TEXT NOT NULL,            -- {doc}, Asia/Taipei
@@ -192,8 +194,10 @@ def m401_case_privacy(db):
     # to a name. Rows are rewritten with secure_delete on (connect), so the old bytes are zeroed.
     db.execute("UPDATE cases SET verify_code = '' WHERE verify_code != ''")
     db.execute("UPDATE cases SET extension = '', due_date = NULL, closed_date = NULL WHERE removed = 1")
-    db.execute("UPDATE events SET detail = json_remove(detail, '$.case_no') WHERE type = 'case_lookup'"
-               " AND json_valid(detail) AND json_type(detail, '$.case_no') IS NOT NULL")
+    db.execute(
+        "UPDATE events SET detail = json_remove(detail, '$.case_no') WHERE type = 'case_lookup'"
+        " AND json_valid(detail) AND json_type(detail, '$.case_no') IS NOT NULL"
+    )
 
 
 @migrations()
@@ -254,8 +258,7 @@ def default_db_path() -> Path:
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, synchronous=FULL."""
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
-                           timeout=BUSY_TIMEOUT_MS / 1000)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if not readonly:
         conn.execute("PRAGMA journal_mode=WAL")

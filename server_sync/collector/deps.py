@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from server_sync.collector.admin_tokens import UNAUTHORIZED as ADMIN_UNAUTHORIZED, Admin, admin_for_token
+from server_sync.collector.admin_tokens import UNAUTHORIZED as ADMIN_UNAUTHORIZED
+from server_sync.collector.admin_tokens import Admin, admin_for_token
 from server_sync.collector.alerts import AlertWorker
 from server_sync.collector.auth import Kiosk, kiosk_for_token
 from server_sync.collector.config import AppConfig
@@ -46,8 +47,10 @@ Writer = Annotated[Ingestor, Depends(get_ingestor)]
 Alerts = Annotated[AlertWorker, Depends(get_alerts)]
 
 # A kiosk's bearer token, looked at by ``authenticate`` inside the handler (see there).
-KioskCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(
-    auto_error=False, description="the token `kiosk-collector add-kiosk NAME` printed"))]
+KioskCredentials = Annotated[
+    HTTPAuthorizationCredentials | None,
+    Depends(HTTPBearer(auto_error=False, description="the token `kiosk-collector add-kiosk NAME` printed")),
+]
 
 
 def authenticate(readers: ReaderPool, creds: HTTPAuthorizationCredentials | None) -> Kiosk:
@@ -67,8 +70,9 @@ def authenticate(readers: ReaderPool, creds: HTTPAuthorizationCredentials | None
 _admin_bearer = HTTPBearer(auto_error=False, description="a token from `kiosk-collector add-api-token NAME`")
 
 
-def admin_token(readers: Readers,
-                creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_admin_bearer)]) -> Admin:
+def admin_token(
+    readers: Readers, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_admin_bearer)]
+) -> Admin:
     """The administrator behind the request's API token (`kiosk-collector add-api-token NAME`), or 401."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, ADMIN_UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})

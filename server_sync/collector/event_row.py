@@ -29,5 +29,4 @@ class EventRow(NamedTuple):
 
 
 COLUMNS = ", ".join(EventRow._fields)
-INSERT_EVENT = (f"INSERT OR IGNORE INTO events ({COLUMNS})"
-                f" VALUES ({','.join('?' * len(EventRow._fields))})")
+INSERT_EVENT = f"INSERT OR IGNORE INTO events ({COLUMNS}) VALUES ({','.join('?' * len(EventRow._fields))})"

@@ -27,7 +27,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from server_sync.collector import labels, rollup
 from server_sync.collector.auth import MAX_LABEL, Kiosk
@@ -35,14 +35,21 @@ from server_sync.collector.event_row import INSERT_EVENT, EventRow
 from server_sync.collector.models import STANDARD_FIELDS, Batch
 from server_sync.collector.timestamps import MAX_EPOCH, MIN_EPOCH, iso_utc, local_hour
 from server_sync.collector.volume import Limits, TooMuch
-from server_sync.wire.events import (CASE_LOOKUP, CASE_LOOKUP_FIELDS, COUNT_FIELDS, ESTIMATE_BAND, MAX_SECONDS,
-                                     SECONDS_FIELDS, band_valid)
+from server_sync.wire.events import (
+    CASE_LOOKUP,
+    CASE_LOOKUP_FIELDS,
+    COUNT_FIELDS,
+    ESTIMATE_BAND,
+    MAX_SECONDS,
+    SECONDS_FIELDS,
+    band_valid,
+)
 
-__all__ = ["BatchInvalid", "Ingestor", "IngestResult", "TooMuch", "prepare"]
+__all__ = ["BatchInvalid", "IngestResult", "Ingestor", "TooMuch", "prepare"]
 
 log = logging.getLogger(__name__)
 
-EPOCH_2020 = datetime(2020, 1, 1, tzinfo=timezone.utc).timestamp()
+EPOCH_2020 = datetime(2020, 1, 1, tzinfo=UTC).timestamp()
 # What an event past the per-hour cap becomes: a stub no figure reads (volume.py).
 OVER_CAP = "over_cap"
 FUTURE_SLACK = 86400.0  # corrected times more than a day ahead of the collector are suspect
@@ -64,8 +71,13 @@ class IngestResult:
     server_time: str
 
     def ack(self) -> dict:
-        return {"protocol": 1, "stored": self.stored, "duplicates": self.duplicates,
-                "acked_seq": self.acked_seq, "server_time": self.server_time}
+        return {
+            "protocol": 1,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "acked_seq": self.acked_seq,
+            "server_time": self.server_time,
+        }
 
 
 def _non_finite(value, path: list, out: list) -> None:
@@ -91,9 +103,14 @@ def number_errors(i: int, e: dict) -> list[dict]:
     errors = []
 
     def bad(field, msg, type_="value_error"):
-        errors.append({"loc": ["events", i, *field], "type": type_,
-                       "msg": f"event {str(e.get('id'))[:128]!r} ({str(e.get('type'))[:64]}): "
-                              f"{'.'.join(map(str, field))} {msg}"})
+        errors.append(
+            {
+                "loc": ["events", i, *field],
+                "type": type_,
+                "msg": f"event {str(e.get('id'))[:128]!r} ({str(e.get('type'))[:64]}): "
+                f"{'.'.join(map(str, field))} {msg}",
+            }
+        )
 
     for k in SECONDS_FIELDS:
         v = e.get(k)
@@ -104,8 +121,11 @@ def number_errors(i: int, e: dict) -> list[dict]:
         if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= most):
             bad([k], f"must be a whole number from 0 to {most} or null, not {str(v)[:40]}")
     if not band_valid(e.get(ESTIMATE_BAND)):
-        bad([ESTIMATE_BAND], "must be a band of whole minutes (\"lt5\", \"5-10\", \"30+\") or \"closed\", "
-                             f"not {str(e.get(ESTIMATE_BAND))[:40]!r}")
+        bad(
+            [ESTIMATE_BAND],
+            'must be a band of whole minutes ("lt5", "5-10", "30+") or "closed", '
+            f"not {str(e.get(ESTIMATE_BAND))[:40]!r}",
+        )
     paths: list = []
     for k, v in e.items():
         if k not in STANDARD_FIELDS and k not in SECONDS_FIELDS:
@@ -131,11 +151,15 @@ def prepare(batch: Batch) -> list[float]:
                 raise ValueError("no UTC offset")
             epochs.append(dt.timestamp())
         except (ValueError, OverflowError) as exc:
-            errors.append({"loc": ["events", i, "recorded_at"], "type": "datetime_from_date_parsing",
-                           "msg": f"Input should be a valid ISO 8601 date-time with offset ({exc})"})
+            errors.append(
+                {
+                    "loc": ["events", i, "recorded_at"],
+                    "type": "datetime_from_date_parsing",
+                    "msg": f"Input should be a valid ISO 8601 date-time with offset ({exc})",
+                }
+            )
         if e.get("level") is None and e["type"] == "rating":
-            errors.append({"loc": ["events", i, "level"], "type": "missing",
-                           "msg": "a rating event needs a level"})
+            errors.append({"loc": ["events", i, "level"], "type": "missing", "msg": "a rating event needs a level"})
     if errors:
         raise BatchInvalid(errors)
     return epochs
@@ -151,8 +175,9 @@ def advance_watermark(conn: sqlite3.Connection, kiosk: int, store_id: str, acked
     chunk = 2000
     while True:
         rows = conn.execute(
-            "SELECT DISTINCT seq FROM events WHERE kiosk = ? AND store_id = ? AND seq > ?"
-            " ORDER BY seq LIMIT ?", [kiosk, store_id, acked, chunk]).fetchall()
+            "SELECT DISTINCT seq FROM events WHERE kiosk = ? AND store_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            [kiosk, store_id, acked, chunk],
+        ).fetchall()
         for (seq,) in rows:
             if seq != acked + 1:
                 return acked
@@ -162,7 +187,7 @@ def advance_watermark(conn: sqlite3.Connection, kiosk: int, store_id: str, acked
 
 
 class _Pending:
-    __slots__ = ("kiosk", "batch", "recorded", "received", "result", "error", "done")
+    __slots__ = ("batch", "done", "error", "kiosk", "received", "recorded", "result")
 
     def __init__(self, kiosk, batch, recorded, received):
         self.kiosk, self.batch, self.recorded, self.received = kiosk, batch, recorded, received
@@ -181,19 +206,19 @@ class Ingestor:
     No batch is acknowledged before the COMMIT that holds it has returned.
     """
 
-    def __init__(self, conn: sqlite3.Connection, *, clock=time.time, max_group: int = 64,
-                 limits: Limits | None = None):
+    def __init__(self, conn: sqlite3.Connection, *, clock=time.time, max_group: int = 64, limits: Limits | None = None):
         self.conn = conn
         self.clock = clock
         self.limits = limits or Limits(clock)
         self._known: tuple[tuple, labels.Known] | None = None  # (labels.revision, what it read)
-        self.lock = threading.Lock()          # the writer: one transaction at a time
-        self._queue_lock = threading.Lock()   # guards _queue only
+        self.lock = threading.Lock()  # the writer: one transaction at a time
+        self._queue_lock = threading.Lock()  # guards _queue only
         self._queue: list[_Pending] = []
         self.max_group = max_group
 
-    def ingest(self, kiosk: Kiosk, batch: Batch, recorded: list[float] | None = None,
-               received: float | None = None) -> IngestResult:
+    def ingest(
+        self, kiosk: Kiosk, batch: Batch, recorded: list[float] | None = None, received: float | None = None
+    ) -> IngestResult:
         """Store a validated batch and return the ack's figures.
 
         recorded: prepare(batch), computed here if not given.
@@ -212,8 +237,8 @@ class Ingestor:
             with self.lock:
                 if not item.done:
                     with self._queue_lock:
-                        group = self._queue[:self.max_group]
-                        del self._queue[:self.max_group]
+                        group = self._queue[: self.max_group]
+                        del self._queue[: self.max_group]
                     self._write(group)
         if item.error is not None:
             raise item.error
@@ -269,7 +294,8 @@ class Ingestor:
             " boot_epoch = min(boot_epoch, excluded.boot_epoch),"
             " anchored_at = CASE WHEN excluded.boot_epoch < boot_epoch THEN excluded.anchored_at"
             " ELSE anchored_at END",
-            [kiosk.id, clock.boot_id, now - clock.monotonic, now_iso])
+            [kiosk.id, clock.boot_id, now - clock.monotonic, now_iso],
+        )
 
         events = batch.events
         stored = 0
@@ -277,9 +303,13 @@ class Ingestor:
         if events:
             kid = kiosk.id
             place = self._place(kiosk, events, now)
-            anchors = dict(conn.execute(
-                "SELECT boot_id, boot_epoch FROM boots WHERE kiosk = ? AND boot_id IN"
-                " (SELECT value FROM json_each(?))", [kid, json.dumps(list({e["boot_id"] for e in events}))]))
+            anchors = dict(
+                conn.execute(
+                    "SELECT boot_id, boot_epoch FROM boots WHERE kiosk = ? AND boot_id IN"
+                    " (SELECT value FROM json_each(?))",
+                    [kid, json.dumps(list({e["boot_id"] for e in events}))],
+                )
+            )
             rows, hourly = self._rows(kiosk, batch, recorded, anchors, now, now_iso, set(), place)
             # 2. Exactly once. Optimistically insert everything: with no duplicate
             #    (the usual case) every row goes in and the rollups are right as built.
@@ -290,9 +320,13 @@ class Ingestor:
             stored = conn.total_changes - before
             if stored != len(rows):
                 conn.execute("ROLLBACK TO rows")
-                seen = {r[0] for r in conn.execute(
-                    "SELECT id FROM events WHERE kiosk = ? AND id IN (SELECT value FROM json_each(?))",
-                    [kid, json.dumps([e["id"] for e in events])])}
+                seen = {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM events WHERE kiosk = ? AND id IN (SELECT value FROM json_each(?))",
+                        [kid, json.dumps([e["id"] for e in events])],
+                    )
+                }
                 rows, hourly = self._rows(kiosk, batch, recorded, anchors, now, now_iso, seen, place)
                 before = conn.total_changes
                 conn.executemany(INSERT_EVENT, rows)
@@ -305,22 +339,30 @@ class Ingestor:
             keep = self.limits.cap_hours(conn, kid, [_hour(r.corrected_at) for r in rows])
             if not all(keep):
                 over = [r for r, ok in zip(rows, keep) if not ok]
-                conn.executemany(f"UPDATE events SET type = '{OVER_CAP}', level = NULL, ref = NULL, detail = NULL"
-                                 " WHERE kiosk = ? AND id = ?", [(kid, r.id) for r in over])
+                conn.executemany(
+                    f"UPDATE events SET type = '{OVER_CAP}', level = NULL, ref = NULL, detail = NULL"
+                    " WHERE kiosk = ? AND id = ?",
+                    [(kid, r.id) for r in over],
+                )
                 rows = [r for r, ok in zip(rows, keep) if ok]
                 hourly = self._hourly(rows)
                 dropped = len(over)
                 self.limits.dropped(kiosk.name, dropped)
-                log.warning("kiosk %s: %d events over %d an hour of event time dropped", kiosk.name, dropped,
-                            self.limits.hour_cap)
+                log.warning(
+                    "kiosk %s: %d events over %d an hour of event time dropped",
+                    kiosk.name,
+                    dropped,
+                    self.limits.hour_cap,
+                )
             # 4. Rollups (hour, day, month), for the new rows only.
             rollup.add_rollups(conn, kid, hourly)
             rollup.apply(conn, kiosk.levels, rows, self._labels())
         duplicates = len(events) - stored
 
         # 4. The contiguous watermark for (kiosk, store_id), moved on from where it was.
-        row = conn.execute("SELECT acked_seq FROM streams WHERE kiosk = ? AND store_id = ?",
-                           [kiosk.id, batch.store_id]).fetchone()
+        row = conn.execute(
+            "SELECT acked_seq FROM streams WHERE kiosk = ? AND store_id = ?", [kiosk.id, batch.store_id]
+        ).fetchone()
         acked = row[0] if row else 0
         new_acked = advance_watermark(conn, kiosk.id, batch.store_id, acked) if stored or not row else acked
         max_seq = max((e["seq"] for e in events), default=0)
@@ -328,7 +370,8 @@ class Ingestor:
             "INSERT INTO streams (kiosk, store_id, acked_seq, max_seq) VALUES (?,?,?,?)"
             " ON CONFLICT (kiosk, store_id) DO UPDATE SET acked_seq = excluded.acked_seq,"
             " max_seq = max(max_seq, excluded.max_seq)",
-            [kiosk.id, batch.store_id, new_acked, max_seq])
+            [kiosk.id, batch.store_id, new_acked, max_seq],
+        )
 
         # 5. The fleet view: last seen, backlog, version, clock offset.
         try:
@@ -338,7 +381,8 @@ class Ingestor:
         conn.execute(
             "UPDATE kiosks SET last_seen = ?, last_store_id = ?, software_version = ?, backlog = ?,"
             " clock_offset = ? WHERE id = ?",
-            [now_iso, batch.store_id, batch.software_version, batch.backlog, offset, kiosk.id])
+            [now_iso, batch.store_id, batch.software_version, batch.backlog, offset, kiosk.id],
+        )
         return IngestResult(stored, duplicates, new_acked, now_iso)
 
     def _labels(self) -> labels.Known:
@@ -360,10 +404,16 @@ class Ingestor:
         if not (unit or window) or not (unit + window).isprintable():
             return "", ""
         conn.execute("UPDATE kiosks SET unit = ?, window = ? WHERE id = ?", [unit, window, kiosk.id])
-        conn.execute("INSERT INTO admin_audit (at, username, action, target, detail) VALUES (?,?,?,?,?)",
-                     [datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"),
-                      f"kiosk:{kiosk.name}", "adopt_place", kiosk.name,
-                      json.dumps({"unit": unit, "window": window}, ensure_ascii=False)])
+        conn.execute(
+            "INSERT INTO admin_audit (at, username, action, target, detail) VALUES (?,?,?,?,?)",
+            [
+                datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
+                f"kiosk:{kiosk.name}",
+                "adopt_place",
+                kiosk.name,
+                json.dumps({"unit": unit, "window": window}, ensure_ascii=False),
+            ],
+        )
         log.info("kiosk %s adopts unit %r window %r from its first batch", kiosk.name, unit, window)
         return unit, window
 
@@ -377,8 +427,16 @@ class Ingestor:
         return hourly
 
     @staticmethod
-    def _rows(kiosk: Kiosk, batch: Batch, recorded: list[float], anchors: dict, now: float,
-              now_iso: str, seen: set, place: tuple[str, str]) -> tuple[list[EventRow], dict]:
+    def _rows(
+        kiosk: Kiosk,
+        batch: Batch,
+        recorded: list[float],
+        anchors: dict,
+        now: float,
+        now_iso: str,
+        seen: set,
+        place: tuple[str, str],
+    ) -> tuple[list[EventRow], dict]:
         """Event rows to insert (skipping ids in ``seen``) and their rollup increments. Every row
         names the kiosk's own ``place`` (unit, window), whatever the event said."""
         kid, store_id = kiosk.id, batch.store_id
@@ -404,7 +462,26 @@ class Ingestor:
                 if e["type"] == CASE_LOOKUP:  # older kiosks sent the case number: it links to a name
                     extra = {k: v for k, v in extra.items() if k in CASE_LOOKUP_FIELDS}
                 detail = json.dumps(extra, ensure_ascii=False) if extra else None
-            rows.append(EventRow(kid, store_id, eid, e["seq"], e["type"], get(e, "kiosk_id", ""), unit, window,
-                                 level, misuse, get(e, "ref"), e["recorded_at"], e["boot_id"], e["monotonic"],
-                                 detail, corrected, suspect, now_iso))
+            rows.append(
+                EventRow(
+                    kid,
+                    store_id,
+                    eid,
+                    e["seq"],
+                    e["type"],
+                    get(e, "kiosk_id", ""),
+                    unit,
+                    window,
+                    level,
+                    misuse,
+                    get(e, "ref"),
+                    e["recorded_at"],
+                    e["boot_id"],
+                    e["monotonic"],
+                    detail,
+                    corrected,
+                    suspect,
+                    now_iso,
+                )
+            )
         return rows, hourly

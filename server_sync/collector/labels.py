@@ -78,7 +78,11 @@ def revision(conn: sqlite3.Connection) -> tuple:
 def load(conn: sqlite3.Connection) -> Known:
     known = Known(_directory_codes(conn), _reason_codes(conn))
     if known.services is None:  # the codes already named in the figures stay named
-        known.admitted.update(s for (s,) in conn.execute(
-            "SELECT DISTINCT service FROM admin_sat_mon UNION SELECT DISTINCT service FROM admin_queue_hour")
-            if s and s != OTHER)
+        known.admitted.update(
+            s
+            for (s,) in conn.execute(
+                "SELECT DISTINCT service FROM admin_sat_mon UNION SELECT DISTINCT service FROM admin_queue_hour"
+            )
+            if s and s != OTHER
+        )
     return known

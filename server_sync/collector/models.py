@@ -7,10 +7,10 @@ or a datetime. Extra event fields are allowed and kept (``detail``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, with_config
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from server_sync.wire.events import FIELDS
 from server_sync.wire.protocol import MAX_EVENTS, PROTOCOL
@@ -19,7 +19,9 @@ INT64_MAX = 2**63 - 1
 # Monotonic seconds since boot: ten years is far beyond any real uptime.
 MAX_MONOTONIC = 10 * 366 * 86400.0
 # An ISO 8601 / RFC 3339 date-time with a UTC offset (checked for real by ingest.prepare).
-ISO_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+ISO_DATETIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+)
 
 
 class Clock(BaseModel):
@@ -55,9 +57,16 @@ class Event(TypedDict):
     # Kept as the kiosk wrote it; parsed (and refused with 422 if not a real
     # date-time with an offset) by ingest.prepare, which is much faster than
     # a pydantic datetime followed by isoformat() on every event.
-    recorded_at: Annotated[str, Field(strict=True, max_length=64, pattern=ISO_DATETIME,
-                                      json_schema_extra={"format": "date-time"},
-                                      description="the kiosk's wall clock, ISO 8601 with offset")]
+    recorded_at: Annotated[
+        str,
+        Field(
+            strict=True,
+            max_length=64,
+            pattern=ISO_DATETIME,
+            json_schema_extra={"format": "date-time"},
+            description="the kiosk's wall clock, ISO 8601 with offset",
+        ),
+    ]
     boot_id: Annotated[str, Field(strict=True, min_length=1, max_length=128)]
     monotonic: Annotated[float, Field(strict=True, ge=0, le=MAX_MONOTONIC, description="seconds since boot")]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -31,16 +31,38 @@ OPTIONS = [
     Option("alerts.smtp_user", str, "", "SMTP login name (empty: no login).", secret=True),
     Option("alerts.smtp_from", str, "kiosk-collector@localhost", "Sender address of alert e-mail."),
     Option("alerts.smtp_to", str, "", "Recipients of alert e-mail, comma-separated."),
-    Option("alerts.max_age_hours", float, 24.0, "Ratings older than this when they reach the collector (an offline kiosk's backlog) raise no alert."),
+    Option(
+        "alerts.max_age_hours",
+        float,
+        24.0,
+        "Ratings older than this when they reach the collector (an offline kiosk's backlog) raise no alert.",
+    ),
     Option("alerts.poll_seconds", float, 5.0, "How often the alert worker looks for new events and due deliveries."),
-    Option("alerts.retry_seconds", float, 30.0, "First retry delay of a failed delivery (doubles each time, at most 1 h)."),
+    Option(
+        "alerts.retry_seconds", float, 30.0, "First retry delay of a failed delivery (doubles each time, at most 1 h)."
+    ),
     Option("alerts.max_attempts", int, 8, "Delivery attempts before a delivery is marked failed."),
     Option("admin.session_hours", float, 8.0, "Hours a login lasts."),
     Option("admin.base_url", str, "", "This collector's address as administrators reach it, for links in alerts."),
     # Personal data in cases (docs/cases.md): code strength, retention, no plain codes by default.
-    Option("cases.min_code_digits", int, 10, "Shortest verification code imported (4-12 digits); 10 leaves 10^10 codes to guess offline."),
-    Option("cases.purge_closed_days", int, 365, "Days after its closed_date a case is purged: name, stages and code hash gone."),
-    Option("cases.keep_plain_codes", bool, False, "Keep each plain verification code beside its hash (off: only the salted scrypt hash)."),
+    Option(
+        "cases.min_code_digits",
+        int,
+        10,
+        "Shortest verification code imported (4-12 digits); 10 leaves 10^10 codes to guess offline.",
+    ),
+    Option(
+        "cases.purge_closed_days",
+        int,
+        365,
+        "Days after its closed_date a case is purged: name, stages and code hash gone.",
+    ),
+    Option(
+        "cases.keep_plain_codes",
+        bool,
+        False,
+        "Keep each plain verification code beside its hash (off: only the salted scrypt hash).",
+    ),
 ]
 BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -89,6 +111,8 @@ def get(conn: sqlite3.Connection, key: str) -> Any:
 def set_value(conn: sqlite3.Connection, key: str, value: Any) -> None:
     if key not in BY_KEY:
         raise OptionError(f"沒有此設定 unknown setting {key!r}")
-    conn.execute("INSERT INTO admin_settings (key, value, updated_at) VALUES (?,?,?)"
-                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                 [key, json.dumps(value, ensure_ascii=False), datetime.now(timezone.utc).isoformat(timespec="seconds")])
+    conn.execute(
+        "INSERT INTO admin_settings (key, value, updated_at) VALUES (?,?,?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [key, json.dumps(value, ensure_ascii=False), datetime.now(UTC).isoformat(timespec="seconds")],
+    )

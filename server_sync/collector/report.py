@@ -19,9 +19,10 @@ import io
 import json
 import sqlite3
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 from server_sync.collector import cells as cells_mod
 from server_sync.collector.timestamps import iso_or
@@ -95,22 +96,21 @@ def _next_month(d: date) -> date:
     return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def plan(date_from: date | None, date_to: date | None, group_by: str,
-         source: str = "auto") -> list[tuple[str, str, str | None, str | None]]:
+def plan(
+    date_from: date | None, date_to: date | None, group_by: str, source: str = "auto"
+) -> list[tuple[str, str, str | None, str | None]]:
     """Which rollup rows answer the report: [(table, period column, from, to)], bounds
     inclusive-exclusive as period strings, None for open. Hours for group-by hour, days
     for group-by day; for unit and window whole months from the monthly rollups and
     the days at either end from the daily ones. source="hour" reads hours only."""
     end = date_to + timedelta(days=1) if date_to else None  # exclusive
     if group_by == "hour" or source == "hour":
-        return [("rollups", "hour", date_from and f"{date_from.isoformat()} 00",
-                 end and f"{end.isoformat()} 00")]
+        return [("rollups", "hour", date_from and f"{date_from.isoformat()} 00", end and f"{end.isoformat()} 00")]
     day = lambda d: d and d.isoformat()  # noqa: E731
     if group_by == "day":
         return [("rollups_day", "day", day(date_from), day(end))]
     # Whole months inside [date_from, end).
-    m_lo = None if date_from is None else (
-        date_from if date_from.day == 1 else _next_month(date_from))
+    m_lo = None if date_from is None else (date_from if date_from.day == 1 else _next_month(date_from))
     m_hi = None if end is None else _month_start(end)
     if m_lo is not None and m_hi is not None and m_lo >= m_hi:
         return [("rollups_day", "day", day(date_from), day(end))]
@@ -132,8 +132,14 @@ def _group_exprs(group_by: str, period: str) -> list[str]:
     return ["hour || ':00'"]
 
 
-def report(conn: sqlite3.Connection, *, date_from: date | None = None, date_to: date | None = None,
-           group_by: str = "unit", source: str = "auto") -> Report:
+def report(
+    conn: sqlite3.Connection,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    group_by: str = "unit",
+    source: str = "auto",
+) -> Report:
     """The satisfaction report over whole office days [date_from, date_to] (either may be open)."""
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
@@ -153,10 +159,13 @@ def report(conn: sqlite3.Connection, *, date_from: date | None = None, date_to: 
             params.append(hi)
         selects.append(
             f"SELECT {', '.join(f'{e} AS g{i}' for i, e in enumerate(exprs))}, kiosk, level, misuse, n"
-            f" FROM {table}" + (" WHERE " + " AND ".join(where) if where else ""))
+            f" FROM {table}" + (" WHERE " + " AND ".join(where) if where else "")
+        )
     gcols = ", ".join(f"g{i}" for i in range(k))
-    sql = (f"SELECT {gcols}, kiosk, level, misuse, sum(n) FROM ({' UNION ALL '.join(selects)})"
-           f" GROUP BY {gcols}, kiosk, level, misuse ORDER BY {gcols}")
+    sql = (
+        f"SELECT {gcols}, kiosk, level, misuse, sum(n) FROM ({' UNION ALL '.join(selects)})"
+        f" GROUP BY {gcols}, kiosk, level, misuse ORDER BY {gcols}"
+    )
     rows: dict[tuple, Row] = {}
     total = Row((TOTAL_LABEL,) + ("",) * (k - 1))
     for rec in conn.execute(sql, params):
@@ -173,20 +182,30 @@ def report(conn: sqlite3.Connection, *, date_from: date | None = None, date_to: 
 
 
 def _headers(rep: Report) -> list[str]:
-    return [*GROUPS[rep.group_by][0], *[f"等級{lv} level {lv}" for lv in range(1, rep.max_level + 1)],
-            "有效數 n", "快樂指數 Happy Index", "滿意度 CSAT %", "誤觸 misuse"]
+    return [
+        *GROUPS[rep.group_by][0],
+        *[f"等級{lv} level {lv}" for lv in range(1, rep.max_level + 1)],
+        "有效數 n",
+        "快樂指數 Happy Index",
+        "滿意度 CSAT %",
+        "誤觸 misuse",
+    ]
 
 
 def _cells(rep: Report) -> list[list[str]]:
     keys = GROUPS[rep.group_by][1]
     out = []
     for rec in rep.records():
-        out.append([str(rec[k]) for k in keys]
-                   + [str(rec[f"level_{lv}"]) for lv in range(1, rep.max_level + 1)]
-                   + [str(rec["n"]),
-                      "-" if rec["happy_index"] is None else f"{rec['happy_index']:.1f}",
-                      "-" if rec["csat"] is None else f"{rec['csat']:.1f}",
-                      str(rec["misuse"])])
+        out.append(
+            [str(rec[k]) for k in keys]
+            + [str(rec[f"level_{lv}"]) for lv in range(1, rep.max_level + 1)]
+            + [
+                str(rec["n"]),
+                "-" if rec["happy_index"] is None else f"{rec['happy_index']:.1f}",
+                "-" if rec["csat"] is None else f"{rec['csat']:.1f}",
+                str(rec["misuse"]),
+            ]
+        )
     return out
 
 
@@ -211,11 +230,20 @@ def table(headers: list[str], rows: list[list[str]], numeric_from: int = 0) -> s
 
 def render(rep: Report, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps({"group_by": rep.group_by,
-                           "from": rep.date_from and rep.date_from.isoformat(),
-                           "to": rep.date_to and rep.date_to.isoformat(),
-                           "timezone": "Asia/Taipei",
-                           "rows": rep.records()}, ensure_ascii=False, indent=1) + "\n"
+        return (
+            json.dumps(
+                {
+                    "group_by": rep.group_by,
+                    "from": rep.date_from and rep.date_from.isoformat(),
+                    "to": rep.date_to and rep.date_to.isoformat(),
+                    "timezone": "Asia/Taipei",
+                    "rows": rep.records(),
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+            + "\n"
+        )
     headers, cells = _headers(rep), _cells(rep)
     if fmt == "csv":
         buf = io.StringIO()
@@ -225,13 +253,16 @@ def render(rep: Report, fmt: str) -> str:
         w.writerows(cells_mod.row(r[:keys]) + r[keys:] for r in cells)
         return buf.getvalue()
     span = f"{rep.date_from or '…'} – {rep.date_to or '…'}"
-    title = (f"滿意度報表 Satisfaction report  {span} (Asia/Taipei)\n"
-             "等級1 = 最滿意 most satisfied; 快樂指數 Happy Index 0-100; "
-             "滿意度 CSAT = % in the top two levels; 誤觸 misuse presses are not counted.\n\n")
+    title = (
+        f"滿意度報表 Satisfaction report  {span} (Asia/Taipei)\n"
+        "等級1 = 最滿意 most satisfied; 快樂指數 Happy Index 0-100; "
+        "滿意度 CSAT = % in the top two levels; 誤觸 misuse presses are not counted.\n\n"
+    )
     return title + table(headers, cells, numeric_from=len(GROUPS[rep.group_by][0]))
 
 
 # -- the fleet -----------------------------------------------------------------------
+
 
 def fleet(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute("""
@@ -240,35 +271,78 @@ def fleet(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         FROM kiosks k LEFT JOIN streams s ON s.kiosk = k.id AND s.store_id = k.last_store_id
         ORDER BY k.name""").fetchall()
     # refused: events answered 429 (too fast); dropped: acknowledged past the per-hour cap (volume.py).
-    return [{"kiosk": r[0], "levels": r[1], "status": "revoked" if r[2] else "active",
-             "last_seen": r[3], "store_id": r[4], "acked_seq": r[5], "max_seq": r[6],
-             "backlog": r[7], "software_version": r[8], "clock_offset": r[9], "unit": r[10], "window": r[11],
-             "refused": r[12], "dropped": r[13], "refused_at": r[14]} for r in rows]
+    return [
+        {
+            "kiosk": r[0],
+            "levels": r[1],
+            "status": "revoked" if r[2] else "active",
+            "last_seen": r[3],
+            "store_id": r[4],
+            "acked_seq": r[5],
+            "max_seq": r[6],
+            "backlog": r[7],
+            "software_version": r[8],
+            "clock_offset": r[9],
+            "unit": r[10],
+            "window": r[11],
+            "refused": r[12],
+            "dropped": r[13],
+            "refused_at": r[14],
+        }
+        for r in rows
+    ]
 
 
 def fleet_table(rows: list[dict[str, Any]]) -> str:
-    headers = ["機台 kiosk", "單位 unit", "窗口 window", "狀態 status", "最後連線 last seen (UTC)", "已確認 acked seq",
-               "最大序號 max seq", "待傳 backlog", "版本 version", "時差 clock offset s", "拒收 refused",
-               "捨棄 dropped"]
+    headers = [
+        "機台 kiosk",
+        "單位 unit",
+        "窗口 window",
+        "狀態 status",
+        "最後連線 last seen (UTC)",
+        "已確認 acked seq",
+        "最大序號 max seq",
+        "待傳 backlog",
+        "版本 version",
+        "時差 clock offset s",
+        "拒收 refused",
+        "捨棄 dropped",
+    ]
 
     def s(v):
         return "-" if v is None else str(v)
 
-    cells = [[r["kiosk"], r["unit"] or "-", r["window"] or "-",
-              "啟用 active" if r["status"] == "active" else "已撤銷 revoked",
-              s(r["last_seen"]), s(r["acked_seq"]), s(r["max_seq"]), s(r["backlog"]),
-              s(r["software_version"] or None), s(r["clock_offset"]), s(r["refused"]), s(r["dropped"])]
-             for r in rows]
+    cells = [
+        [
+            r["kiosk"],
+            r["unit"] or "-",
+            r["window"] or "-",
+            "啟用 active" if r["status"] == "active" else "已撤銷 revoked",
+            s(r["last_seen"]),
+            s(r["acked_seq"]),
+            s(r["max_seq"]),
+            s(r["backlog"]),
+            s(r["software_version"] or None),
+            s(r["clock_offset"]),
+            s(r["refused"]),
+            s(r["dropped"]),
+        ]
+        for r in rows
+    ]
     return table(headers, cells, numeric_from=5).rstrip("\n")
 
 
 # -- events --------------------------------------------------------------------------
 
-def iter_events(conn: sqlite3.Connection, *, kiosk: str | None = None,
-                type: str | None = None) -> Iterator[dict[str, Any]]:
-    sql = ("SELECT e.id, e.seq, e.type, e.kiosk_id, e.unit, e.window, e.level, e.misuse, e.ref,"
-           " e.recorded_at, e.boot_id, e.monotonic, e.detail, k.name, e.store_id, e.corrected_at,"
-           " e.time_suspect, e.received_at FROM events e JOIN kiosks k ON k.id = e.kiosk")
+
+def iter_events(
+    conn: sqlite3.Connection, *, kiosk: str | None = None, type: str | None = None
+) -> Iterator[dict[str, Any]]:
+    sql = (
+        "SELECT e.id, e.seq, e.type, e.kiosk_id, e.unit, e.window, e.level, e.misuse, e.ref,"
+        " e.recorded_at, e.boot_id, e.monotonic, e.detail, k.name, e.store_id, e.corrected_at,"
+        " e.time_suspect, e.received_at FROM events e JOIN kiosks k ON k.id = e.kiosk"
+    )
     where, params = [], []
     if kiosk:
         where.append("k.name = ?")
@@ -280,11 +354,23 @@ def iter_events(conn: sqlite3.Connection, *, kiosk: str | None = None,
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY e.pk"
     for r in conn.execute(sql, params):
-        out = {"id": r[0], "seq": r[1], "type": r[2], "kiosk_id": r[3], "unit": r[4], "window": r[5],
-               "level": r[6], "misuse": bool(r[7]), "ref": r[8], "recorded_at": r[9], "boot_id": r[10],
-               "monotonic": r[11]}
+        out = {
+            "id": r[0],
+            "seq": r[1],
+            "type": r[2],
+            "kiosk_id": r[3],
+            "unit": r[4],
+            "window": r[5],
+            "level": r[6],
+            "misuse": bool(r[7]),
+            "ref": r[8],
+            "recorded_at": r[9],
+            "boot_id": r[10],
+            "monotonic": r[11],
+        }
         if r[12]:
             out.update({k: v for k, v in json.loads(r[12]).items() if k not in out})
-        out.update(kiosk=r[13], store_id=r[14], corrected_at=iso_or(r[15], r[9]), time_suspect=bool(r[16]),
-                   received_at=r[17])
+        out.update(
+            kiosk=r[13], store_id=r[14], corrected_at=iso_or(r[15], r[9]), time_suspect=bool(r[16]), received_at=r[17]
+        )
         yield out

@@ -37,9 +37,9 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
-from typing import Iterable
 
 from server_sync.collector import labels
 from server_sync.collector.event_row import COLUMNS, EventRow
@@ -50,13 +50,27 @@ from server_sync.wire.events import MAX_SECONDS, parse_band
 # (table, period column, length of the 'YYYY-MM-DD HH' hour key that names the period)
 ROLLUP_TABLES = (("rollups", "hour", 13), ("rollups_day", "day", 10), ("rollups_month", "month", 7))
 UPSERT_ROLLUP = {
-    table: (f"INSERT INTO {table} ({period}, kiosk, unit, window, level, misuse, n) VALUES (?,?,?,?,?,?,?)"
-            f" ON CONFLICT ({period}, kiosk, unit, window, level, misuse) DO UPDATE SET n = n + excluded.n")
-    for table, period, _ in ROLLUP_TABLES}
+    table: (
+        f"INSERT INTO {table} ({period}, kiosk, unit, window, level, misuse, n) VALUES (?,?,?,?,?,?,?)"
+        f" ON CONFLICT ({period}, kiosk, unit, window, level, misuse) DO UPDATE SET n = n + excluded.n"
+    )
+    for table, period, _ in ROLLUP_TABLES
+}
 
 SAT_FIELDS = ("l1", "l2", "l3", "l4", "l5", "misuse", "happy_sum", "happy_sq", "unhappy")
-QUEUE_FIELDS = ("issued", "called", "no_show", "wait_n", "wait_sum", "service_n", "service_sum",
-                "est_n", "est_err_sum", "band_n", "in_band")
+QUEUE_FIELDS = (
+    "issued",
+    "called",
+    "no_show",
+    "wait_n",
+    "wait_sum",
+    "service_n",
+    "service_sum",
+    "est_n",
+    "est_err_sum",
+    "band_n",
+    "in_band",
+)
 WAIT_KEYS = ("wait_seconds", "wait_s", "wait")
 SERVICE_TIME_KEYS = ("service_seconds", "service_time_seconds", "service_time", "service_s")
 ESTIMATE_KEYS = ("estimate_seconds", "estimated_wait_seconds", "wait_estimate_seconds", "estimate")
@@ -64,9 +78,10 @@ ESTIMATE_KEYS = ("estimate_seconds", "estimated_wait_seconds", "wait_estimate_se
 
 def _upsert(table: str, keys: tuple[str, ...], fields: tuple[str, ...]) -> str:
     cols = (*keys, *fields)
-    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
-            + ", ".join(f"{f} = {f} + excluded.{f}" for f in fields))
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " + ", ".join(f"{f} = {f} + excluded.{f}" for f in fields)
+    )
 
 
 SQL = {
@@ -91,8 +106,9 @@ def add_rollups(conn: sqlite3.Connection, kiosk_id: int, hourly: dict[tuple, int
             for (h, u, w, lv, m), n in hourly.items():
                 key = (h[:cut], u, w, lv, m)
                 counts[key] = counts.get(key, 0) + n
-        conn.executemany(UPSERT_ROLLUP[table], [(p, kiosk_id, u, w, lv, int(m), n)
-                                                for (p, u, w, lv, m), n in counts.items()])
+        conn.executemany(
+            UPSERT_ROLLUP[table], [(p, kiosk_id, u, w, lv, int(m), n) for (p, u, w, lv, m), n in counts.items()]
+        )
 
 
 @lru_cache(maxsize=8192)
@@ -153,7 +169,7 @@ class Increments:
             for i, v in enumerate(values):
                 acc[i] += v
 
-    def merge(self, other: "Increments") -> None:
+    def merge(self, other: Increments) -> None:
         for table, rows in other.t.items():
             for key, values in rows.items():
                 self.add(table, key, tuple(values))
@@ -195,8 +211,15 @@ def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None, known: labels.K
             if r.detail:
                 d = json.loads(r.detail)
                 service = svc_label(service_of(d)) if isinstance(d, dict) else ""
-            key = (local_hour(corrected), r.unit, r.window, service, level, bool(r.misuse),
-                   fixed_levels or kiosk_levels.get(r.kiosk, 5))
+            key = (
+                local_hour(corrected),
+                r.unit,
+                r.window,
+                service,
+                level,
+                bool(r.misuse),
+                fixed_levels or kiosk_levels.get(r.kiosk, 5),
+            )
             ratings[key] = ratings.get(key, 0) + 1
             continue
         if etype != "reason" and not etype.startswith(("ticket_", "case_")):
@@ -245,8 +268,12 @@ def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None, known: labels.K
                     q[3], q[4] = 1, wait
                     inc.add("hist", (day, unit, window, service, "wait", int(wait // 60)), (1,))
                     est_detail = detail
-                    if _num(detail, ESTIMATE_KEYS) is None and "estimate_low" not in detail \
-                            and r.ref and lookup is not None:
+                    if (
+                        _num(detail, ESTIMATE_KEYS) is None
+                        and "estimate_low" not in detail
+                        and r.ref
+                        and lookup is not None
+                    ):
                         found = lookup(r.kiosk, r.ref)
                         est_detail = found[1] if found else {}
                     lo, hi = _num(est_detail, ("estimate_low",)), _num(est_detail, ("estimate_high",))
@@ -269,23 +296,30 @@ def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None, known: labels.K
 
 def _lookup(conn: sqlite3.Connection):
     def look(kiosk: int, event_id: str):
-        row = conn.execute("SELECT type, detail FROM events WHERE kiosk = ? AND id = ?",
-                           [kiosk, event_id]).fetchone()
+        row = conn.execute("SELECT type, detail FROM events WHERE kiosk = ? AND id = ?", [kiosk, event_id]).fetchone()
         if row is None:
             return None
         d = json.loads(row[1]) if row[1] else {}
         return row[0], d if isinstance(d, dict) else {}
+
     return look
 
 
-def apply(conn: sqlite3.Connection, kiosk_levels: int, rows: list[EventRow],
-          known: labels.Known | None = None) -> None:
+def apply(conn: sqlite3.Connection, kiosk_levels: int, rows: list[EventRow], known: labels.Known | None = None) -> None:
     """The ingest hook: add the new rows (already inserted, same transaction) to the rollups."""
     collect(rows, kiosk_levels, _lookup(conn), known if known is not None else labels.load(conn)).write(conn)
 
 
-ADMIN_TABLES = ("admin_sat_hour", "admin_sat_month", "admin_sat_day", "admin_sat_mon", "admin_reason_day",
-                "admin_queue_hour", "admin_queue_hist", "admin_case_day")
+ADMIN_TABLES = (
+    "admin_sat_hour",
+    "admin_sat_month",
+    "admin_sat_day",
+    "admin_sat_mon",
+    "admin_reason_day",
+    "admin_queue_hour",
+    "admin_queue_hist",
+    "admin_case_day",
+)
 QUEUE_TABLES = {"admin_queue_hour": "queue", "admin_queue_hist": "hist"}
 
 
@@ -296,9 +330,12 @@ def rebuild(conn: sqlite3.Connection, tables: tuple[str, ...] = ADMIN_TABLES) ->
     for table in tables:
         conn.execute(f"DELETE FROM {table}")
     queue_only = set(tables) <= set(QUEUE_TABLES)
-    where = ("type LIKE 'ticket\\_%' ESCAPE '\\'" if queue_only else
-             "type = 'rating' OR type = 'reason' OR type LIKE 'ticket\\_%' ESCAPE '\\'"
-             " OR type LIKE 'case\\_%' ESCAPE '\\'")
+    where = (
+        "type LIKE 'ticket\\_%' ESCAPE '\\'"
+        if queue_only
+        else "type = 'rating' OR type = 'reason' OR type LIKE 'ticket\\_%' ESCAPE '\\'"
+        " OR type LIKE 'case\\_%' ESCAPE '\\'"
+    )
     cur = conn.execute(f"SELECT {COLUMNS} FROM events WHERE {where} ORDER BY pk")
     look = _lookup(conn)
     known = labels.load(conn)

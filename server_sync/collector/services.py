@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from server_sync.wire.directory import Directory, DirectoryError, Problem, parse_csv, parse_json
 
@@ -30,14 +30,17 @@ def store(conn: sqlite3.Connection, directory: Directory, source: str) -> int:
     body = json.dumps(directory.as_json(), ensure_ascii=False, sort_keys=True)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        row = conn.execute("SELECT revision, directory FROM services_revisions"
-                           " ORDER BY revision DESC LIMIT 1").fetchone()
+        row = conn.execute(
+            "SELECT revision, directory FROM services_revisions ORDER BY revision DESC LIMIT 1"
+        ).fetchone()
         if row is not None and row[1] == body:
             conn.execute("COMMIT")
             return row[0]  # nothing changed: kiosks keep their copy and get 304
         rev = (row[0] if row else 0) + 1
-        conn.execute("INSERT INTO services_revisions (revision, directory, source, created_at) VALUES (?,?,?,?)",
-                     [rev, body, source, datetime.now(timezone.utc).isoformat(timespec="milliseconds")])
+        conn.execute(
+            "INSERT INTO services_revisions (revision, directory, source, created_at) VALUES (?,?,?,?)",
+            [rev, body, source, datetime.now(UTC).isoformat(timespec="milliseconds")],
+        )
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -48,8 +51,9 @@ def store(conn: sqlite3.Connection, directory: Directory, source: str) -> int:
 
 def revisions(conn: sqlite3.Connection) -> list[tuple[int, str, str, int]]:
     """(revision, created_at, source, number of services), newest first."""
-    rows = conn.execute("SELECT revision, created_at, source, directory FROM services_revisions"
-                        " ORDER BY revision DESC").fetchall()
+    rows = conn.execute(
+        "SELECT revision, created_at, source, directory FROM services_revisions ORDER BY revision DESC"
+    ).fetchall()
     return [(r, at, src, len(json.loads(d)["services"])) for r, at, src, d in rows]
 
 
@@ -68,6 +72,7 @@ def parse_body(raw: bytes, content_type: str) -> Directory:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise DirectoryError([Problem(f"line {getattr(exc, 'lineno', '?')}", "", "不是有效的 JSON",
-                                      f"not valid JSON: {exc}")]) from None
+        raise DirectoryError(
+            [Problem(f"line {getattr(exc, 'lineno', '?')}", "", "不是有效的 JSON", f"not valid JSON: {exc}")]
+        ) from None
     return parse_json(data, source="body")

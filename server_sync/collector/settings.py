@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 GLOBAL = 0
@@ -25,7 +25,8 @@ def effective(conn: sqlite3.Connection, kiosk_id: int) -> tuple[int, dict[str, A
         rev = revision(conn)
         rows = conn.execute(
             "SELECT key, value FROM settings WHERE kiosk IN (?, ?) ORDER BY kiosk = ?, key",
-            [GLOBAL, kiosk_id, kiosk_id]).fetchall()
+            [GLOBAL, kiosk_id, kiosk_id],
+        ).fetchall()
     finally:
         conn.execute("COMMIT")
     out: dict[str, Any] = {}
@@ -44,7 +45,7 @@ def parse_value(text: str) -> Any:
 
 def set_setting(conn: sqlite3.Connection, key: str, value: Any, *, kiosk_id: int = GLOBAL) -> int:
     """Set (or with value None, remove) a setting; return the new revision."""
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
     conn.execute("BEGIN IMMEDIATE")
     try:
         if value is None:
@@ -54,7 +55,8 @@ def set_setting(conn: sqlite3.Connection, key: str, value: Any, *, kiosk_id: int
                 "INSERT INTO settings (kiosk, key, value, updated_at) VALUES (?,?,?,?)"
                 " ON CONFLICT (kiosk, key) DO UPDATE SET value = excluded.value,"
                 " updated_at = excluded.updated_at",
-                [kiosk_id, key, json.dumps(value, ensure_ascii=False), now])
+                [kiosk_id, key, json.dumps(value, ensure_ascii=False), now],
+            )
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'settings_revision'")
         rev = revision(conn)
         conn.execute("COMMIT")
@@ -68,5 +70,6 @@ def all_settings(conn: sqlite3.Connection) -> list[tuple[str, str, Any]]:
     """(kiosk name or '*', key, value) for every stored setting."""
     rows = conn.execute(
         "SELECT coalesce(k.name, '*'), s.key, s.value FROM settings s"
-        " LEFT JOIN kiosks k ON k.id = s.kiosk ORDER BY s.kiosk != 0, k.name, s.key").fetchall()
+        " LEFT JOIN kiosks k ON k.id = s.kiosk ORDER BY s.kiosk != 0, k.name, s.key"
+    ).fetchall()
     return [(n, key, json.loads(v)) for n, key, v in rows]

@@ -138,11 +138,17 @@ class Figures:
 
     def as_dict(self, max_level: int = 5) -> dict:
         return {
-            "n": self.n, "misuse": self.misuse, "suppressed": self.suppressed, "min_n": self.min_n,
+            "n": self.n,
+            "misuse": self.misuse,
+            "suppressed": self.suppressed,
+            "min_n": self.min_n,
             "levels": {str(lv): self.levels.get(lv, 0) for lv in range(1, max_level + 1)},
             "shares": {str(lv): self.share(lv) for lv in range(1, max_level + 1)},
-            "happy_index": self.happy_index, "happy_index_ci": self.happy_ci,
-            "csat": self.csat, "csat_ci": self.csat_ci, "unhappy_share": self.unhappy_share,
+            "happy_index": self.happy_index,
+            "happy_index_ci": self.happy_ci,
+            "csat": self.csat,
+            "csat_ci": self.csat_ci,
+            "unhappy_share": self.unhappy_share,
         }
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from server_sync.wire.tz import OFFICE_TZ
 
 # Outside this range a time is absurd and not even worth turning into a datetime.
-MIN_EPOCH = datetime(1900, 1, 2, tzinfo=timezone.utc).timestamp()
-MAX_EPOCH = datetime(9000, 1, 1, tzinfo=timezone.utc).timestamp()
+MIN_EPOCH = datetime(1900, 1, 2, tzinfo=UTC).timestamp()
+MAX_EPOCH = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 
 
 def iso_utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
 def iso_or(epoch: float, fallback: str) -> str:

@@ -69,8 +69,11 @@ class Limits:
                 return
             wait = max(1, math.ceil((min(n, self.burst) - b.tokens) / self.rate))
             self._note(name, refused=n)
-        raise TooMuch(wait, f"機台上傳過多，請 {wait} 秒後再試 / kiosk {name!r} is sending too fast: "
-                            f"{n} events refused, retry in {wait} s")
+        raise TooMuch(
+            wait,
+            f"機台上傳過多，請 {wait} 秒後再試 / kiosk {name!r} is sending too fast: "
+            f"{n} events refused, retry in {wait} s",
+        )
 
     def _note(self, name: str, *, refused: int = 0, dropped: int = 0) -> None:
         p = self._pending.setdefault(name, [0, 0, None])
@@ -101,7 +104,8 @@ class Limits:
         conn.executemany(
             "INSERT INTO kiosk_hours (kiosk, hour, n) VALUES (?,?,?)"
             " ON CONFLICT (kiosk, hour) DO UPDATE SET n = n + excluded.n",
-            [(kiosk_id, h, n) for h, n in kept.items() if n])
+            [(kiosk_id, h, n) for h, n in kept.items() if n],
+        )
         return keep
 
     def pending(self) -> dict[str, tuple[int, int]]:
@@ -116,8 +120,10 @@ class Limits:
             pending, self._pending = self._pending, {}
         if not pending:
             return pending
-        conn.executemany("UPDATE kiosks SET refused = refused + ?, dropped = dropped + ?, refused_at = ?"
-                         " WHERE name = ?", [(r, d, iso(at), name) for name, (r, d, at) in pending.items()])
+        conn.executemany(
+            "UPDATE kiosks SET refused = refused + ?, dropped = dropped + ?, refused_at = ? WHERE name = ?",
+            [(r, d, iso(at), name) for name, (r, d, at) in pending.items()],
+        )
         return pending
 
     def restore(self, pending: dict[str, list]) -> None:

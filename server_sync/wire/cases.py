@@ -38,8 +38,7 @@ def hash_code(code: str, salt: bytes, kdf: tuple = KDF, dklen: int = DIGEST_BYTE
     alg, n, r, p = kdf
     if alg != "scrypt":
         raise ValueError(f"unknown kdf {alg}")
-    return hashlib.scrypt(code.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p), maxmem=_MAXMEM,
-                          dklen=dklen)
+    return hashlib.scrypt(code.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p), maxmem=_MAXMEM, dklen=dklen)
 
 
 def verifier(kdf: str, salt: bytes, digest: bytes) -> str:

@@ -13,10 +13,11 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from server_sync.wire.tz import OFFICE_TZ
 
@@ -49,8 +50,7 @@ class DirectoryError(ValueError):
         self.problems = problems
         self.source = source
         head = f"{source}: " if source else ""
-        super().__init__(head + "服務目錄有誤 invalid service directory:\n"
-                         + "\n".join(f"  {p}" for p in problems))
+        super().__init__(head + "服務目錄有誤 invalid service directory:\n" + "\n".join(f"  {p}" for p in problems))
 
     def as_json(self) -> list[dict]:
         return [{"where": p.where, "field": p.field, "msg": f"{p.zh} / {p.en}"} for p in self.problems]
@@ -83,11 +83,21 @@ class Service:
     spans: tuple[Span, ...]
 
     def as_json(self) -> dict[str, Any]:
-        return {"code": self.code, "series": self.series, "name": self.name, "name_en": self.name_en,
-                "unit": self.unit, "unit_en": self.unit_en, "windows": list(self.windows),
-                "documents": list(self.documents), "documents_en": list(self.documents_en),
-                "typical_minutes": self.typical_minutes, "notes": self.notes, "notes_en": self.notes_en,
-                "hours": self.hours}
+        return {
+            "code": self.code,
+            "series": self.series,
+            "name": self.name,
+            "name_en": self.name_en,
+            "unit": self.unit,
+            "unit_en": self.unit_en,
+            "windows": list(self.windows),
+            "documents": list(self.documents),
+            "documents_en": list(self.documents_en),
+            "typical_minutes": self.typical_minutes,
+            "notes": self.notes,
+            "notes_en": self.notes_en,
+            "hours": self.hours,
+        }
 
     def open_at(self, when: datetime) -> bool:
         """Whether the office serves this service at ``when`` (any timezone; judged in Asia/Taipei)."""
@@ -152,8 +162,9 @@ def _split(value) -> list[str]:
     return [v.strip() for v in str(value or "").split(";") if v.strip()]
 
 
-def validate_records(records: Iterable[tuple[str, dict[str, Any]]], *, revision: int = 0,
-                     source: str = "") -> Directory:
+def validate_records(
+    records: Iterable[tuple[str, dict[str, Any]]], *, revision: int = 0, source: str = ""
+) -> Directory:
     """Check every record (``where`` label, fields); return the Directory or raise DirectoryError with all problems."""
     problems: list[Problem] = []
     services: list[Service] = []
@@ -193,11 +204,19 @@ def validate_records(records: Iterable[tuple[str, dict[str, Any]]], *, revision:
             bad(where, "code", f"代碼重複（{codes[code]}）", f"{code!r} is also used at {codes[code]}")
         series = text.get("series", "")
         if series and (len(series) != 1 or not "A" <= series <= "Z" or series == PRIORITY_SERIES):
-            bad(where, "series", "號碼字首應為一個大寫英文字母（P 保留給優先號）",
-                f"{series!r}: one capital letter A-Z; {PRIORITY_SERIES} is kept for priority tickets")
+            bad(
+                where,
+                "series",
+                "號碼字首應為一個大寫英文字母（P 保留給優先號）",
+                f"{series!r}: one capital letter A-Z; {PRIORITY_SERIES} is kept for priority tickets",
+            )
         elif series in series_seen:
-            bad(where, "series", f"號碼字首重複（{series_seen[series]}）",
-                f"{series!r} is also used at {series_seen[series]}")
+            bad(
+                where,
+                "series",
+                f"號碼字首重複（{series_seen[series]}）",
+                f"{series!r} is also used at {series_seen[series]}",
+            )
         lists = {}
         for field in LIST_FIELDS:
             value = rec.get(field, "")
@@ -210,19 +229,29 @@ def validate_records(records: Iterable[tuple[str, dict[str, Any]]], *, revision:
         elif any(len(w) > 20 for w in lists["windows"]):
             bad(where, "windows", "窗口名稱過長", "a window name is longer than 20 characters")
         if lists["documents_en"] and len(lists["documents_en"]) != len(lists["documents"]):
-            bad(where, "documents_en", "英文應備文件數量與中文不符",
-                f"{len(lists['documents_en'])} English documents for {len(lists['documents'])} zh-TW ones")
+            bad(
+                where,
+                "documents_en",
+                "英文應備文件數量與中文不符",
+                f"{len(lists['documents_en'])} English documents for {len(lists['documents'])} zh-TW ones",
+            )
         minutes_raw = rec.get("typical_minutes", "")
         minutes = 0.0
         try:
             if isinstance(minutes_raw, bool):
                 raise ValueError
-            minutes = float(str(minutes_raw).strip()) if not isinstance(minutes_raw, (int, float)) else float(minutes_raw)
+            minutes = (
+                float(str(minutes_raw).strip()) if not isinstance(minutes_raw, (int, float)) else float(minutes_raw)
+            )
             if not 0.5 <= minutes <= 240:
                 raise ValueError
         except ValueError:
-            bad(where, "typical_minutes", "一般辦理時間應為 0.5 到 240 分鐘",
-                f"expected minutes from 0.5 to 240, got {minutes_raw!r}")
+            bad(
+                where,
+                "typical_minutes",
+                "一般辦理時間應為 0.5 到 240 分鐘",
+                f"expected minutes from 0.5 to 240, got {minutes_raw!r}",
+            )
         spans: tuple[Span, ...] = ()
         if text.get("hours"):
             try:
@@ -238,12 +267,24 @@ def validate_records(records: Iterable[tuple[str, dict[str, Any]]], *, revision:
         if series:
             series_seen.setdefault(series, where)
         if len(problems) == start:
-            services.append(Service(
-                code=code, series=series, name=text["name"], name_en=text["name_en"], unit=text["unit"],
-                unit_en=text.get("unit_en") or text["unit"], windows=lists["windows"],
-                documents=lists["documents"], documents_en=lists["documents_en"] or lists["documents"],
-                typical_minutes=minutes, notes=text.get("notes", ""), notes_en=text.get("notes_en", ""),
-                hours=text["hours"], spans=spans))
+            services.append(
+                Service(
+                    code=code,
+                    series=series,
+                    name=text["name"],
+                    name_en=text["name_en"],
+                    unit=text["unit"],
+                    unit_en=text.get("unit_en") or text["unit"],
+                    windows=lists["windows"],
+                    documents=lists["documents"],
+                    documents_en=lists["documents_en"] or lists["documents"],
+                    typical_minutes=minutes,
+                    notes=text.get("notes", ""),
+                    notes_en=text.get("notes_en", ""),
+                    hours=text["hours"],
+                    spans=spans,
+                )
+            )
     if problems:
         raise DirectoryError(problems, source)
     return Directory(revision, tuple(services))
@@ -256,9 +297,17 @@ def parse_csv(text: str, *, source: str = "", revision: int = 0) -> Directory:
     header = reader.fieldnames or []
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise DirectoryError([Problem("line 1", ", ".join(missing), "標題列缺少必要欄位",
-                                      f"the header row lacks required column(s); it needs {', '.join(REQUIRED)}")],
-                             source)
+        raise DirectoryError(
+            [
+                Problem(
+                    "line 1",
+                    ", ".join(missing),
+                    "標題列缺少必要欄位",
+                    f"the header row lacks required column(s); it needs {', '.join(REQUIRED)}",
+                )
+            ],
+            source,
+        )
     records = []
     for row in reader:
         if not any((v or "").strip() for k, v in row.items() if k is not None):
@@ -268,9 +317,16 @@ def parse_csv(text: str, *, source: str = "", revision: int = 0) -> Directory:
             records.append((where, {"__extra__": row.pop(None)}))
             continue
         records.append((where, {k: v for k, v in row.items() if k and not k.startswith("#")}))
-    problems = [Problem(w, "", "此列的欄位比標題列多（文字中的逗號請加上雙引號）",
-                        "more cells than the header has columns (quote cells that contain commas)")
-                for w, r in records if "__extra__" in r]
+    problems = [
+        Problem(
+            w,
+            "",
+            "此列的欄位比標題列多（文字中的逗號請加上雙引號）",
+            "more cells than the header has columns (quote cells that contain commas)",
+        )
+        for w, r in records
+        if "__extra__" in r
+    ]
     if problems:
         raise DirectoryError(problems, source)
     return validate_records(records, revision=revision, source=source)
@@ -279,10 +335,12 @@ def parse_csv(text: str, *, source: str = "", revision: int = 0) -> Directory:
 def parse_json(data: Any, *, source: str = "", revision: int = 0) -> Directory:
     """A directory from its JSON form ``{"services": [...]}``; problems name their item (1-based)."""
     if not isinstance(data, dict) or not isinstance(data.get("services"), list):
-        raise DirectoryError([Problem("body", "services", "應為 {\"services\": [...]}",
-                                      "expected an object {\"services\": [...]}")], source)
-    return validate_records(((f"item {i}", rec) for i, rec in enumerate(data["services"], start=1)),
-                            revision=revision, source=source)
+        raise DirectoryError(
+            [Problem("body", "services", '應為 {"services": [...]}', 'expected an object {"services": [...]}')], source
+        )
+    return validate_records(
+        ((f"item {i}", rec) for i, rec in enumerate(data["services"], start=1)), revision=revision, source=source
+    )
 
 
 def load_file(path: str | Path) -> Directory:
@@ -293,14 +351,16 @@ def load_file(path: str | Path) -> Directory:
     except FileNotFoundError:
         raise DirectoryError([Problem("file", "", "找不到檔案", "file not found")], str(path)) from None
     except UnicodeDecodeError as exc:
-        raise DirectoryError([Problem("file", "", "不是 UTF-8 文字檔", f"not UTF-8 text (byte {exc.start})")],
-                             str(path)) from None
+        raise DirectoryError(
+            [Problem("file", "", "不是 UTF-8 文字檔", f"not UTF-8 text (byte {exc.start})")], str(path)
+        ) from None
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise DirectoryError([Problem(f"line {getattr(exc, 'lineno', '?')}", "", "不是有效的 JSON",
-                                          f"not valid JSON: {exc}")], str(path)) from None
+            raise DirectoryError(
+                [Problem(f"line {getattr(exc, 'lineno', '?')}", "", "不是有效的 JSON", f"not valid JSON: {exc}")],
+                str(path),
+            ) from None
         return parse_json(data, source=str(path))
     return parse_csv(text, source=str(path))
-

@@ -18,16 +18,29 @@ CASE_LOOKUP = "case_lookup"  # one try on the 案件查詢 screen; ``result`` in
 # ``case_no``; the collector drops it at ingest) nor the code.
 CASE_LOOKUP_FIELDS = ("result", "source")
 # The types the kiosk records. The collector stores any type; the dashboard reads these.
-TYPES = frozenset((RATING, REASON, STORE_RECOVERED, TICKET_ISSUED, TICKET_CALLED, TICKET_SERVED, TICKET_NO_SHOW,
-                   CASE_LOOKUP))
+TYPES = frozenset(
+    (RATING, REASON, STORE_RECOVERED, TICKET_ISSUED, TICKET_CALLED, TICKET_SERVED, TICKET_NO_SHOW, CASE_LOOKUP)
+)
 
 # The numbers events carry beside the common fields, and the range a real kiosk stays in; the
 # collector refuses any other value with 422 (null means "not known" and is allowed). Seconds:
 # the canonical names kiosk/queue.py writes, then the aliases the collector's figures also read.
 MAX_SECONDS = 10 * 86400.0
-SECONDS_FIELDS = ("wait_seconds", "service_seconds", "estimate_seconds", "estimate_low", "estimate_high",
-                  "wait_s", "wait", "service_time_seconds", "service_time", "service_s",
-                  "estimated_wait_seconds", "wait_estimate_seconds", "estimate")
+SECONDS_FIELDS = (
+    "wait_seconds",
+    "service_seconds",
+    "estimate_seconds",
+    "estimate_low",
+    "estimate_high",
+    "wait_s",
+    "wait",
+    "service_time_seconds",
+    "service_time",
+    "service_s",
+    "estimated_wait_seconds",
+    "wait_estimate_seconds",
+    "estimate",
+)
 # Whole numbers on ticket events: people ahead, the call's number, calls made, the directory's revision.
 COUNT_FIELDS = {"ahead": 100_000, "call": 1_000, "calls": 1_000, "directory_revision": 2**53}
 # The wait band a ticket showed, in whole minutes: "lt5", "5-10", "30+", or "closed" (no estimate).
@@ -60,8 +73,20 @@ def band_valid(key: object) -> bool:
 DEFAULT_REASON_CODES = ("wait", "attitude", "unclear", "procedure", "facilities", "other")
 
 # Every event carries these, in this order; type-specific fields travel beside them.
-FIELDS = ("id", "seq", "type", "kiosk_id", "unit", "window", "level", "misuse", "ref", "recorded_at",
-          "boot_id", "monotonic")
+FIELDS = (
+    "id",
+    "seq",
+    "type",
+    "kiosk_id",
+    "unit",
+    "window",
+    "level",
+    "misuse",
+    "ref",
+    "recorded_at",
+    "boot_id",
+    "monotonic",
+)
 
 
 @dataclass(frozen=True)

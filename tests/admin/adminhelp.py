@@ -12,14 +12,15 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "collector"))
 
-from collector_helpers import collector_command  # noqa: E402
+from collector_helpers import collector_command
 
 PASSWORDS = {"mgr": "manager-password-1", "viewer": "viewer-password-1"}
 
 
 def cli(db_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*collector_command(), *args, "--db", str(db_path)], input=stdin, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [*collector_command(), *args, "--db", str(db_path)], input=stdin, capture_output=True, text=True, timeout=60
+    )
 
 
 def add_admins(db_path: Path) -> None:
@@ -35,10 +36,12 @@ def csrf_of(html: str) -> str:
 def login(url: str, user: str, password: str | None = None) -> requests.Session:
     s = requests.Session()
     page = s.get(f"{url}/admin/login", timeout=10)
-    r = s.post(f"{url}/admin/login", data={"username": user, "password": password or PASSWORDS[user],
-                                           "csrf": csrf_of(page.text), "next": "/admin"},
-               allow_redirects=False, timeout=30)
+    r = s.post(
+        f"{url}/admin/login",
+        data={"username": user, "password": password or PASSWORDS[user], "csrf": csrf_of(page.text), "next": "/admin"},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/admin", (r.status_code, r.headers)
     s.csrf = csrf_of(s.get(f"{url}/admin", timeout=30).text)
     return s
-

@@ -10,8 +10,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "collector"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from adminhelp import add_admins, cli  # noqa: E402
-from collector_helpers import start_server, stop_server  # noqa: E402
+from adminhelp import add_admins, cli
+from collector_helpers import start_server, stop_server
 
 
 @pytest.fixture(scope="module")

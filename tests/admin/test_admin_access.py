@@ -9,21 +9,34 @@ import re
 
 import pytest
 import requests
-from pypdf import PdfReader
-
 from adminhelp import PASSWORDS, cli, login
+from pypdf import PdfReader
 
 pytestmark = pytest.mark.slow
 
 
 def test_anonymous_gets_nothing(admin_server):
     url = admin_server.url
-    for path in ("/admin", "/admin/alerts", "/admin/fleet", "/admin/rules", "/admin/settings", "/admin/audit",
-                 "/admin/self-evaluation"):
+    for path in (
+        "/admin",
+        "/admin/alerts",
+        "/admin/fleet",
+        "/admin/rules",
+        "/admin/settings",
+        "/admin/audit",
+        "/admin/self-evaluation",
+    ):
         r = requests.get(url + path, allow_redirects=False, timeout=10)
         assert r.status_code == 303 and r.headers["location"].startswith("/admin/login"), path
-    for path in ("/admin/api/dashboard", "/admin/api/alerts", "/admin/api/fleet", "/admin/export/levels.csv",
-                 "/admin/export/all.xlsx", "/admin/self-evaluation.pdf", "/admin/self-evaluation.xlsx"):
+    for path in (
+        "/admin/api/dashboard",
+        "/admin/api/alerts",
+        "/admin/api/fleet",
+        "/admin/export/levels.csv",
+        "/admin/export/all.xlsx",
+        "/admin/self-evaluation.pdf",
+        "/admin/self-evaluation.xlsx",
+    ):
         r = requests.get(url + path, timeout=10)
         assert r.status_code == 401 and "log in" in r.json()["detail"], path
     for path in ("/admin/rules", "/admin/rules/1", "/admin/alerts/1/ack", "/admin/settings", "/admin/fleet/add"):
@@ -39,16 +52,28 @@ def test_login_cookie_flags_and_wrong_password(admin_server):
     page = s.get(f"{url}/admin/login", timeout=10)
     from adminhelp import csrf_of
 
-    bad = s.post(f"{url}/admin/login", data={"username": "mgr", "password": "wrong-password!",
-                                             "csrf": csrf_of(page.text)}, allow_redirects=False, timeout=30)
+    bad = s.post(
+        f"{url}/admin/login",
+        data={"username": "mgr", "password": "wrong-password!", "csrf": csrf_of(page.text)},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert bad.status_code == 303 and "err=1" in bad.headers["location"] and "kc_session" not in s.cookies
     # The login form itself is CSRF-protected (double-submit cookie).
-    r = requests.post(f"{url}/admin/login", data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": "x"},
-                      allow_redirects=False, timeout=30)
+    r = requests.post(
+        f"{url}/admin/login",
+        data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": "x"},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 403
     page = s.get(f"{url}/admin/login", timeout=10)
-    ok = s.post(f"{url}/admin/login", data={"username": "mgr", "password": PASSWORDS["mgr"],
-                                            "csrf": csrf_of(page.text)}, allow_redirects=False, timeout=30)
+    ok = s.post(
+        f"{url}/admin/login",
+        data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": csrf_of(page.text)},
+        allow_redirects=False,
+        timeout=30,
+    )
     cookie = ok.headers["set-cookie"]
     assert "kc_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
 
@@ -82,9 +107,14 @@ def test_viewer_reads_but_cannot_act(admin_server):
     v = login(url, "viewer")
     assert v.get(f"{url}/admin/api/dashboard", timeout=30).status_code == 200
     assert v.get(f"{url}/admin/export/levels.csv", timeout=30).status_code == 200
-    for path, data in (("/admin/rules", {"kind": "silent", "params": "{}"}), ("/admin/rules/1", {"params": "{}"}),
-                       ("/admin/settings", {"report.min_n": "5"}), ("/admin/fleet/add", {"name": "sneaky"}),
-                       ("/admin/alerts/1/ack", {"note": "x"}), ("/admin/fleet/x/revoke", {})):
+    for path, data in (
+        ("/admin/rules", {"kind": "silent", "params": "{}"}),
+        ("/admin/rules/1", {"params": "{}"}),
+        ("/admin/settings", {"report.min_n": "5"}),
+        ("/admin/fleet/add", {"name": "sneaky"}),
+        ("/admin/alerts/1/ack", {"note": "x"}),
+        ("/admin/fleet/x/revoke", {}),
+    ):
         r = v.post(url + path, data={**data, "csrf": v.csrf}, allow_redirects=False, timeout=10)
         assert r.status_code == 403 and "manager" in r.text, path
     assert v.get(f"{url}/admin/audit", timeout=10).status_code == 403
@@ -97,11 +127,16 @@ def test_viewer_reads_but_cannot_act(admin_server):
 def test_manager_actions_are_audited(admin_server):
     url = admin_server.url
     m = login(url, "mgr")
-    r = m.post(f"{url}/admin/settings", data={"report.min_n": "25", "alerts.smtp_port": "2525", "csrf": m.csrf},
-               allow_redirects=False, timeout=10)
+    r = m.post(
+        f"{url}/admin/settings",
+        data={"report.min_n": "25", "alerts.smtp_port": "2525", "csrf": m.csrf},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert r.status_code == 303 and "err" not in r.headers["location"]
-    r = m.post(f"{url}/admin/settings", data={"report.min_n": "many", "csrf": m.csrf}, allow_redirects=False,
-               timeout=10)
+    r = m.post(
+        f"{url}/admin/settings", data={"report.min_n": "many", "csrf": m.csrf}, allow_redirects=False, timeout=10
+    )
     assert "err=" in r.headers["location"]  # refused with a message naming the setting
     added = m.post(f"{url}/admin/fleet/add", data={"name": "lobby", "levels": "3", "csrf": m.csrf}, timeout=30)
     token = added.text.split('id="new-token">')[1].split("<")[0]
@@ -109,8 +144,10 @@ def test_manager_actions_are_audited(admin_server):
     # The token printed once works for the kiosk API.
     assert requests.get(f"{url}/api/v1/settings", headers={"Authorization": f"Bearer {token}"}, timeout=10).ok
     m.post(f"{url}/admin/fleet/lobby/revoke", data={"csrf": m.csrf}, timeout=10)
-    assert requests.get(f"{url}/api/v1/settings", headers={"Authorization": f"Bearer {token}"},
-                        timeout=10).status_code == 401
+    assert (
+        requests.get(f"{url}/api/v1/settings", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
+        == 401
+    )
     audit = m.get(f"{url}/admin/audit", timeout=10).text
     for action in ("change_settings", "add_kiosk", "revoke_kiosk", "login", "add_user"):
         assert action in audit, action
@@ -131,8 +168,12 @@ def test_self_evaluation_pdf_and_xlsx(admin_server):
 
     wb = load_workbook(io.BytesIO(xlsx.content))
     assert wb.sheetnames[0] == "self-evaluation"
-    assert [c.value for c in wb["self-evaluation"][2]][:4] == ["項目 item", "去年 previous year (2025)",
-                                                               "今年 this year (2026)", "增減 change"]
+    assert [c.value for c in wb["self-evaluation"][2]][:4] == [
+        "項目 item",
+        "去年 previous year (2025)",
+        "今年 this year (2026)",
+        "增減 change",
+    ]
 
 
 def test_add_admin_cli_refuses_bad_input(admin_server):

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-
 from adminhelp import add_admins, cli, login
 from collector_helpers import start_server, stop_server
+
 from server_sync.collector.admin.routes import uploads
 from server_sync.collector.cases.routes import MAX_BODY as CASES_MAX_BODY
 
@@ -76,16 +76,20 @@ def chunked(total: int, size: int = 64 * 1024):
 
 
 def test_a_huge_declared_login_body_is_refused_before_parsing(server):
-    head = ("POST /admin/login HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-            f"Content-Length: {1024 * MB}\r\n\r\n")
+    head = (
+        "POST /admin/login HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {1024 * MB}\r\n\r\n"
+    )
     status, _ = raw_request(server.url, head, chunked(0), max_bytes=0)
     assert status == 413
 
 
 def test_a_streamed_login_body_is_cut_at_its_cap(server):
     before = rss(server.proc.pid)
-    head = ("POST /admin/login HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n")
+    head = (
+        "POST /admin/login HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    )
     status, _ = raw_request(server.url, head, chunked(256 * MB), max_bytes=256 * MB)
     assert status == 413
     assert rss(server.proc.pid) - before < 64 * MB
@@ -100,21 +104,29 @@ def test_other_admin_forms_are_capped_too(server):
 
 def test_the_cases_put_is_streamed_with_its_cap(server):
     before = rss(server.proc.pid)
-    head = (f"PUT /api/v1/admin/cases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_token}\r\n"
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    head = (
+        f"PUT /api/v1/admin/cases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_token}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     status, _ = raw_request(server.url, head, chunked(300 * MB), max_bytes=300 * MB)
     assert status == 413
     assert rss(server.proc.pid) - before < 100 * MB
-    head = (f"PUT /api/v1/admin/cases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {CASES_MAX_BODY + 1}\r\n\r\n")
+    head = (
+        f"PUT /api/v1/admin/cases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {CASES_MAX_BODY + 1}\r\n\r\n"
+    )
     assert raw_request(server.url, head, chunked(0), max_bytes=0)[0] == 413
 
 
 @pytest.mark.parametrize("path", ["/api/v1/admin/cases", "/api/v1/admin/services"])
 def test_json_nested_too_deep_is_a_client_error(server, path):
     body = "[" * 200_000 + "]" * 200_000
-    r = requests.put(f"{server.url}{path}", data=body, timeout=60,
-                     headers={"Authorization": f"Bearer {server.api_token}", "Content-Type": "application/json"})
+    r = requests.put(
+        f"{server.url}{path}",
+        data=body,
+        timeout=60,
+        headers={"Authorization": f"Bearer {server.api_token}", "Content-Type": "application/json"},
+    )
     assert r.status_code in (400, 422), (r.status_code, r.text[:200])
     assert "nested too deeply" in r.text
 
@@ -123,15 +135,18 @@ HEADER = "case_no,case_type,applicant_name,verify_code,stage,stage_date,unit,ext
 
 
 def invalid_cases(rows: int) -> bytes:
-    return (HEADER + "".join(f"113-{i:06d},x,王小明,12,收件,2024-13-45,第一組,12,bad,\n"
-                             for i in range(rows))).encode()
+    return (HEADER + "".join(f"113-{i:06d},x,王小明,12,收件,2024-13-45,第一組,12,bad,\n" for i in range(rows))).encode()
 
 
 def test_a_big_invalid_case_file_gets_a_bounded_page(server):
     s = login(server.url, "mgr")
     rows = 5_000  # three problems each
-    r = s.post(f"{server.url}/admin/cases", data={"csrf": s.csrf},
-               files={"file": ("bad.csv", invalid_cases(rows), "text/csv")}, timeout=120)
+    r = s.post(
+        f"{server.url}/admin/cases",
+        data={"csrf": s.csrf},
+        files={"file": ("bad.csv", invalid_cases(rows), "text/csv")},
+        timeout=120,
+    )
     assert r.status_code == 422
     assert len(r.content) < 1 * MB
     assert r.text.count('<td class="where">') == uploads.MAX_LISTED
@@ -142,7 +157,8 @@ def test_a_case_file_over_the_row_cap_is_refused_whole(server):
     s = login(server.url, "mgr")
     raw = invalid_cases(uploads.MAX_ROWS + 1)
     assert len(raw) < uploads.MAX_UPLOAD
-    r = s.post(f"{server.url}/admin/cases", data={"csrf": s.csrf},
-               files={"file": ("huge.csv", raw, "text/csv")}, timeout=120)
+    r = s.post(
+        f"{server.url}/admin/cases", data={"csrf": s.csrf}, files={"file": ("huge.csv", raw, "text/csv")}, timeout=120
+    )
     assert r.status_code == 422 and f"more than {uploads.MAX_ROWS} rows" in r.text
     assert len(r.content) < 1 * MB

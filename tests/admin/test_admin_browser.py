@@ -13,16 +13,22 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from collector_helpers import make_batch, make_event
 from adminhelp import cli
+from collector_helpers import make_batch, make_event
+
 from server_sync.wire.tz import OFFICE_TZ
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
 OUT = Path(__file__).resolve().parents[2] / "test-output" / "admin"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # Unit 第一組 window 1: 40 counted presses (12/14/8/4/2) + 2 misuse; unit 第二組 window 2: 8 presses.
 UNIT1 = [1] * 12 + [2] * 14 + [3] * 8 + [4] * 4 + [5] * 2
 UNIT2 = [1, 1, 2, 3, 3, 4, 5, 5]
@@ -48,17 +54,41 @@ def page(admin_server):
     events, seq = [], 0
     for i, lv in enumerate(UNIT1 + [1, 1]):
         seq += 1
-        events.append(make_event(seq, level=lv, misuse=i >= len(UNIT1), service="候選人登記",
-                                 recorded_at=at(MONDAY + timedelta(days=i % 5), 9 + i % 7, i % 60),
-                                 boot_id="unanchored"))
+        events.append(
+            make_event(
+                seq,
+                level=lv,
+                misuse=i >= len(UNIT1),
+                service="候選人登記",
+                recorded_at=at(MONDAY + timedelta(days=i % 5), 9 + i % 7, i % 60),
+                boot_id="unanchored",
+            )
+        )
     for i, lv in enumerate(UNIT2):
         seq += 1
-        events.append(make_event(seq, level=lv, unit="第二組", window="2", service="政治獻金",
-                                 recorded_at=at(MONDAY + timedelta(days=1 + i % 3), 10 + i % 5, 15),
-                                 boot_id="unanchored"))
+        events.append(
+            make_event(
+                seq,
+                level=lv,
+                unit="第二組",
+                window="2",
+                service="政治獻金",
+                recorded_at=at(MONDAY + timedelta(days=1 + i % 3), 10 + i % 5, 15),
+                boot_id="unanchored",
+            )
+        )
     seq += 1
-    events.append(make_event(seq, type="reason", level=5, ref=events[len(UNIT1) - 1]["id"], reason="wait",
-                             recorded_at=at(FRIDAY, 15, 0), boot_id="unanchored"))
+    events.append(
+        make_event(
+            seq,
+            type="reason",
+            level=5,
+            ref=events[len(UNIT1) - 1]["id"],
+            reason="wait",
+            recorded_at=at(FRIDAY, 15, 0),
+            boot_id="unanchored",
+        )
+    )
     r = admin_server.post(token, make_batch(events))
     assert r.status_code == 200 and r.json()["stored"] == len(events)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -118,21 +148,35 @@ def test_walkthrough(page, admin_server):
     rows = list(csv.reader(io.StringIO(levels)))
     assert rows[0] == ["等級 level", "次數 count", "百分比 %"]
     assert [int(r[1]) for r in rows[1:6]] == [12, 14, 8, 4, 2]
-    assert [float(r[2]) for r in rows[1:6]] == [api["total"]["shares"][str(i)] for i in range(1, 6)] \
+    assert (
+        [float(r[2]) for r in rows[1:6]]
+        == [api["total"]["shares"][str(i)] for i in range(1, 6)]
         == [30.0, 35.0, 20.0, 10.0, 5.0]
+    )
     assert rows[7][1] == "2"  # misuse, counted apart
 
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(download(pg, "#xlsx-all")))
-    assert {"summary", "levels", "trend", "heatmap", "units", "windows", "services", "reasons", "queues",
-            "cases"} <= set(wb.sheetnames)
+    assert {
+        "summary",
+        "levels",
+        "trend",
+        "heatmap",
+        "units",
+        "windows",
+        "services",
+        "reasons",
+        "queues",
+        "cases",
+    } <= set(wb.sheetnames)
     summary = list(wb["summary"].iter_rows(min_row=2, values_only=True))
     head, row = summary[0], summary[1]
     assert row[head.index("有效數 n")] == 40 and row[head.index("快樂指數 Happy Index")] == 68.8
     assert row[head.index("滿意度 CSAT %")] == 65.0
-    assert tuple(row[head.index("滿意度95%下限 CSAT CI low"):head.index("滿意度95%上限 CSAT CI high") + 1]) == \
-        tuple(api["total"]["csat_ci"])
+    assert tuple(row[head.index("滿意度95%下限 CSAT CI low") : head.index("滿意度95%上限 CSAT CI high") + 1]) == tuple(
+        api["total"]["csat_ci"]
+    )
     svc_head, *svc_rows = list(wb["services"].iter_rows(min_row=2, values_only=True))
     services = {r[1]: r for r in svc_rows}
     assert services["候選人登記"][svc_head.index("有效數 n")] == 40

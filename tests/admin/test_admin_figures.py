@@ -11,8 +11,8 @@ import statistics
 from datetime import date
 
 import pytest
-
 from collector_helpers import make_batch, make_event
+
 from server_sync.collector import db as dbmod
 from server_sync.collector.admin import exports
 from server_sync.collector.admin import queries as q
@@ -30,8 +30,16 @@ W2 = [1, 2, 2, 4, 5, 5]
 
 
 def ev(seq, level, hour, minute, window, service, misuse=False, **kw):
-    return make_event(seq, level=level, window=window, misuse=misuse, service=service, boot_id="never-anchored",
-                      recorded_at=f"{DAY.isoformat()}T{hour:02d}:{minute:02d}:00+08:00", **kw)
+    return make_event(
+        seq,
+        level=level,
+        window=window,
+        misuse=misuse,
+        service=service,
+        boot_id="never-anchored",
+        recorded_at=f"{DAY.isoformat()}T{hour:02d}:{minute:02d}:00+08:00",
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +62,18 @@ def conn(tmp_path_factory):
         seq += 1
         events.append(ev(seq, lv, 14, i, "2", "B"))
     seq += 1
-    events.append(make_event(seq, type="reason", level=5, window="2", ref=events[-1]["id"], reason="wait",
-                             boot_id="never-anchored", recorded_at=f"{DAY}T14:10:00+08:00"))
+    events.append(
+        make_event(
+            seq,
+            type="reason",
+            level=5,
+            window="2",
+            ref=events[-1]["id"],
+            reason="wait",
+            boot_id="never-anchored",
+            recorded_at=f"{DAY}T14:10:00+08:00",
+        )
+    )
     ing.ingest(kiosk_by_name(c, "k2"), Batch.model_validate_json(json.dumps(make_batch(events))))
     yield c
     c.close()
@@ -67,7 +85,7 @@ def by_hand(levels: list[int], L: int = 5):
     mean = sum(points) / n
     half = 1.959963984540054 * statistics.stdev(points) / math.sqrt(n)
     top2 = sum(1 for lv in levels if lv <= 2)
-    p, z2 = top2 / n, 1.959963984540054 ** 2
+    p, z2 = top2 / n, 1.959963984540054**2
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     w = math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) * 1.959963984540054 / (1 + z2 / n)
     return mean, (mean - half, mean + half), 100 * top2 / n, (100 * (centre - w), 100 * (centre + w))
@@ -81,7 +99,7 @@ def test_window_figures_match_hand_computation(conn):
     # By hand: (10*100 + 12*75 + 5*50 + 2*25 + 1*0) / 30 = 2200/30 = 73.33; CSAT 22/30 = 73.33 %.
     assert fig.happy_index == 73.3 and fig.csat == 73.3
     assert [fig.share(lv) for lv in range(1, 6)] == [33.3, 40.0, 16.7, 6.7, 3.3]
-    mean, hi_ci, csat, csat_ci = by_hand(W1)
+    _mean, hi_ci, _csat, csat_ci = by_hand(W1)
     assert fig.happy_ci == (round(hi_ci[0], 1), round(hi_ci[1], 1)) == (64.0, 82.7)
     assert fig.csat_ci == (round(csat_ci[0], 1), round(csat_ci[1], 1)) == (55.6, 85.8)
     assert not fig.suppressed
@@ -116,9 +134,12 @@ def test_service_ranking_heatmap_reasons_and_the_collectors_report_agree(conn):
     assert {k: v.n for k, v in d.heat.items()} == {(0, 9): 15, (0, 10): 15, (0, 14): 6}
     assert d.reasons == [{"reason": "wait", "n": 1, "share": 100.0}]
     total = report(conn, date_from=DAY, date_to=DAY).total
-    assert (total.n, total.misuse, total.happy_index, total.csat) == (d.total.n, d.total.misuse,
-                                                                         round(d.total.happy_sum / d.total.n, 1),
-                                                                         round(100 * d.total.top2 / d.total.n, 1))
+    assert (total.n, total.misuse, total.happy_index, total.csat) == (
+        d.total.n,
+        d.total.misuse,
+        round(d.total.happy_sum / d.total.n, 1),
+        round(100 * d.total.top2 / d.total.n, 1),
+    )
 
 
 def test_interval_helpers_edge_cases():

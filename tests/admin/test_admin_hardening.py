@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from pypdf import PdfReader
-
 from adminhelp import PASSWORDS, add_admins, cli, csrf_of, login
 from collector_helpers import make_batch, make_event, start_server, stop_server
+from pypdf import PdfReader
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,11 +52,15 @@ def _post_poisoned_events(server) -> None:
     token = server.new_kiosk("k-formula")
     now = time.time()
     events = []
-    for seq, (unit, window, service) in enumerate(((HYPERLINK, SUM, CMD), (SUM, CMD, HYPERLINK),
-                                                   (CMD, DASH, TAB)), start=1):
+    for seq, (unit, window, service) in enumerate(
+        ((HYPERLINK, SUM, CMD), (SUM, CMD, HYPERLINK), (CMD, DASH, TAB)), start=1
+    ):
         events.append(make_event(seq, level=5, unit=unit, window=window, service=service, clock=lambda: now))
-    events.append(make_event(4, type="reason", level=5, unit=HYPERLINK, window=SUM, ref=events[0]["id"],
-                             reason=CMD, clock=lambda: now))
+    events.append(
+        make_event(
+            4, type="reason", level=5, unit=HYPERLINK, window=SUM, ref=events[0]["id"], reason=CMD, clock=lambda: now
+        )
+    )
     batch = make_batch(events, clock=lambda: now)
     batch["software_version"] = HYPERLINK
     r = server.post(token, batch)
@@ -85,9 +88,14 @@ def _xlsx_texts(body: bytes) -> list[str]:
             if name.startswith("xl/worksheets/sheet"):
                 xml = z.read(name).decode("utf-8")
                 assert "<f>" not in xml and "<f " not in xml, f"a formula in {name}"
-                texts += [re.sub(r"&(quot|amp|apos|lt|gt);", lambda m: {"quot": '"', "amp": "&", "apos": "'",
-                                                                       "lt": "<", "gt": ">"}[m.group(1)], t)
-                          for t in re.findall(r"<t[^>]*>(.*?)</t>", xml, flags=re.S)]
+                texts += [
+                    re.sub(
+                        r"&(quot|amp|apos|lt|gt);",
+                        lambda m: {"quot": '"', "amp": "&", "apos": "'", "lt": "<", "gt": ">"}[m.group(1)],
+                        t,
+                    )
+                    for t in re.findall(r"<t[^>]*>(.*?)</t>", xml, flags=re.S)
+                ]
             if name == "xl/sharedStrings.xml":
                 texts += re.findall(r"<t[^>]*>(.*?)</t>", z.read(name).decode("utf-8"), flags=re.S)
     return texts
@@ -97,13 +105,31 @@ def test_no_export_holds_a_formula(server):
     _post_poisoned_events(server)
     m = login(server.url, "mgr")
     # An upload whose file name is a formula lands in the audit log.
-    r = m.post(f"{server.url}/admin/services", data={"csrf": m.csrf},
-               files={"file": (UPLOAD_NAME, SERVICES_CSV, "text/csv")}, allow_redirects=False, timeout=30)
+    r = m.post(
+        f"{server.url}/admin/services",
+        data={"csrf": m.csrf},
+        files={"file": (UPLOAD_NAME, SERVICES_CSV, "text/csv")},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 303, r.text
     payloads = (HYPERLINK, SUM, CMD, DASH, TAB, UPLOAD_NAME)
     csv_cells, xlsx_texts = [], []
-    tables = ("summary", "levels", "trend", "heatmap", "units", "windows", "services", "reasons", "queues",
-              "cases", "fleet", "alerts", "audit")
+    tables = (
+        "summary",
+        "levels",
+        "trend",
+        "heatmap",
+        "units",
+        "windows",
+        "services",
+        "reasons",
+        "queues",
+        "cases",
+        "fleet",
+        "alerts",
+        "audit",
+    )
     for name in tables:
         r = m.get(f"{server.url}/admin/export/{name}.csv", params={"all": "1"}, timeout=30)
         assert r.status_code == 200, (name, r.text)
@@ -120,7 +146,7 @@ def test_no_export_holds_a_formula(server):
     for cell in csv_cells + xlsx_texts:
         assert not cell.startswith(TRIGGERS) or _is_number(cell), f"a live formula: {cell!r}"
     # What the kiosk and the upload sent is still there, made inert: a leading quote.
-    assert "'" + HYPERLINK in csv_cells and "'" + HYPERLINK in xlsx_texts      # the software version (fleet)
+    assert "'" + HYPERLINK in csv_cells and "'" + HYPERLINK in xlsx_texts  # the software version (fleet)
     assert "'" + UPLOAD_NAME in csv_cells and "'" + UPLOAD_NAME in xlsx_texts  # the audit log
     for p in payloads:
         assert p not in csv_cells and p not in xlsx_texts
@@ -151,6 +177,7 @@ def test_the_report_command_csv_is_inert(server):
 
 # -- point 7: security headers, no anonymous API docs -----------------------------------------------
 
+
 def _assert_secure_headers(r: requests.Response) -> None:
     h = r.headers
     csp = h.get("content-security-policy", "")
@@ -163,14 +190,35 @@ def _assert_secure_headers(r: requests.Response) -> None:
 
 def test_every_response_carries_the_security_headers(server):
     url = server.url
-    anonymous = [requests.get(url + p, allow_redirects=False, timeout=10)
-                 for p in ("/admin/login", "/admin", "/admin/static/admin.css", "/api/v1/health", "/openapi.json",
-                           "/admin/api/dashboard", "/nowhere", "/api/v1/settings")]
+    anonymous = [
+        requests.get(url + p, allow_redirects=False, timeout=10)
+        for p in (
+            "/admin/login",
+            "/admin",
+            "/admin/static/admin.css",
+            "/api/v1/health",
+            "/openapi.json",
+            "/admin/api/dashboard",
+            "/nowhere",
+            "/api/v1/settings",
+        )
+    ]
     anonymous.append(requests.post(url + "/api/v1/events", json={}, timeout=10))
     m = login(url, "mgr")
-    pages = [m.get(url + p, timeout=30) for p in ("/admin", "/admin/fleet", "/admin/settings", "/admin/alerts",
-                                                  "/admin/rules", "/admin/services", "/admin/self-evaluation",
-                                                  "/admin/export/levels.csv", "/admin/api/fleet")]
+    pages = [
+        m.get(url + p, timeout=30)
+        for p in (
+            "/admin",
+            "/admin/fleet",
+            "/admin/settings",
+            "/admin/alerts",
+            "/admin/rules",
+            "/admin/services",
+            "/admin/self-evaluation",
+            "/admin/export/levels.csv",
+            "/admin/api/fleet",
+        )
+    ]
     assert [r.status_code for r in pages] == [200] * len(pages)
     for r in anonymous + pages:
         _assert_secure_headers(r)
@@ -199,6 +247,7 @@ def test_api_docs_are_off_by_default_and_for_administrators_when_on(server, tmp_
 
 # -- point 9: banners only say what the server chose ------------------------------------------------
 
+
 def test_banners_show_only_server_texts(server):
     url = server.url
     forged = "系統已遭入侵，請撥 0800-000-000 Call this number now"
@@ -208,8 +257,9 @@ def test_banners_show_only_server_texts(server):
         assert r.status_code == 200 and "0800-000-000" not in r.text, path
         assert 'class="msg"' not in r.text and 'class="err" role="alert"' not in r.text, path
     # A refused setting redirects with a key, and that page shows the server's own text.
-    r = m.post(f"{url}/admin/settings", data={"csrf": m.csrf, "report.min_n": "zero"}, allow_redirects=False,
-               timeout=30)
+    r = m.post(
+        f"{url}/admin/settings", data={"csrf": m.csrf, "report.min_n": "zero"}, allow_redirects=False, timeout=30
+    )
     location = r.headers["location"]
     assert r.status_code == 303 and "err=" in location and "report.min_n" not in location
     page = m.get(url + location, timeout=30)
@@ -217,22 +267,32 @@ def test_banners_show_only_server_texts(server):
     # The same key on another page, or a made-up one, is just text nobody kept.
     key = re.search(r"err=([^&]+)", location).group(1)
     assert 'role="alert"' not in m.get(f"{url}/admin/settings", params={"err": key + "x"}, timeout=30).text
-    ok = m.post(f"{url}/admin/settings", data={"csrf": m.csrf, "report.min_n": "30"}, allow_redirects=False,
-                timeout=30)
+    ok = m.post(f"{url}/admin/settings", data={"csrf": m.csrf, "report.min_n": "30"}, allow_redirects=False, timeout=30)
     assert "已儲存 saved" in m.get(url + ok.headers["location"], timeout=30).text
 
 
 # -- point 10: secrets are managers' only, masked --------------------------------------------------
 
+
 def test_secret_settings_are_masked_for_managers_and_hidden_from_viewers(server):
     url = server.url
     m = login(url, "mgr")
-    r = m.post(f"{url}/admin/settings", data={"csrf": m.csrf, "alerts.webhook_url": WEBHOOK,
-                                              "alerts.smtp_user": "mailer-login"}, allow_redirects=False, timeout=30)
+    r = m.post(
+        f"{url}/admin/settings",
+        data={"csrf": m.csrf, "alerts.webhook_url": WEBHOOK, "alerts.smtp_user": "mailer-login"},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 303 and "err=" not in r.headers["location"]
     v = login(url, "viewer")
-    for path in ("/admin/settings", "/admin/alerts", "/admin", "/admin/api/alerts", "/admin/api/fleet",
-                 "/admin/api/dashboard"):
+    for path in (
+        "/admin/settings",
+        "/admin/alerts",
+        "/admin",
+        "/admin/api/alerts",
+        "/admin/api/fleet",
+        "/admin/api/dashboard",
+    ):
         body = v.get(url + path, timeout=30).text
         assert "SECRETKEY42" not in body and "hooks.example.com" not in body and "mailer-login" not in body, path
     assert "已設定 set" in v.get(f"{url}/admin/settings", timeout=30).text
@@ -243,26 +303,40 @@ def test_secret_settings_are_masked_for_managers_and_hidden_from_viewers(server)
     assert "SECRETKEY42" not in m.get(f"{url}/admin/audit", timeout=30).text
     assert "SECRETKEY42" not in m.get(f"{url}/admin/export/audit.csv", timeout=30).text
     # Saving the form without typing a secret keeps it; "clear" empties it.
-    m.post(f"{url}/admin/settings", data={"csrf": m.csrf, "report.min_n": "30", "alerts.webhook_url": ""},
-           allow_redirects=False, timeout=30)
+    m.post(
+        f"{url}/admin/settings",
+        data={"csrf": m.csrf, "report.min_n": "30", "alerts.webhook_url": ""},
+        allow_redirects=False,
+        timeout=30,
+    )
     shown = cli(server.db_path, "admin-setting").stdout
     assert WEBHOOK in shown
-    m.post(f"{url}/admin/settings", data={"csrf": m.csrf, "clear:alerts.webhook_url": "on"}, allow_redirects=False,
-           timeout=30)
+    m.post(
+        f"{url}/admin/settings",
+        data={"csrf": m.csrf, "clear:alerts.webhook_url": "on"},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert WEBHOOK not in cli(server.db_path, "admin-setting").stdout
     assert "https://hooks.example.com/••••" not in m.get(f"{url}/admin/settings", timeout=30).text
 
 
 # -- point 11: HTTPS behind a proxy, and the warning without one -----------------------------------
 
+
 def test_the_session_cookie_is_secure_behind_a_tls_proxy(server):
     url, https = server.url, {"X-Forwarded-Proto": "https"}  # from 127.0.0.1, a trusted proxy by default
     page = requests.get(f"{url}/admin/login", headers=https, timeout=10)
     assert "secure" in page.headers["set-cookie"].lower()
     # requests keeps Secure cookies off plain http: hand the login cookie over as the proxy would.
-    r = requests.post(f"{url}/admin/login", headers=https, cookies=page.cookies.get_dict(),
-                      data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": csrf_of(page.text),
-                            "next": "/admin"}, allow_redirects=False, timeout=30)
+    r = requests.post(
+        f"{url}/admin/login",
+        headers=https,
+        cookies=page.cookies.get_dict(),
+        data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": csrf_of(page.text), "next": "/admin"},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/admin", r.text
     session_cookie = [c for c in r.raw.headers.getlist("set-cookie") if c.startswith("kc_session=")]
     assert session_cookie and "secure" in session_cookie[0].lower() and "httponly" in session_cookie[0].lower()

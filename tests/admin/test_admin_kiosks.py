@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from adminhelp import cli, login
 from collector_helpers import make_batch, make_event
+
 from server_sync.collector import admin_tables, auth, volume
 from server_sync.collector import db as dbmod
 from server_sync.collector.auth import hash_token, new_token
@@ -31,8 +31,9 @@ def today_range() -> str:
 def test_a_non_finite_row_already_stored_does_not_break_the_dashboard(admin_server):
     token = admin_server.new_kiosk()
     issued = make_event(1, type="ticket_issued", level=None, service="x", ticket="X001", estimate_seconds=60.0)
-    called = make_event(2, type="ticket_called", level=None, service="x", ticket="X001", wait_seconds=90.0,
-                        ref=issued["id"])
+    called = make_event(
+        2, type="ticket_called", level=None, service="x", ticket="X001", wait_seconds=90.0, ref=issued["id"]
+    )
     assert admin_server.post(token, make_batch([issued, called])).status_code == 200
     conn = sqlite3.connect(admin_server.db_path)
     try:  # what a collector without the ingest checks stored for estimate_band "lt1e308"
@@ -54,21 +55,31 @@ def test_the_migration_rebuilds_queue_rollups_an_infinity_got_into(tmp_path):
     auth.add_kiosk(conn, "old")
     kid = auth.kiosk_by_name(conn, "old").id
     now = time.time()
-    for seq, (etype, detail) in enumerate([("ticket_issued", '{"service": "x"}'),
-                                           ("ticket_called", '{"service": "x", "wait_seconds": 90,'
-                                                             ' "estimate_band": "lt1e308"}')], start=1):
-        conn.execute("INSERT INTO events (kiosk, store_id, id, seq, type, kiosk_id, unit, window, level, misuse,"
-                     " ref, recorded_at, boot_id, monotonic, detail, corrected_at, time_suspect, received_at)"
-                     " VALUES (?, 's', ?, ?, ?, '', 'u', 'w', NULL, 0, NULL, '', 'b', 0, ?, ?, 0, '')",
-                     [kid, str(uuid.uuid4()), seq, etype, detail, now])
+    for seq, (etype, detail) in enumerate(
+        [
+            ("ticket_issued", '{"service": "x"}'),
+            ("ticket_called", '{"service": "x", "wait_seconds": 90, "estimate_band": "lt1e308"}'),
+        ],
+        start=1,
+    ):
+        conn.execute(
+            "INSERT INTO events (kiosk, store_id, id, seq, type, kiosk_id, unit, window, level, misuse,"
+            " ref, recorded_at, boot_id, monotonic, detail, corrected_at, time_suspect, received_at)"
+            " VALUES (?, 's', ?, ?, ?, '', 'u', 'w', NULL, 0, NULL, '', 'b', 0, ?, ?, 0, '')",
+            [kid, str(uuid.uuid4()), seq, etype, detail, now],
+        )
     day = datetime.fromtimestamp(now, OFFICE_TZ).date().isoformat()
-    conn.execute("INSERT INTO admin_queue_hour (day, hod, unit, window, service, called, wait_n, wait_sum,"
-                 " est_n, est_err_sum) VALUES (?, 9, 'u', 'w', 'x', 1, 1, 90, 1, 9e999)", [day])
+    conn.execute(
+        "INSERT INTO admin_queue_hour (day, hod, unit, window, service, called, wait_n, wait_sum,"
+        " est_n, est_err_sum) VALUES (?, 9, 'u', 'w', 'x', 1, 1, 90, 1, 9e999)",
+        [day],
+    )
     conn.execute("BEGIN")
     assert admin_tables.rebuild_non_finite(sqlite_utils_db(conn))
     conn.execute("COMMIT")
-    rows = conn.execute("SELECT sum(issued), sum(called), sum(est_n), max(abs(est_err_sum)) FROM admin_queue_hour"
-                        ).fetchone()
+    rows = conn.execute(
+        "SELECT sum(issued), sum(called), sum(est_n), max(abs(est_err_sum)) FROM admin_queue_hour"
+    ).fetchone()
     assert rows == (1, 1, 0, 0.0)  # the band is no band: no estimate error, and no infinity
     conn.close()
 
@@ -101,9 +112,12 @@ def test_thirty_thousand_made_up_labels_do_not_grow_the_dashboard(admin_server):
         seed = []
         for h in range(3):
             at = start + h * 3600 + 60
-            seed += [make_event(len(seed) + 1, boot_id="unanchored", service="candidate_registration",
-                                clock=lambda at=at: at),
-                     make_event(len(seed) + 2, boot_id="unanchored", service="made-up", clock=lambda at=at: at)]
+            seed += [
+                make_event(
+                    len(seed) + 1, boot_id="unanchored", service="candidate_registration", clock=lambda at=at: at
+                ),
+                make_event(len(seed) + 2, boot_id="unanchored", service="made-up", clock=lambda at=at: at),
+            ]
         assert admin_server.post(token, make_batch(seed)).status_code == 200
     before = page_size(s, admin_server.url)
     per_kiosk = 7_500  # four kiosks, each within its burst (volume.BURST)
@@ -113,8 +127,16 @@ def test_thirty_thousand_made_up_labels_do_not_grow_the_dashboard(admin_server):
             events = []
             for i in range(b, min(per_kiosk, b + 1000)):
                 tag = f"{k}-{i}-{uuid.uuid4().hex[:6]}"
-                events.append(make_event(7 + i, boot_id="unanchored", unit=f"單位{tag}", window=f"W{tag}",
-                                         service=f"svc-{tag}", clock=lambda i=i: start + i * 3 * 3600 / per_kiosk))
+                events.append(
+                    make_event(
+                        7 + i,
+                        boot_id="unanchored",
+                        unit=f"單位{tag}",
+                        window=f"W{tag}",
+                        service=f"svc-{tag}",
+                        clock=lambda i=i: start + i * 3 * 3600 / per_kiosk,
+                    )
+                )
             r = admin_server.post(token, make_batch(events))
             assert r.status_code == 200 and r.json()["stored"] == len(events), r.text
     after = page_size(s, admin_server.url)
@@ -129,8 +151,10 @@ def add_raw_kiosk(db_path, name: str) -> None:
     """A kiosk with a name from before names were restricted (add-kiosk refuses it now)."""
     conn = sqlite3.connect(db_path)
     try:
-        conn.execute("INSERT INTO kiosks (name, token_hash, levels, created_at) VALUES (?, ?, 5, '')",
-                     [name, hash_token(new_token())])
+        conn.execute(
+            "INSERT INTO kiosks (name, token_hash, levels, created_at) VALUES (?, ?, 5, '')",
+            [name, hash_token(new_token())],
+        )
         conn.commit()
     finally:
         conn.close()
@@ -157,8 +181,10 @@ def test_revoke_links_encode_the_name_and_odd_old_names_stay_revocable(admin_ser
     assert "kA" not in revoked(admin_server.db_path)
     for name, path in (("a/b", "a%2Fb"), ("what?x=1", "what%3Fx%3D1"), ("c#d", "c%23d"), ("sp ace", "sp%20ace")):
         assert f'action="/admin/fleet/{path}/revoke"' in page
-        assert m.post(f"{admin_server.url}/admin/fleet/{path}/revoke", data={"csrf": m.csrf},
-                      timeout=30).status_code == 200
+        assert (
+            m.post(f"{admin_server.url}/admin/fleet/{path}/revoke", data={"csrf": m.csrf}, timeout=30).status_code
+            == 200
+        )
         assert name in revoked(admin_server.db_path)
     assert "kA" not in revoked(admin_server.db_path)
 
@@ -168,8 +194,7 @@ def test_new_kiosk_names_keep_to_a_safe_alphabet(admin_server, name):
     out = cli(admin_server.db_path, "add-kiosk", name)
     assert out.returncode != 0 and "A-Z a-z 0-9 . _ -" in out.stderr
     m = login(admin_server.url, "mgr")
-    r = m.post(f"{admin_server.url}/admin/fleet/add", data={"csrf": m.csrf, "name": name, "levels": "5"},
-               timeout=30)
+    r = m.post(f"{admin_server.url}/admin/fleet/add", data={"csrf": m.csrf, "name": name, "levels": "5"}, timeout=30)
     assert r.status_code == 200 and "A-Z a-z 0-9 . _ -" in r.text and "new-token" not in r.text
     conn = sqlite3.connect(admin_server.db_path)
     try:
@@ -184,12 +209,19 @@ def test_a_manager_sets_the_unit_and_window_on_the_fleet_page_and_it_is_audited(
     assert out.returncode == 0, out.stderr
     token = out.stdout.strip().splitlines()[-1]
     v = login(admin_server.url, "viewer")
-    r = v.post(f"{admin_server.url}/admin/fleet/{name}/place", data={"csrf": v.csrf, "unit": "x", "window": "y"},
-               timeout=30, allow_redirects=False)
+    r = v.post(
+        f"{admin_server.url}/admin/fleet/{name}/place",
+        data={"csrf": v.csrf, "unit": "x", "window": "y"},
+        timeout=30,
+        allow_redirects=False,
+    )
     assert r.status_code == 403
     m = login(admin_server.url, "mgr")
-    r = m.post(f"{admin_server.url}/admin/fleet/{name}/place", data={"csrf": m.csrf, "unit": "第二組", "window": "5"},
-               timeout=30)
+    r = m.post(
+        f"{admin_server.url}/admin/fleet/{name}/place",
+        data={"csrf": m.csrf, "unit": "第二組", "window": "5"},
+        timeout=30,
+    )
     assert r.status_code == 200
     assert admin_server.post(token, make_batch([make_event(1, unit="第一組", window="1")])).status_code == 200
     rows = {x["kiosk"]: x for x in m.get(f"{admin_server.url}/admin/api/fleet", timeout=30).json()}
@@ -197,10 +229,10 @@ def test_a_manager_sets_the_unit_and_window_on_the_fleet_page_and_it_is_audited(
     assert rows[name]["refused"] == 0 and rows[name]["dropped"] == 0
     conn = sqlite3.connect(admin_server.db_path)
     try:
-        assert conn.execute("SELECT e.unit, e.window FROM events e JOIN kiosks k ON k.id = e.kiosk WHERE k.name = ?",
-                            [name]).fetchall() == [("第二組", "5")]
-        audit = conn.execute("SELECT username, action FROM admin_audit WHERE target = ? ORDER BY id",
-                             [name]).fetchall()
+        assert conn.execute(
+            "SELECT e.unit, e.window FROM events e JOIN kiosks k ON k.id = e.kiosk WHERE k.name = ?", [name]
+        ).fetchall() == [("第二組", "5")]
+        audit = conn.execute("SELECT username, action FROM admin_audit WHERE target = ? ORDER BY id", [name]).fetchall()
     finally:
         conn.close()
     assert audit == [("cli", "add_kiosk"), ("mgr", "set_kiosk_place")]

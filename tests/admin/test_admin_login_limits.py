@@ -21,9 +21,9 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 import uvicorn
-
 from adminhelp import PASSWORDS, add_admins, cli, csrf_of
 from collector_helpers import free_port, make_batch, make_event, start_server, stop_server
+
 from server_sync.collector import db as dbmod
 from server_sync.collector.admin import login_limits
 from server_sync.collector.api import create_app
@@ -35,8 +35,11 @@ START = 1_900_000_000.0  # the injected clock's start; only differences matter
 def serving(app):
     """The app under uvicorn on a free loopback port, trusting 127.0.0.1's proxy headers like `serve`."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           proxy_headers=True, forwarded_allow_ips="127.0.0.1"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=True, forwarded_allow_ips="127.0.0.1"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -66,8 +69,12 @@ def attempt(url: str, user: str, password: str, address: str, browser: requests.
     b = browser or requests.Session()
     b.headers["X-Forwarded-For"] = address
     page = b.get(f"{url}/admin/login", timeout=10)
-    r = b.post(f"{url}/admin/login", data={"username": user, "password": password, "csrf": csrf_of(page.text),
-                                           "next": "/admin"}, allow_redirects=False, timeout=30)
+    r = b.post(
+        f"{url}/admin/login",
+        data={"username": user, "password": password, "csrf": csrf_of(page.text), "next": "/admin"},
+        allow_redirects=False,
+        timeout=30,
+    )
     if r.status_code == 429:
         return "blocked"
     assert r.status_code == 303, (r.status_code, r.text)
@@ -77,8 +84,10 @@ def attempt(url: str, user: str, password: str, address: str, browser: requests.
 def audit(path) -> list[tuple[str, str, dict]]:
     conn = dbmod.connect(path)
     try:
-        return [(a, t, json.loads(d) if d else {}) for a, t, d in
-                conn.execute("SELECT action, target, detail FROM admin_audit ORDER BY id")]
+        return [
+            (a, t, json.loads(d) if d else {})
+            for a, t, d in conn.execute("SELECT action, target, detail FROM admin_audit ORDER BY id")
+        ]
     finally:
         conn.close()
 
@@ -104,17 +113,17 @@ def test_a_lock_ends_and_counting_starts_again(env):
 
 
 def test_a_known_browser_is_not_locked_out(env):
-    url, now, path = env
+    url, now, _path = env
     own = requests.Session()
     assert attempt(url, "mgr", PASSWORDS["mgr"], "10.1.1.1", own) == "ok"
     assert own.cookies.get(login_limits.DEVICE_COOKIE)
     own.cookies.pop("kc_session")
     lock_out(url, "mgr", first_address=2)
-    assert attempt(url, "mgr", PASSWORDS["mgr"], "10.1.1.2") == "wrong"   # a new browser: locked
+    assert attempt(url, "mgr", PASSWORDS["mgr"], "10.1.1.2") == "wrong"  # a new browser: locked
     assert attempt(url, "mgr", PASSWORDS["mgr"], "10.1.1.1", own) == "ok"  # the manager's own: in
     # Its own wrong passwords count against that browser alone, and lock it too.
     own.cookies.pop("kc_session")
-    for i in range(login_limits.MAX_FAILED):
+    for _i in range(login_limits.MAX_FAILED):
         assert attempt(url, "mgr", "wrong-password-x", "10.1.1.1", own) == "wrong"
     assert attempt(url, "mgr", PASSWORDS["mgr"], "10.1.1.1", own) == "wrong"
     now[0] += login_limits.LOCK_SECONDS + 1
@@ -133,8 +142,12 @@ def test_one_address_cannot_go_on_guessing(env):
     blocked = requests.Session()
     blocked.headers["X-Forwarded-For"] = "192.0.2.7"
     page = blocked.get(f"{url}/admin/login", timeout=10)
-    r = blocked.post(f"{url}/admin/login", data={"username": "viewer", "password": PASSWORDS["viewer"],
-                                                 "csrf": csrf_of(page.text)}, allow_redirects=False, timeout=30)
+    r = blocked.post(
+        f"{url}/admin/login",
+        data={"username": "viewer", "password": PASSWORDS["viewer"], "csrf": csrf_of(page.text)},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 429 and "too many failed logins from this address" in r.text
     assert int(r.headers["Retry-After"]) > 0
     now[0] += login_limits.LOCK_SECONDS + 1
@@ -147,26 +160,38 @@ def test_one_address_cannot_go_on_guessing(env):
 
 
 def test_failed_logins_and_locks_are_audited_with_the_address(env):
-    url, now, path = env
+    url, _now, path = env
     lock_out(url, "viewer", first_address=3)
     rows = audit(path)
     failed = [(t, d) for a, t, d in rows if a == "login_failed"]
     assert [t for t, _ in failed] == ["viewer"] * login_limits.MAX_FAILED
     assert [d["address"] for _, d in failed] == [f"10.0.3.{i + 1}" for i in range(login_limits.MAX_FAILED)]
     locked = [(t, d) for a, t, d in rows if a == "login_locked"]
-    assert locked == [("viewer", {"address": f"10.0.3.{login_limits.MAX_FAILED}", "what": "account",
-                                  "until": START + login_limits.LOCK_SECONDS})]
+    assert locked == [
+        (
+            "viewer",
+            {
+                "address": f"10.0.3.{login_limits.MAX_FAILED}",
+                "what": "account",
+                "until": START + login_limits.LOCK_SECONDS,
+            },
+        )
+    ]
 
 
 def test_a_manager_unlocks_an_account_on_the_page_and_with_the_cli(env):
-    url, now, path = env
+    url, _now, path = env
     lock_out(url, "viewer")
     mgr = requests.Session()
     assert attempt(url, "mgr", PASSWORDS["mgr"], "10.5.5.5", mgr) == "ok"
     page = mgr.get(f"{url}/admin/accounts", timeout=10)
     assert page.ok and re.search(r"<td>viewer</td>.*?locked", page.text, re.S)
-    r = mgr.post(f"{url}/admin/accounts/unlock", data={"username": "viewer", "csrf": csrf_of(page.text)},
-                 allow_redirects=False, timeout=10)
+    r = mgr.post(
+        f"{url}/admin/accounts/unlock",
+        data={"username": "viewer", "csrf": csrf_of(page.text)},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert r.status_code == 303
     assert attempt(url, "viewer", PASSWORDS["viewer"], "10.5.5.6") == "ok"
     # A viewer may not unlock.
@@ -174,35 +199,49 @@ def test_a_manager_unlocks_an_account_on_the_page_and_with_the_cli(env):
     viewer = requests.Session()
     assert attempt(url, "viewer", PASSWORDS["viewer"], "10.5.5.7", viewer) == "ok"
     page = viewer.get(f"{url}/admin", timeout=10)
-    r = viewer.post(f"{url}/admin/accounts/unlock", data={"username": "mgr", "csrf": csrf_of(page.text)},
-                    allow_redirects=False, timeout=10)
+    r = viewer.post(
+        f"{url}/admin/accounts/unlock",
+        data={"username": "mgr", "csrf": csrf_of(page.text)},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert r.status_code == 403
     assert attempt(url, "mgr", PASSWORDS["mgr"], "10.5.5.8") == "wrong"
     out = cli(path, "unlock-admin", "mgr")
     assert out.returncode == 0, out.stderr
     assert attempt(url, "mgr", PASSWORDS["mgr"], "10.5.5.8") == "ok"
     assert [(t, d) for a, t, d in [(a, t, d) for a, t, d in audit(path)] if a == "unlock_user"] == [
-        ("viewer", {}), ("mgr", {})]
+        ("viewer", {}),
+        ("mgr", {}),
+    ]
 
 
 def test_a_forged_login_csrf_pair_is_refused(env):
-    url, now, path = env
+    url, _now, _path = env
     b = requests.Session()
     b.cookies.set("kc_login", "abc", path="/admin")
-    r = b.post(f"{url}/admin/login", data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": "abc"},
-               allow_redirects=False, timeout=10)
+    r = b.post(
+        f"{url}/admin/login",
+        data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": "abc"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert r.status_code == 403
     # A real pair from another browser's form does not fit this browser's cookie either.
     other = requests.get(f"{url}/admin/login", timeout=10)
-    r = b.post(f"{url}/admin/login", data={"username": "mgr", "password": PASSWORDS["mgr"],
-                                           "csrf": csrf_of(other.text)}, allow_redirects=False, timeout=10)
+    r = b.post(
+        f"{url}/admin/login",
+        data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": csrf_of(other.text)},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert r.status_code == 403
     assert attempt(url, "mgr", PASSWORDS["mgr"], "10.6.6.6") == "ok"
 
 
 # -- a burst of logins does not stall kiosk batches ----------------------------------------------
 
-LOGINS = 60   # more than the server's default worker threads (40), fewer than login.MAX_WAITING
+LOGINS = 60  # more than the server's default worker threads (40), fewer than login.MAX_WAITING
 BATCHES = 5
 
 
@@ -224,8 +263,12 @@ def test_a_burst_of_logins_does_not_stall_a_kiosk_batch(tmp_path):
         def log_in(cookie: str, csrf: str) -> None:
             conn = http.client.HTTPConnection(host.hostname, host.port, timeout=120)
             body = urlencode({"username": "mgr", "password": PASSWORDS["mgr"], "csrf": csrf, "next": "/admin"})
-            conn.request("POST", "/admin/login", body, {"Cookie": f"kc_login={cookie}",
-                                                        "Content-Type": "application/x-www-form-urlencoded"})
+            conn.request(
+                "POST",
+                "/admin/login",
+                body,
+                {"Cookie": f"kc_login={cookie}", "Content-Type": "application/x-www-form-urlencoded"},
+            )
             sent.release()
             status = conn.getresponse().status
             with lock:
@@ -244,7 +287,7 @@ def test_a_burst_of_logins_does_not_stall_a_kiosk_batch(tmp_path):
             t.join(120)
         assert sorted(order) == sorted([("login", 303)] * LOGINS + [("batch", 200)] * BATCHES)
         kinds = [kind for kind, _ in order]
-        logins_before = kinds[:len(kinds) - kinds[::-1].index("batch")].count("login")
+        logins_before = kinds[: len(kinds) - kinds[::-1].index("batch")].count("login")
         # The batches waited for hardly any login's password check (before: for dozens of them).
         assert logins_before < LOGINS // 8, logins_before
     finally:

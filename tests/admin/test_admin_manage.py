@@ -5,15 +5,14 @@ its line and change nothing, accepted ones reach the kiosk API and the audit log
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 import os
 import re
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-
 from adminhelp import add_admins, cli, login
 from collector_helpers import start_server, stop_server
 
@@ -22,8 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "assets" / "services.zh-TW.csv"
 CHROMIUM = "/usr/bin/chromium"
 OUT = ROOT / "test-output" / "admin"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 HEADER = "case_no,case_type,applicant_name,verify_code,stage,stage_date,unit,extension,due_date,closed_date\n"
 
@@ -34,18 +39,30 @@ def _ago(days: int) -> str:
 
 
 GOOD_ROWS = (
-    f"113-000501,選舉人名冊查詢,陳美麗,2468135790,收件,{_ago(30)},第一組,1201,{_ago(11)},\n"      # line 2
-    f"113-000501,選舉人名冊查詢,陳美麗,2468135790,審核中,{_ago(28)},第一組,1201,{_ago(11)},\n"    # line 3
-    f"113-000502,政治獻金申報,歐陽娜娜,9753186420,收件,{_ago(29)},第三組,1301,,\n"                  # line 4
-    f"113-000503,證明文件補發,林志強,8642097531,收件,{_ago(27)},行政室,,,{_ago(21)}\n"              # line 5
+    f"113-000501,選舉人名冊查詢,陳美麗,2468135790,收件,{_ago(30)},第一組,1201,{_ago(11)},\n"  # line 2
+    f"113-000501,選舉人名冊查詢,陳美麗,2468135790,審核中,{_ago(28)},第一組,1201,{_ago(11)},\n"  # line 3
+    f"113-000502,政治獻金申報,歐陽娜娜,9753186420,收件,{_ago(29)},第三組,1301,,\n"  # line 4
+    f"113-000503,證明文件補發,林志強,8642097531,收件,{_ago(27)},行政室,,,{_ago(21)}\n"  # line 5
 )
-BAD_ROW = f"113-000504,證明文件補發,張大同,12ab,收件,{_ago(25)},行政室,,,\n"                      # line 6
+BAD_ROW = f"113-000504,證明文件補發,張大同,12ab,收件,{_ago(25)},行政室,,,\n"  # line 6
 CASES_WITH_BAD_ROW = (HEADER + GOOD_ROWS + BAD_ROW).encode("utf-8")
 SECRETS = ("陳美麗", "歐陽娜娜", "林志強", "張大同", "2468135790", "9753186420", "8642097531")
 # One service with every field, as the kiosk API hands it back.
-JSON_SERVICE = {"code": "a", "series": "A", "name": "甲", "name_en": "A", "unit": "一", "unit_en": "Unit One",
-                "windows": ["1"], "typical_minutes": 5.0, "hours": "mon-fri 08:30-17:30", "documents": [],
-                "documents_en": [], "notes": "", "notes_en": ""}
+JSON_SERVICE = {
+    "code": "a",
+    "series": "A",
+    "name": "甲",
+    "name_en": "A",
+    "unit": "一",
+    "unit_en": "Unit One",
+    "windows": ["1"],
+    "typical_minutes": 5.0,
+    "hours": "mon-fri 08:30-17:30",
+    "documents": [],
+    "documents_en": [],
+    "notes": "",
+    "notes_en": "",
+}
 
 
 def bad_services_csv() -> bytes:
@@ -170,8 +187,9 @@ def test_manager_uploads_in_chromium(page, admin_server, kiosk_token):
     assert pg.inner_text("#svc-revision") == str(before["revision"])
 
     # A broken directory: every problem with its line and column, zh-TW and English; nothing changes.
-    pg.set_input_files("#services-file", files=[{"name": "services-broken.csv", "mimeType": "text/csv",
-                                                 "buffer": bad_services_csv()}])
+    pg.set_input_files(
+        "#services-file", files=[{"name": "services-broken.csv", "mimeType": "text/csv", "buffer": bad_services_csv()}]
+    )
     submit(pg, "#services-import")
     assert "2 個問題" in pg.inner_text(".err") and "the directory is unchanged" in pg.inner_text(".err")
     rows = [r.split("\t") for r in pg.inner_text("#problems").splitlines()[1:]]
@@ -193,14 +211,16 @@ def test_manager_uploads_in_chromium(page, admin_server, kiosk_token):
     got = kiosk_services(admin_server, kiosk_token)
     assert got["revision"] == rev
     assert [s["code"] for s in got["services"]] == [
-        line.split(",")[0] for line in BUNDLED.read_text(encoding="utf-8").splitlines()[1:]]
+        line.split(",")[0] for line in BUNDLED.read_text(encoding="utf-8").splitlines()[1:]
+    ]
 
     # Cases: one bad row and nothing is imported; the row's line and reason are shown.
     pg.click("header.top a[href='/admin/cases']")
     pg.wait_for_url(f"{url}/admin/cases")
     assert pg.inner_text("#cases-total") == "0"
-    pg.set_input_files("#cases-file", files=[{"name": "cases-may.csv", "mimeType": "text/csv",
-                                              "buffer": CASES_WITH_BAD_ROW}])
+    pg.set_input_files(
+        "#cases-file", files=[{"name": "cases-may.csv", "mimeType": "text/csv", "buffer": CASES_WITH_BAD_ROW}]
+    )
     submit(pg, "#cases-import")
     assert "nothing imported" in pg.inner_text(".err") and "未匯入任何案件" in pg.inner_text(".err")
     rows = [r.split("\t") for r in pg.inner_text("#problems").splitlines()[1:]]
@@ -211,15 +231,19 @@ def test_manager_uploads_in_chromium(page, admin_server, kiosk_token):
 
     # The same file with "skip invalid rows": the three good cases go in, the bad one is still reported.
     # (The refused page keeps no file: choosing it again is the browser's rule for file inputs.)
-    pg.set_input_files("#cases-file", files=[{"name": "cases-may.csv", "mimeType": "text/csv",
-                                              "buffer": CASES_WITH_BAD_ROW}])
+    pg.set_input_files(
+        "#cases-file", files=[{"name": "cases-may.csv", "mimeType": "text/csv", "buffer": CASES_WITH_BAD_ROW}]
+    )
     pg.check("#skip-invalid")
     submit(pg, "#cases-import")
     msg = pg.inner_text(".msg")
     assert "added 3" in msg and "skipped 1" in msg
     assert "第 6 行 line 6" in pg.inner_text("#problems")
-    assert (pg.inner_text("#cases-total"), pg.inner_text("#cases-open"), pg.inner_text("#cases-closed")) == \
-        ("3", "2", "1")
+    assert (pg.inner_text("#cases-total"), pg.inner_text("#cases-open"), pg.inner_text("#cases-closed")) == (
+        "3",
+        "2",
+        "1",
+    )
     assert pg.inner_text("#cases-keep") == "30" and int(pg.inner_text("#cases-revision")) >= 3
     recent = pg.inner_text("#cases-recent")
     assert "陳○○" in recent and "歐○○○" in recent and "審核中" in recent
@@ -264,8 +288,13 @@ def test_reimport_changes_nothing(admin_server, kiosk_token):
     current = kiosk_services(admin_server, kiosk_token)
     data = {"services": [dict(JSON_SERVICE)]}
     body = json.dumps(data, ensure_ascii=False).encode()
-    r = m.post(f"{url}/admin/services", data={"csrf": m.csrf}, files={"file": ("dir.json", body)},
-               allow_redirects=False, timeout=10)
+    r = m.post(
+        f"{url}/admin/services",
+        data={"csrf": m.csrf},
+        files={"file": ("dir.json", body)},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert r.status_code == 303 and "err=" not in r.headers["location"]
     got = kiosk_services(admin_server, kiosk_token)
     assert got["revision"] == current["revision"] + 1 and got["services"] == data["services"]
@@ -274,7 +303,11 @@ def test_reimport_changes_nothing(admin_server, kiosk_token):
     assert kiosk_services(admin_server, kiosk_token)["revision"] == got["revision"]
     # A bad JSON item is named by its number and field.
     data["services"][0]["series"] = "P"
-    r = m.post(f"{url}/admin/services", data={"csrf": m.csrf},
-               files={"file": ("dir.json", json.dumps(data).encode())}, timeout=10)
+    r = m.post(
+        f"{url}/admin/services",
+        data={"csrf": m.csrf},
+        files={"file": ("dir.json", json.dumps(data).encode())},
+        timeout=10,
+    )
     assert r.status_code == 422 and "第 1 筆" in r.text and "item 1" in r.text and "series" in r.text
     assert kiosk_services(admin_server, kiosk_token)["revision"] == got["revision"]

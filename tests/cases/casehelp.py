@@ -24,12 +24,35 @@ def csv_bytes(rows: list[dict], *, bom: bool = False, header=HEADER) -> bytes:
     return (b"\xef\xbb\xbf" + data) if bom else data
 
 
-def case_rows(case_no: str, *, name="王小明", code="4821395760", stages=(("收件", "2024-05-01"),),
-              case_type="選舉人名冊查詢", unit="第一組", extension="1201", due="2024-05-20", closed="",
-              **extra) -> list[dict]:
-    return [{"case_no": case_no, "case_type": case_type, "applicant_name": name, "verify_code": code,
-             "stage": stage, "stage_date": when, "unit": unit, "extension": extension, "due_date": due,
-             "closed_date": closed, **extra} for stage, when in stages]
+def case_rows(
+    case_no: str,
+    *,
+    name="王小明",
+    code="4821395760",
+    stages=(("收件", "2024-05-01"),),
+    case_type="選舉人名冊查詢",
+    unit="第一組",
+    extension="1201",
+    due="2024-05-20",
+    closed="",
+    **extra,
+) -> list[dict]:
+    return [
+        {
+            "case_no": case_no,
+            "case_type": case_type,
+            "applicant_name": name,
+            "verify_code": code,
+            "stage": stage,
+            "stage_date": when,
+            "unit": unit,
+            "extension": extension,
+            "due_date": due,
+            "closed_date": closed,
+            **extra,
+        }
+        for stage, when in stages
+    ]
 
 
 def collector_with(path: Path, rows: list[dict], now: float | None = None):
@@ -50,5 +73,6 @@ def kiosk_with_cases(collector_conn, data_dir: Path, kiosk_id="cases-test", unit
     Store(data_dir, kiosk_id=kiosk_id).close()
     body = pull.delta(collector_conn, 0, pull.MAX_PAGE, units=units)
     with KioskOutbox(data_dir) as outbox:
-        client_cases.apply_page(outbox, body, pulled_at="2024-05-01T00:00:00Z",
-                                today=datetime.now(OFFICE_TZ).date().isoformat())
+        client_cases.apply_page(
+            outbox, body, pulled_at="2024-05-01T00:00:00Z", today=datetime.now(OFFICE_TZ).date().isoformat()
+        )

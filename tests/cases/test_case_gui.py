@@ -7,7 +7,6 @@ import shutil
 from datetime import date, timedelta
 
 import pytest
-
 from casehelp import case_rows, collector_with, kiosk_with_cases
 from xvfb import REPO, KioskApp, Xvfb, missing_tools
 
@@ -23,8 +22,9 @@ window = "2"
 idle_timeout = {IDLE}
 """
 
-needs_x = pytest.mark.skipif(bool(missing_tools()),
-                             reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)")
+needs_x = pytest.mark.skipif(
+    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
+)
 
 
 @pytest.fixture(params=SIZES)
@@ -53,11 +53,22 @@ def test_lookup_by_touch_and_scanner(screen, tmp_path):
     size = f"{screen.width}x{screen.height}"
     shots = SHOTS / size
     start = date.today() - timedelta(days=12)
-    stages = tuple((s, (start + timedelta(days=i * 2)).isoformat())
-                   for i, s in enumerate(("收件", "資格審查", "補件通知", "補件完成", "審核中", "陳核", "核定")))
-    rows = [*case_rows("113-000123", code="5678012349", stages=stages, due=(date.today() + timedelta(days=9)).isoformat(),
-                       case_type="選舉人名冊閱覽申請", case_type_en="Electoral roll inspection", unit_en="First Section"),
-            *case_rows("113-000124", name="歐陽小明", code="2468135790")]
+    stages = tuple(
+        (s, (start + timedelta(days=i * 2)).isoformat())
+        for i, s in enumerate(("收件", "資格審查", "補件通知", "補件完成", "審核中", "陳核", "核定"))
+    )
+    rows = [
+        *case_rows(
+            "113-000123",
+            code="5678012349",
+            stages=stages,
+            due=(date.today() + timedelta(days=9)).isoformat(),
+            case_type="選舉人名冊閱覽申請",
+            case_type_en="Electoral roll inspection",
+            unit_en="First Section",
+        ),
+        *case_rows("113-000124", name="歐陽小明", code="2468135790"),
+    ]
     conn = collector_with(tmp_path / "collector.db", rows)
     data = tmp_path / "kiosk"
     kiosk_with_cases(conn, data, kiosk_id="gui-cases")
@@ -67,8 +78,19 @@ def test_lookup_by_touch_and_scanner(screen, tmp_path):
         app.expect_shown("home", "zh-TW", timeout=30)
         app.click("lookup")
         app.expect_shown("lookup", "zh-TW")
-        check_targets(app, "field:case", "field:code", "search", "back", "language", "key:clear", "key:next",
-                      "key:delete", "key:-", *(f"key:{d}" for d in range(10)))
+        check_targets(
+            app,
+            "field:case",
+            "field:code",
+            "search",
+            "back",
+            "language",
+            "key:clear",
+            "key:next",
+            "key:delete",
+            "key:-",
+            *(f"key:{d}" for d in range(10)),
+        )
         app.screenshot(shots / "lookup.png")
 
         # A barcode scanner types the case number and Enter: the code field is next.

@@ -7,9 +7,9 @@ import sqlite3
 from datetime import date, timedelta
 
 import pytest
+from casehelp import case_rows, csv_bytes
 from click.testing import CliRunner
 
-from casehelp import case_rows, csv_bytes
 from server_sync.collector.cases import parsing
 from server_sync.collector.cli import main as collector_cli
 from server_sync.wire import cases as wire_cases
@@ -24,8 +24,10 @@ def stored(db) -> dict[str, tuple]:
         return {}
     conn = sqlite3.connect(db)
     try:
-        return {r[0]: r[1:] for r in conn.execute(
-            "SELECT case_no, revision, removed, published, name_masked, stages FROM cases")}
+        return {
+            r[0]: r[1:]
+            for r in conn.execute("SELECT case_no, revision, removed, published, name_masked, stages FROM cases")
+        }
     finally:
         conn.close()
 
@@ -91,8 +93,11 @@ def test_closing_before_a_stage_and_whole_file_problems():
     big5 = csv_bytes(case_rows("A-1")).decode("utf-8").encode("big5")
     problem = parsing.parse_csv(big5).problems[0]
     assert problem.line == 2 and "UTF-8" in problem.en
-    extra = csv_bytes(case_rows("A-1"), header=list(parsing.COLUMNS)).replace(b"\r\n", b",surplus\r\n").replace(
-        b"closed_date,surplus", b"closed_date")
+    extra = (
+        csv_bytes(case_rows("A-1"), header=list(parsing.COLUMNS))
+        .replace(b"\r\n", b",surplus\r\n")
+        .replace(b"closed_date,surplus", b"closed_date")
+    )
     assert "fields" in parsing.parse_csv(extra).problems[0].en
 
 
@@ -113,15 +118,19 @@ def test_a_file_with_errors_imports_nothing_unless_skip_invalid(tmp_path):
 
 def test_reimport_changes_nothing_and_bom_does_not_matter(tmp_path):
     db = tmp_path / "c.db"
-    rows = [*case_rows("A-1", stages=(("收件", "2024/5/1"), ("審核中", "113/05/03"))),
-            *case_rows("B-2", name="歐陽小明", code="9081726354", closed=(date.today() - timedelta(days=10)).isoformat())]
+    rows = [
+        *case_rows("A-1", stages=(("收件", "2024/5/1"), ("審核中", "113/05/03"))),
+        *case_rows("B-2", name="歐陽小明", code="9081726354", closed=(date.today() - timedelta(days=10)).isoformat()),
+    ]
     plain, bom = tmp_path / "plain.csv", tmp_path / "bom.csv"
     plain.write_bytes(csv_bytes(rows))
     bom.write_bytes(csv_bytes(rows, bom=True))
     assert run(db, str(plain)).exit_code == 0
     first = stored(db)
-    assert first["A-1"][4] == '[{"stage": "收件", "stage_en": "", "date": "2024-05-01"}, ' \
-                              '{"stage": "審核中", "stage_en": "", "date": "2024-05-03"}]'
+    assert (
+        first["A-1"][4] == '[{"stage": "收件", "stage_en": "", "date": "2024-05-01"}, '
+        '{"stage": "審核中", "stage_en": "", "date": "2024-05-03"}]'
+    )
     again = run(db, str(bom))
     assert again.exit_code == 0 and "unchanged 2" in again.output
     assert stored(db) == first  # same revisions: nothing for kiosks to pull

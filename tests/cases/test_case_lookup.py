@@ -5,26 +5,28 @@ an event for every lookup (never the code), and `kiosk lookup` sharing all of it
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from casehelp import case_rows, collector_with, kiosk_with_cases
 from click.testing import CliRunner
 
-from casehelp import case_rows, collector_with, kiosk_with_cases
-from kiosk.clock import SimulatedClock
 from kiosk.cli import main as kiosk_cli
+from kiosk.clock import SimulatedClock
 from kiosk.flow import Flow
 from kiosk.lookup import CaseLookup
 from kiosk.store import Store
 
-START = datetime(2024, 5, 6, 1, 0, tzinfo=timezone.utc)
+START = datetime(2024, 5, 6, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def kiosk_dir(tmp_path_factory):
     base = tmp_path_factory.mktemp("lookup")
-    rows = [*case_rows("113-000123", code="5678012349", stages=(("收件", "2024-05-01"), ("審核中", "2024-05-03"))),
-            *case_rows("113-000124", name="歐陽小明", code="2468135790")]
+    rows = [
+        *case_rows("113-000123", code="5678012349", stages=(("收件", "2024-05-01"), ("審核中", "2024-05-03"))),
+        *case_rows("113-000124", name="歐陽小明", code="2468135790"),
+    ]
     conn = collector_with(base / "collector.db", rows, now=START.timestamp())
     kiosk_with_cases(conn, base / "template")
     return base / "template"
@@ -125,7 +127,7 @@ def test_a_clock_jumping_back_does_not_lock_for_ever(setup):
     _, service, clock = setup
     for _ in range(5):
         service.lookup("113-000123", "0000")
-    clock.set_wall(datetime(2023, 1, 1, tzinfo=timezone.utc))  # NTP moved the clock back a year
+    clock.set_wall(datetime(2023, 1, 1, tzinfo=UTC))  # NTP moved the clock back a year
     assert service.lookup("113-000123", "5678012349").result == "found"
 
 
@@ -137,7 +139,7 @@ def test_closed_case_is_hidden_after_its_day_even_offline(tmp_path):
     rows = case_rows("C-1", code="5678012349", stages=(("結案", closed),), closed=closed)
     conn = collector_with(tmp_path / "c.db", rows)
     kiosk_with_cases(conn, tmp_path / "k")
-    clock = SimulatedClock(datetime.now(timezone.utc))
+    clock = SimulatedClock(datetime.now(UTC))
     store = Store(tmp_path / "k", kiosk_id="w1", clock=clock)
     service = CaseLookup(store)
     assert service.lookup("C-1", "5678012349").result == "found"
@@ -174,8 +176,12 @@ def test_kiosk_lookup_command_shares_checks_and_lockout(kiosk_dir, tmp_path):
     store.close()
     locked = cli("113-000123", "5678012349")
     assert locked.exit_code == 4 and "分鐘" in locked.output
-    events = [json.loads(line) for line in runner.invoke(kiosk_cli, ["events", "--data-dir", str(data),
-                                                                     "--type", "case_lookup"]).output.splitlines()]
+    events = [
+        json.loads(line)
+        for line in runner.invoke(
+            kiosk_cli, ["events", "--data-dir", str(data), "--type", "case_lookup"]
+        ).output.splitlines()
+    ]
     assert [e["result"] for e in events] == ["found", "found"] + ["not_found"] * 5 + ["locked", "locked"]
     assert {e["source"] for e in events} == {"cli", "screen"}
     assert not any("5678012349" in json.dumps(e) or "1111" in json.dumps(e) for e in events)

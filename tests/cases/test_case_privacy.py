@@ -16,16 +16,16 @@ from datetime import date, timedelta
 import pytest
 import requests
 import sqlite_utils
-from click.testing import CliRunner
-
 from casehelp import case_rows, collector_with, csv_bytes, kiosk_with_cases
+from click.testing import CliRunner
+from synchelp import KIOSK_ID, Collector, collector_command
+
 from kiosk.lookup import CaseLookup
 from kiosk.outbox import sync_client
 from kiosk.store import Store
 from server_sync.collector import db as dbmod
 from server_sync.collector.cases import codes, parsing, pull, storing
 from server_sync.collector.cli import main as collector_cli
-from synchelp import KIOSK_ID, Collector, collector_command
 
 
 @pytest.fixture
@@ -65,6 +65,7 @@ def file_bytes(db) -> bytes:
 
 # -- 12. strong codes -------------------------------------------------------------------------------
 
+
 def test_a_weak_code_is_refused_naming_its_row_and_the_rule(tmp_path):
     db, f = tmp_path / "c.db", tmp_path / "cases.csv"
     f.write_bytes(csv_bytes([*case_rows("A-1"), *case_rows("B-2", code="12345678")]))
@@ -82,10 +83,19 @@ def test_a_weak_code_is_refused_naming_its_row_and_the_rule(tmp_path):
 def test_the_admin_api_refuses_weak_codes_too(collector):
     collector.start()
     admin = collector.cli("add-api-token", "case-system").strip().splitlines()[-1]
-    case = {"case_no": "A-1", "case_type": "t", "verify_code": "4821", "unit": "第一組",
-            "stages": [{"stage": "收件", "date": "2025-01-02"}]}
-    r = requests.put(f"{collector.url}/api/v1/admin/cases", json={"cases": [case]}, timeout=30,
-                     headers={"Authorization": f"Bearer {admin}"})
+    case = {
+        "case_no": "A-1",
+        "case_type": "t",
+        "verify_code": "4821",
+        "unit": "第一組",
+        "stages": [{"stage": "收件", "date": "2025-01-02"}],
+    }
+    r = requests.put(
+        f"{collector.url}/api/v1/admin/cases",
+        json={"cases": [case]},
+        timeout=30,
+        headers={"Authorization": f"Bearer {admin}"},
+    )
     assert r.status_code == 422
     detail = r.json()["detail"]
     assert [d["loc"] for d in detail] == [["body", "cases", "0", "verify_code"]]
@@ -94,8 +104,11 @@ def test_the_admin_api_refuses_weak_codes_too(collector):
 
 def test_generated_codes_fill_the_empty_column_one_per_case_and_work_on_a_kiosk(tmp_path):
     db, f = tmp_path / "c.db", tmp_path / "cases.csv"
-    rows = [*case_rows("A-1", code="", stages=(("收件", "2024-05-01"), ("審核中", "2024-05-03"))),
-            *case_rows("B-2", code=""), *case_rows("C-3", code="7301928465")]
+    rows = [
+        *case_rows("A-1", code="", stages=(("收件", "2024-05-01"), ("審核中", "2024-05-03"))),
+        *case_rows("B-2", code=""),
+        *case_rows("C-3", code="7301928465"),
+    ]
     f.write_bytes(csv_bytes(rows, bom=True))
     assert cli(db, "import-cases", str(f)).exit_code != 0  # empty codes are refused, not guessed
 
@@ -129,8 +142,15 @@ def test_generated_codes_fill_the_empty_column_one_per_case_and_work_on_a_kiosk(
 
 def test_each_kiosk_holds_only_the_cases_of_its_unit(collector, tmp_path):
     f = tmp_path / "cases.csv"
-    f.write_bytes(csv_bytes([*case_rows("A-1", unit="第一組"), *case_rows("A-2", unit="第一組"),
-                             *case_rows("B-1", unit="第二組", name="林志強")]))
+    f.write_bytes(
+        csv_bytes(
+            [
+                *case_rows("A-1", unit="第一組"),
+                *case_rows("A-2", unit="第一組"),
+                *case_rows("B-1", unit="第二組", name="林志強"),
+            ]
+        )
+    )
     collector.cli("import-cases", str(f))
     other = collector.add_kiosk("no-unit")
     collector.cli("set-kiosk", KIOSK_ID, "--unit", "第一組")
@@ -144,8 +164,15 @@ def test_each_kiosk_holds_only_the_cases_of_its_unit(collector, tmp_path):
     assert "林志強".encode() not in (k1 / "kiosk.db").read_bytes()
 
     # A case moved to another unit leaves the kiosk.
-    f.write_bytes(csv_bytes([*case_rows("A-1", unit="第一組"), *case_rows("A-2", unit="第二組"),
-                             *case_rows("B-1", unit="第二組", name="林志強")]))
+    f.write_bytes(
+        csv_bytes(
+            [
+                *case_rows("A-1", unit="第一組"),
+                *case_rows("A-2", unit="第二組"),
+                *case_rows("B-1", unit="第二組", name="林志強"),
+            ]
+        )
+    )
     collector.cli("import-cases", str(f))
     sync(k1, collector)
     assert held(k1) == {"A-1"}
@@ -159,13 +186,20 @@ def test_each_kiosk_holds_only_the_cases_of_its_unit(collector, tmp_path):
 
 # -- 13. retention ------------------------------------------------------------------------------------
 
+
 def test_removed_and_purged_cases_are_unreadable_in_the_file_and_its_wal(collector, tmp_path):
     today = date.today()
     f = tmp_path / "cases.csv"
     closed = (today - timedelta(days=200)).isoformat()
-    f.write_bytes(csv_bytes([*case_rows("A-1", name="諸葛孔明", code="7301928465"),
-                             *case_rows("B-2", name="司馬懿仲達", code="5820194736", closed=closed),
-                             *case_rows("C-3", name="王小明", code="4829105736")]))
+    f.write_bytes(
+        csv_bytes(
+            [
+                *case_rows("A-1", name="諸葛孔明", code="7301928465"),
+                *case_rows("B-2", name="司馬懿仲達", code="5820194736", closed=closed),
+                *case_rows("C-3", name="王小明", code="4829105736"),
+            ]
+        )
+    )
     collector.cli("import-cases", str(f))
     collector.cli("set-kiosk", KIOSK_ID, "--unit", "第一組")
     collector.start()
@@ -178,21 +212,27 @@ def test_removed_and_purged_cases_are_unreadable_in_the_file_and_its_wal(collect
 
     # Removed through the admin API of the running collector.
     admin = collector.cli("add-api-token", "case-system").strip().splitlines()[-1]
-    r = requests.put(f"{collector.url}/api/v1/admin/cases", json={"remove": ["A-1"]}, timeout=30,
-                     headers={"Authorization": f"Bearer {admin}"})
+    r = requests.put(
+        f"{collector.url}/api/v1/admin/cases",
+        json={"remove": ["A-1"]},
+        timeout=30,
+        headers={"Authorization": f"Bearer {admin}"},
+    )
     assert r.status_code == 200 and r.json()["removed"] == 1
     # Closed 200 days ago: purged once the office keeps closed cases 100 days, at the next kiosk pull.
     collector.cli("admin-setting", "cases.purge_closed_days", "100")
-    answer = requests.get(f"{collector.url}/api/v1/cases", headers={"Authorization": f"Bearer {collector.token}"},
-                          timeout=30)
+    answer = requests.get(
+        f"{collector.url}/api/v1/cases", headers={"Authorization": f"Bearer {collector.token}"}, timeout=30
+    )
     assert answer.status_code == 200
     whole = file_bytes(db)
     for name in ("諸葛孔明", "司馬懿仲達"):
         assert name.encode() not in whole, f"{name} still readable in {db.name} or its WAL"
     assert "王小明".encode() in whole  # an open case stays
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT removed, applicant_name, hash, closed_date, source FROM cases WHERE case_no='B-2'"
-                        ).fetchone() == (1, "", None, None, "purge")
+    assert conn.execute(
+        "SELECT removed, applicant_name, hash, closed_date, source FROM cases WHERE case_no='B-2'"
+    ).fetchone() == (1, "", None, None, "purge")
     conn.close()
 
 
@@ -209,7 +249,8 @@ def test_closed_cases_are_purged_a_year_after_closing_on_the_collectors_clock(tm
     assert conn.execute("SELECT removed, applicant_name, stages FROM cases").fetchone() == (1, "", "[]")
     # A kiosk that still held it learns of the removal; importing it again stores nothing.
     assert pull.delta(conn, before, units=("第一組",))["changes"] == [
-        {"case_no": "C-1", "revision": before + 1, "removed": True}]
+        {"case_no": "C-1", "revision": before + 1, "removed": True}
+    ]
     again = storing.apply_cases(conn, parsing.parse_csv(csv_bytes(rows)).cases.values(), now=t0 + 400 * day)
     assert again.added == 0 and storing.revision(conn) == before + 1
 
@@ -229,6 +270,7 @@ def test_plain_codes_only_when_a_setting_asks(tmp_path):
 
 
 # -- 14. case_lookup events -------------------------------------------------------------------------
+
 
 def test_lookup_events_reach_the_collector_without_the_case_number(collector, tmp_path):
     f = tmp_path / "cases.csv"
@@ -257,17 +299,23 @@ def test_the_upgrade_strips_case_numbers_and_plain_codes_already_stored(tmp_path
     db = sqlite_utils.Database(dbmod.connect(path))
     dbmod.migrations.apply(db, stop_before="m401_case_privacy")
     db.execute("INSERT INTO kiosks (id, name, token_hash, levels, created_at) VALUES (1, 'w1', 'h', 5, 'x')")
-    db.execute("INSERT INTO events (kiosk, store_id, id, seq, type, kiosk_id, unit, window, level, misuse, ref,"
-               " recorded_at, boot_id, monotonic, detail, corrected_at, time_suspect, received_at) VALUES"
-               " (1, 's', 'e1', 1, 'case_lookup', 'w1', 'u', '1', NULL, 0, NULL, 'x', 'b', 1.0, ?, 1.0, 0, 'x')",
-               [json.dumps({"result": "found", "case_no": "113-000123", "source": "screen"})])
-    db.execute("INSERT INTO cases (case_no, revision, published, case_type, applicant_name, name_masked,"
-               " verify_code, stages, unit, content_hash, updated_at, source)"
-               " VALUES ('A-1', 1, 1, 't', '王小明', '王○○', '5678', '[]', 'u', 'h', 'x', 'csv')")
+    db.execute(
+        "INSERT INTO events (kiosk, store_id, id, seq, type, kiosk_id, unit, window, level, misuse, ref,"
+        " recorded_at, boot_id, monotonic, detail, corrected_at, time_suspect, received_at) VALUES"
+        " (1, 's', 'e1', 1, 'case_lookup', 'w1', 'u', '1', NULL, 0, NULL, 'x', 'b', 1.0, ?, 1.0, 0, 'x')",
+        [json.dumps({"result": "found", "case_no": "113-000123", "source": "screen"})],
+    )
+    db.execute(
+        "INSERT INTO cases (case_no, revision, published, case_type, applicant_name, name_masked,"
+        " verify_code, stages, unit, content_hash, updated_at, source)"
+        " VALUES ('A-1', 1, 1, 't', '王小明', '王○○', '5678', '[]', 'u', 'h', 'x', 'csv')"
+    )
     db.conn.close()
     conn = dbmod.open_db(path)
-    assert json.loads(conn.execute("SELECT detail FROM events").fetchone()[0]) == {"result": "found",
-                                                                                   "source": "screen"}
+    assert json.loads(conn.execute("SELECT detail FROM events").fetchone()[0]) == {
+        "result": "found",
+        "source": "screen",
+    }
     assert conn.execute("SELECT verify_code FROM cases").fetchone() == ("",)
     conn.close()
 
@@ -275,7 +323,11 @@ def test_the_upgrade_strips_case_numbers_and_plain_codes_already_stored(tmp_path
 def test_the_generate_codes_command_is_installed(tmp_path):
     f = tmp_path / "c.csv"
     f.write_bytes(csv_bytes(case_rows("A-1", code="")))
-    out = subprocess.run([*collector_command(), "generate-codes", str(f), "--db", str(tmp_path / "c.db")],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [*collector_command(), "generate-codes", str(f), "--db", str(tmp_path / "c.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert len(list(csv.DictReader(io.StringIO(f.read_text("utf-8"))))[0]["verify_code"]) == 10

@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-
 from casehelp import case_rows, collector_with, csv_bytes
+from synchelp import KIOSK_ID, Collector
+
 from kiosk.lookup import CaseLookup
 from kiosk.outbox import sync_client
 from kiosk.store import Store
 from server_sync.collector import masking
 from server_sync.collector.cases import pull, storing
-from synchelp import KIOSK_ID, Collector
 
 SURNAMES = "林陳黃張李王吳劉蔡楊"
 UNITS = ("第一組",)  # the unit of every case in these tests, and of the test kiosk
@@ -53,8 +52,13 @@ def collector(tmp_path):
 def write_cases(path: Path, persons, *, closed=None, stage_extra=()):
     rows = []
     for case_no, name, code in persons:
-        rows += case_rows(case_no, name=name, code=code, stages=(("收件", "2024-05-01"), *stage_extra),
-                          closed=(closed or {}).get(case_no, ""))
+        rows += case_rows(
+            case_no,
+            name=name,
+            code=code,
+            stages=(("收件", "2024-05-01"), *stage_extra),
+            closed=(closed or {}).get(case_no, ""),
+        )
     path.write_bytes(csv_bytes(rows, bom=True))
 
 
@@ -84,8 +88,9 @@ def test_only_masked_data_reaches_the_kiosk_file_and_its_wal(collector, tmp_path
     running = Store(data, kiosk_id=KIOSK_ID)  # the kiosk app keeps its file open: the WAL stays as it is
 
     # What the API sends already holds neither names nor codes.
-    answer = requests.get(f"{collector.url}/api/v1/cases", headers={"Authorization": f"Bearer {collector.token}"},
-                          timeout=10)
+    answer = requests.get(
+        f"{collector.url}/api/v1/cases", headers={"Authorization": f"Bearer {collector.token}"}, timeout=10
+    )
     assert answer.status_code == 200 and len(answer.json()["changes"]) == 40
     assert requests.get(f"{collector.url}/api/v1/cases", timeout=10).status_code == 401
 
@@ -123,8 +128,10 @@ def test_updates_removals_and_closing_reach_the_kiosk(collector, tmp_path):
     today = date.today()
     persons = people(6, seed=9)
     f = tmp_path / "cases.csv"
-    closed = {persons[4][0]: (today - timedelta(days=10)).isoformat(),
-              persons[5][0]: (today - timedelta(days=40)).isoformat()}
+    closed = {
+        persons[4][0]: (today - timedelta(days=10)).isoformat(),
+        persons[5][0]: (today - timedelta(days=40)).isoformat(),
+    }
     write_cases(f, persons, closed=closed)
     # Stages must not be after closing: give the closed ones their own dates.
     collector.cli("import-cases", str(f))
@@ -141,12 +148,28 @@ def test_updates_removals_and_closing_reach_the_kiosk(collector, tmp_path):
     assert "removed 1" in out
     admin = collector.cli("add-api-token", "case-system").strip().splitlines()[-1]
     headers = {"Authorization": f"Bearer {admin}"}
-    put = requests.put(f"{collector.url}/api/v1/admin/cases", headers=headers, timeout=60, json={
-        "cases": [{"case_no": "114-000001", "case_type": "候選人登記", "applicant_name": "諸葛亮",
-                   "verify_code": "7301928465", "unit": "第一組", "extension": "1202",
-                   "stages": [{"stage": "收件", "date": "2025-01-02"}, {"stage": "審核", "stage_en": "Review",
-                                                                         "date": "2025-01-05"}]}],
-        "remove": [persons[2][0]]})
+    put = requests.put(
+        f"{collector.url}/api/v1/admin/cases",
+        headers=headers,
+        timeout=60,
+        json={
+            "cases": [
+                {
+                    "case_no": "114-000001",
+                    "case_type": "候選人登記",
+                    "applicant_name": "諸葛亮",
+                    "verify_code": "7301928465",
+                    "unit": "第一組",
+                    "extension": "1202",
+                    "stages": [
+                        {"stage": "收件", "date": "2025-01-02"},
+                        {"stage": "審核", "stage_en": "Review", "date": "2025-01-05"},
+                    ],
+                }
+            ],
+            "remove": [persons[2][0]],
+        },
+    )
     assert put.status_code == 200, put.text
     assert put.json()["added"] == 1 and put.json()["removed"] == 1
     result = sync(data, collector)
@@ -164,11 +187,31 @@ def test_updates_removals_and_closing_reach_the_kiosk(collector, tmp_path):
     assert sync(data, collector).cases_changed == 0
 
     # The admin API refuses bad tokens and names every bad field.
-    assert requests.put(f"{collector.url}/api/v1/admin/cases", json={"cases": []}, timeout=10,
-                        headers={"Authorization": f"Bearer {collector.token}"}).status_code == 401
-    bad = requests.put(f"{collector.url}/api/v1/admin/cases", headers=headers, timeout=10, json={
-        "cases": [{"case_no": "X-1", "case_type": "t", "verify_code": "12", "unit": "u",
-                   "stages": [{"stage": "s", "date": "2025-02-30"}]}]})
+    assert (
+        requests.put(
+            f"{collector.url}/api/v1/admin/cases",
+            json={"cases": []},
+            timeout=10,
+            headers={"Authorization": f"Bearer {collector.token}"},
+        ).status_code
+        == 401
+    )
+    bad = requests.put(
+        f"{collector.url}/api/v1/admin/cases",
+        headers=headers,
+        timeout=10,
+        json={
+            "cases": [
+                {
+                    "case_no": "X-1",
+                    "case_type": "t",
+                    "verify_code": "12",
+                    "unit": "u",
+                    "stages": [{"stage": "s", "date": "2025-02-30"}],
+                }
+            ]
+        },
+    )
     assert bad.status_code == 422
     locs = [".".join(map(str, d["loc"])) for d in bad.json()["detail"]]
     assert locs == ["body.cases.0.verify_code", "body.cases.0.stages.0.date"]
@@ -177,7 +220,7 @@ def test_updates_removals_and_closing_reach_the_kiosk(collector, tmp_path):
 def test_a_closed_case_disappears_after_its_days_on_the_collectors_clock(tmp_path):
     """The collector's 'now' controlled by the test: day 30 after closing still shown, day 31 not."""
     rows = case_rows("C-1", code="5678012349", stages=(("結案", "2024-05-01"),), closed="2024-05-01")
-    t0 = datetime(2024, 5, 2, 4, 0, tzinfo=timezone.utc).timestamp()
+    t0 = datetime(2024, 5, 2, 4, 0, tzinfo=UTC).timestamp()
     conn = collector_with(tmp_path / "c.db", rows, now=t0)
     first = pull.delta(conn, 0, units=UNITS)
     assert [c["case_no"] for c in first["changes"]] == ["C-1"]

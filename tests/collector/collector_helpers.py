@@ -64,8 +64,11 @@ class LiveServer:
 def start_server(db_path: Path, *extra: str) -> LiveServer:
     port = free_port()
     log = open(db_path.with_suffix(".log"), "wb")
-    proc = subprocess.Popen([*collector_command(), "serve", "--db", str(db_path), "--port", str(port),
-                             "--no-access-log", *extra], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*collector_command(), "serve", "--db", str(db_path), "--port", str(port), "--no-access-log", *extra],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:
@@ -96,20 +99,49 @@ def iso_at(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, OFFICE_TZ).isoformat(timespec="milliseconds")
 
 
-def make_event(seq: int, *, level: int | None = 2, type: str = "rating", boot_id: str = BOOT,
-               monotonic: float | None = None, recorded_at: str | None = None,
-               clock: Callable[[], float] = time.time, **extra) -> dict:
-    ev = {"id": str(uuid.uuid4()), "seq": seq, "type": type, "kiosk_id": "w1", "unit": "第一組",
-          "window": "1", "level": level, "misuse": False, "ref": None,
-          "recorded_at": recorded_at or iso_at(clock()), "boot_id": boot_id,
-          "monotonic": float(seq) if monotonic is None else monotonic}
+def make_event(
+    seq: int,
+    *,
+    level: int | None = 2,
+    type: str = "rating",
+    boot_id: str = BOOT,
+    monotonic: float | None = None,
+    recorded_at: str | None = None,
+    clock: Callable[[], float] = time.time,
+    **extra,
+) -> dict:
+    ev = {
+        "id": str(uuid.uuid4()),
+        "seq": seq,
+        "type": type,
+        "kiosk_id": "w1",
+        "unit": "第一組",
+        "window": "1",
+        "level": level,
+        "misuse": False,
+        "ref": None,
+        "recorded_at": recorded_at or iso_at(clock()),
+        "boot_id": boot_id,
+        "monotonic": float(seq) if monotonic is None else monotonic,
+    }
     ev.update(extra)
     return ev
 
 
-def make_batch(events: list[dict], *, store_id: str = "store-1", boot_id: str = BOOT,
-               monotonic: float = 5000.0, wall: str | None = None, clock: Callable[[], float] = time.time,
-               backlog: int = 0) -> dict:
-    return {"store_id": store_id, "software_version": "0.1.0", "backlog": backlog,
-            "clock": {"wall": wall or iso_at(clock()), "boot_id": boot_id, "monotonic": monotonic},
-            "events": events}
+def make_batch(
+    events: list[dict],
+    *,
+    store_id: str = "store-1",
+    boot_id: str = BOOT,
+    monotonic: float = 5000.0,
+    wall: str | None = None,
+    clock: Callable[[], float] = time.time,
+    backlog: int = 0,
+) -> dict:
+    return {
+        "store_id": store_id,
+        "software_version": "0.1.0",
+        "backlog": backlog,
+        "clock": {"wall": wall or iso_at(clock()), "boot_id": boot_id, "monotonic": monotonic},
+        "events": events,
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from collector_helpers import start_server, stop_server
 
 

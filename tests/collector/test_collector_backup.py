@@ -11,8 +11,7 @@ from collector_helpers import collector_command, make_batch, make_event, start_s
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*collector_command(), *args], capture_output=True, text=True, timeout=120,
-                          check=True)
+    return subprocess.run([*collector_command(), *args], capture_output=True, text=True, timeout=120, check=True)
 
 
 def _stored_ids(db) -> set[str]:
@@ -75,10 +74,9 @@ def test_backup_while_taking_writes_then_restore(tmp_path):
     # The restored collector serves again, and the kiosk's resend fills the gap once.
     server = start_server(db)
     try:
-        events = [make_event(i + 1, id=eid) for i, eid in enumerate(
-            eid for _, batch in acked for eid in batch)]
+        events = [make_event(i + 1, id=eid) for i, eid in enumerate(eid for _, batch in acked for eid in batch)]
         for start in range(0, len(events), 1000):
-            response = server.post(token, make_batch(events[start:start + 1000]))
+            response = server.post(token, make_batch(events[start : start + 1000]))
             assert response.status_code == 200, response.text
     finally:
         stop_server(server)
@@ -94,10 +92,18 @@ def test_backups_rotate_and_a_bad_file_is_refused(tmp_path):
     assert len(list((tmp_path / "b").glob("collector-*.db"))) == 2
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)
-    result = subprocess.run([*collector_command(), "restore", "--db", str(db), str(junk), "--yes"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*collector_command(), "restore", "--db", str(db), str(junk), "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0 and "restore failed" in result.stderr
     assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok", "the live file is untouched"
-    missing = subprocess.run([*collector_command(), "backup", "--db", str(tmp_path / "nope.db"), "--to",
-                              str(tmp_path / "b")], capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [*collector_command(), "backup", "--db", str(tmp_path / "nope.db"), "--to", str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode != 0 and "no database" in missing.stderr

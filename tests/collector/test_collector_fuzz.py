@@ -11,10 +11,9 @@ from __future__ import annotations
 import pytest
 import requests
 import schemathesis
+from collector_helpers import start_server, stop_server
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-
-from collector_helpers import start_server, stop_server
 
 OPERATIONS = [("/api/v1/events", "POST"), ("/api/v1/settings", "GET"), ("/api/v1/health", "GET")]
 EXAMPLES = {"/api/v1/events": 250, "/api/v1/settings": 25, "/api/v1/health": 5}
@@ -31,9 +30,12 @@ def fuzz_server(tmp_path_factory):
     assert "Traceback" not in log, log
 
 
-CASES = [(path, method, mode) for path, method in OPERATIONS
-         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-         if not (path == "/api/v1/health" and mode == GenerationMode.NEGATIVE)]  # nothing to break
+CASES = [
+    (path, method, mode)
+    for path, method in OPERATIONS
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if not (path == "/api/v1/health" and mode == GenerationMode.NEGATIVE)
+]  # nothing to break
 
 
 @pytest.mark.parametrize("path,method,mode", CASES)
@@ -44,8 +46,13 @@ def test_no_server_errors(fuzz_server, path, method, mode):
     calls = [0]
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES[path], deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES[path],
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case):
         # Three cases in four carry a valid token so bodies reach validation and storage.
         calls[0] += 1

@@ -7,6 +7,7 @@ import subprocess
 import threading
 
 from collector_helpers import collector_command, make_batch, make_event
+
 from server_sync.collector import db as dbmod
 from server_sync.collector.auth import Kiosk, add_kiosk, kiosk_by_name
 from server_sync.collector.ingest import Ingestor, _Pending, prepare
@@ -24,8 +25,11 @@ def test_a_failing_batch_in_a_group_stores_nothing_and_spoils_nothing(tmp_path):
     ghost = Kiosk(999, "ghost", 5)  # no such row: its insert breaks the foreign key
     ing = Ingestor(conn)
     b1, b2, b3 = (batch([make_event(i) for i in range(1, 4)], store_id=s) for s in ("s1", "s2", "s3"))
-    items = [_Pending(good, b1, prepare(b1), 1.8e9), _Pending(ghost, b2, prepare(b2), 1.8e9),
-             _Pending(good, b3, prepare(b3), 1.8e9)]
+    items = [
+        _Pending(good, b1, prepare(b1), 1.8e9),
+        _Pending(ghost, b2, prepare(b2), 1.8e9),
+        _Pending(good, b3, prepare(b3), 1.8e9),
+    ]
     ing._write(items)
     assert all(i.done for i in items)
     assert items[0].result.stored == 3 and items[2].result.stored == 3
@@ -52,8 +56,11 @@ def test_many_writers_at_once_never_see_database_is_locked(live_server):
         n = 0
         while not stop.is_set() and n < 10:
             n += 1
-            out = subprocess.run([*collector_command(), "set-setting", "sync.interval", str(n),
-                                  "--db", str(live_server.db_path)], capture_output=True, text=True)
+            out = subprocess.run(
+                [*collector_command(), "set-setting", "sync.interval", str(n), "--db", str(live_server.db_path)],
+                capture_output=True,
+                text=True,
+            )
             results.append("cli-ok" if out.returncode == 0 else out.stderr)
 
     threads = [threading.Thread(target=kiosk, args=(t,)) for t in tokens]

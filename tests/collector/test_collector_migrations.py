@@ -25,14 +25,16 @@ def _old_database(path, stop_before):
             " recorded_at, boot_id, monotonic, detail, corrected_at, time_suspect, received_at)"
             " VALUES (1, 's', ?, ?, 'rating', 'w1', '第一組', '1', ?, 0, NULL, '2026-01-02T09:00:00+08:00',"
             " 'b', ?, NULL, 1767315600.0, 0, '2026-01-02T01:00:00+00:00')",
-            [event_id, seq, seq % 5 + 1, float(seq)])
+            [event_id, seq, seq % 5 + 1, float(seq)],
+        )
         ids.append(event_id)
     db.conn.close()
     return ids
 
 
-@pytest.mark.parametrize("stop_before", [*STEPS[1:], None],
-                         ids=[f"from-before-{s}" for s in STEPS[1:]] + ["from-newest"])
+@pytest.mark.parametrize(
+    "stop_before", [*STEPS[1:], None], ids=[f"from-before-{s}" for s in STEPS[1:]] + ["from-newest"]
+)
 def test_upgrade_keeps_every_event(tmp_path, stop_before):
     path = tmp_path / "collector.db"
     ids = _old_database(path, stop_before)

@@ -8,8 +8,8 @@ import sqlite3
 import threading
 
 import requests
-
 from collector_helpers import make_batch, make_event
+
 from server_sync.collector import db as dbmod
 from server_sync.collector.auth import revoke_kiosk
 from server_sync.collector.settings import set_setting
@@ -55,8 +55,7 @@ def test_same_batch_from_ten_clients_at_once_is_stored_once(live_server):
 
     def send():
         barrier.wait()
-        r = live_server.post(token, body, headers={"Content-Encoding": "gzip",
-                                                    "Content-Type": "application/json"})
+        r = live_server.post(token, body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
         results.append((r.status_code, r.json()))
 
     threads = [threading.Thread(target=send) for _ in range(10)]
@@ -68,11 +67,19 @@ def test_same_batch_from_ten_clients_at_once_is_stored_once(live_server):
     assert sum(a["stored"] for _, a in results) == 200
     assert sum(a["duplicates"] for _, a in results) == 200 * 9
     assert all(a["acked_seq"] == 200 for _, a in results)
-    assert count(live_server, "SELECT count(*) FROM events e JOIN streams s ON s.kiosk = e.kiosk "
-                              "WHERE s.store_id = 'race'") == 200
+    assert (
+        count(
+            live_server, "SELECT count(*) FROM events e JOIN streams s ON s.kiosk = e.kiosk WHERE s.store_id = 'race'"
+        )
+        == 200
+    )
     # The rollups counted each press once, too.
-    assert count(live_server, "SELECT sum(r.n) FROM rollups r JOIN streams s ON s.kiosk = r.kiosk "
-                              "WHERE s.store_id = 'race'") == 200
+    assert (
+        count(
+            live_server, "SELECT sum(r.n) FROM rollups r JOIN streams s ON s.kiosk = r.kiosk WHERE s.store_id = 'race'"
+        )
+        == 200
+    )
 
 
 def test_plain_and_gzip_bodies_are_the_same(live_server):
@@ -80,8 +87,7 @@ def test_plain_and_gzip_bodies_are_the_same(live_server):
     events = [make_event(i) for i in range(1, 4)]
     check_ack(live_server.post(token, make_batch(events[:2], store_id="enc")), stored=2, acked_seq=2)
     body = gzip.compress(json.dumps(make_batch(events, store_id="enc")).encode())
-    check_ack(live_server.post(token, body, headers={"Content-Encoding": "gzip"}),
-              stored=1, duplicates=2, acked_seq=3)
+    check_ack(live_server.post(token, body, headers={"Content-Encoding": "gzip"}), stored=1, duplicates=2, acked_seq=3)
 
 
 def test_a_batch_with_one_malformed_event_stores_nothing(live_server):
@@ -150,13 +156,14 @@ def test_bad_bodies_get_422_naming_the_field(live_server):
     cases = [
         (b"{not json", ["body"]),
         (json.dumps(make_batch([make_event(i) for i in range(1, 1002)])), ["body", "events"]),
-        (json.dumps({**make_batch([make_event(1)]), "clock": {"wall": "yesterday", "boot_id": "b",
-                                                              "monotonic": 1}}), ["body", "clock", "wall"]),
+        (
+            json.dumps({**make_batch([make_event(1)]), "clock": {"wall": "yesterday", "boot_id": "b", "monotonic": 1}}),
+            ["body", "clock", "wall"],
+        ),
         (json.dumps(make_batch([{**make_event(1), "seq": 0}])), ["body", "events", 0, "seq"]),
         (json.dumps(make_batch([{**make_event(1), "misuse": 1}])), ["body", "events", 0, "misuse"]),
         (json.dumps(make_batch([make_event(1, level=None)])), ["body", "events", 0, "level"]),
-        (json.dumps(make_batch([{k: v for k, v in make_event(1).items() if k != "id"}])),
-         ["body", "events", 0, "id"]),
+        (json.dumps(make_batch([{k: v for k, v in make_event(1).items() if k != "id"}])), ["body", "events", 0, "id"]),
     ]
     for body, loc in cases:
         r = live_server.post(token, body, headers={"Content-Type": "application/json"})

@@ -6,12 +6,12 @@ import csv
 import hashlib
 import io
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-
 from collector_helpers import make_batch, make_event
+
 from server_sync.collector import db as dbmod
 from server_sync.collector.auth import add_kiosk, kiosk_by_name
 from server_sync.collector.cli import main
@@ -19,25 +19,40 @@ from server_sync.collector.ingest import Ingestor
 from server_sync.collector.models import Batch
 from server_sync.collector.report import render, report
 
-T = datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc).timestamp()
+T = datetime(2026, 11, 28, 0, 0, tzinfo=UTC).timestamp()
 CLOCK_MONO = 200_000.0
 
 
 def utc(s: str) -> datetime:
-    return datetime.fromisoformat(s).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(s).replace(tzinfo=UTC)
 
 
 def k5_event(seq, level, when_utc, *, misuse=False, window="1", type="rating"):
     """A press on the 5-button kiosk whose wall clock read 1970: only the anchor places it."""
     mono = utc(when_utc).timestamp() - (T - CLOCK_MONO)
-    return make_event(seq, level=level, type=type, misuse=misuse, window=window, boot_id="k5-boot",
-                      monotonic=mono, recorded_at="1970-01-01T00:00:00.000+00:00")
+    return make_event(
+        seq,
+        level=level,
+        type=type,
+        misuse=misuse,
+        window=window,
+        boot_id="k5-boot",
+        monotonic=mono,
+        recorded_at="1970-01-01T00:00:00.000+00:00",
+    )
 
 
 def k3_event(seq, level, when_utc, *, misuse=False):
     """A press on the 3-button kiosk whose wall clock was right."""
-    return make_event(seq, level=level, misuse=misuse, unit="第二組", window="2", boot_id="k3-old",
-                      recorded_at=utc(when_utc).isoformat())
+    return make_event(
+        seq,
+        level=level,
+        misuse=misuse,
+        unit="第二組",
+        window="2",
+        boot_id="k3-old",
+        recorded_at=utc(when_utc).isoformat(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +64,41 @@ def db_path(tmp_path_factory):
     add_kiosk(conn, "k3", levels=3)
     ing = Ingestor(conn, clock=lambda: T)
     # Taipei = UTC+8: 01:xx UTC is 09:xx in the office, 06:xx is 14:xx, 16:30 the previous UTC day is 00:30.
-    k5 = [k5_event(1, 1, "2026-11-26T01:05"), k5_event(2, 1, "2026-11-26T01:10"),
-          k5_event(3, 2, "2026-11-26T01:15"), k5_event(4, 3, "2026-11-26T01:20"),
-          k5_event(5, 5, "2026-11-26T01:25"),
-          k5_event(6, 1, "2026-11-26T01:25:02", misuse=True), k5_event(7, 1, "2026-11-26T01:25:03", misuse=True),
-          k5_event(8, 2, "2026-11-26T06:00"), k5_event(9, 4, "2026-11-26T06:30"),
-          k5_event(10, 1, "2026-11-26T16:30")]
-    ing.ingest(kiosk_by_name(conn, "k5"), Batch.model_validate_json(json.dumps(
-        make_batch(k5, boot_id="k5-boot", monotonic=CLOCK_MONO, wall="1970-01-03T07:33:20+00:00"))))
+    k5 = [
+        k5_event(1, 1, "2026-11-26T01:05"),
+        k5_event(2, 1, "2026-11-26T01:10"),
+        k5_event(3, 2, "2026-11-26T01:15"),
+        k5_event(4, 3, "2026-11-26T01:20"),
+        k5_event(5, 5, "2026-11-26T01:25"),
+        k5_event(6, 1, "2026-11-26T01:25:02", misuse=True),
+        k5_event(7, 1, "2026-11-26T01:25:03", misuse=True),
+        k5_event(8, 2, "2026-11-26T06:00"),
+        k5_event(9, 4, "2026-11-26T06:30"),
+        k5_event(10, 1, "2026-11-26T16:30"),
+    ]
+    ing.ingest(
+        kiosk_by_name(conn, "k5"),
+        Batch.model_validate_json(
+            json.dumps(make_batch(k5, boot_id="k5-boot", monotonic=CLOCK_MONO, wall="1970-01-03T07:33:20+00:00"))
+        ),
+    )
     # Window 2 of the same unit is another kiosk (a kiosk serves one window), with the same wrong clock.
-    w2 = [k5_event(1, 5, "2026-11-27T02:00", window="2"), k5_event(2, 5, "2026-11-27T02:00:30", type="reason",
-                                                                    window="2")]
-    ing.ingest(kiosk_by_name(conn, "k5w2"), Batch.model_validate_json(json.dumps(
-        make_batch(w2, boot_id="k5-boot", monotonic=CLOCK_MONO, wall="1970-01-03T07:33:20+00:00"))))
-    k3 = [k3_event(1, 1, "2026-11-27T02:10"), k3_event(2, 2, "2026-11-27T02:20"),
-          k3_event(3, 3, "2026-11-27T02:30"), k3_event(4, 3, "2026-11-27T02:30:01", misuse=True)]
+    w2 = [
+        k5_event(1, 5, "2026-11-27T02:00", window="2"),
+        k5_event(2, 5, "2026-11-27T02:00:30", type="reason", window="2"),
+    ]
+    ing.ingest(
+        kiosk_by_name(conn, "k5w2"),
+        Batch.model_validate_json(
+            json.dumps(make_batch(w2, boot_id="k5-boot", monotonic=CLOCK_MONO, wall="1970-01-03T07:33:20+00:00"))
+        ),
+    )
+    k3 = [
+        k3_event(1, 1, "2026-11-27T02:10"),
+        k3_event(2, 2, "2026-11-27T02:20"),
+        k3_event(3, 3, "2026-11-27T02:30"),
+        k3_event(4, 3, "2026-11-27T02:30:01", misuse=True),
+    ]
     ing.ingest(kiosk_by_name(conn, "k3"), Batch.model_validate_json(json.dumps(make_batch(k3, boot_id="k3-now"))))
     conn.close()
     return path
@@ -77,8 +112,10 @@ def conn(db_path):
 
 
 def rows(conn, **kw):
-    return {tuple(v for k, v in r.items() if k in ("unit", "window", "day", "hour")): r
-            for r in report(conn, **kw).records()}
+    return {
+        tuple(v for k, v in r.items() if k in ("unit", "window", "day", "hour")): r
+        for r in report(conn, **kw).records()
+    }
 
 
 def check(row, levels, n, hi, csat, misuse):
@@ -113,8 +150,7 @@ def test_by_day_in_taipei_time(conn):
 
 def test_by_hour(conn):
     r = rows(conn, group_by="hour")
-    assert list(r)[:-1] == [("2026-11-26 09:00",), ("2026-11-26 14:00",), ("2026-11-27 00:00",),
-                            ("2026-11-27 10:00",)]
+    assert list(r)[:-1] == [("2026-11-26 09:00",), ("2026-11-26 14:00",), ("2026-11-27 00:00",), ("2026-11-27 10:00",)]
     check(r[("2026-11-26 09:00",)], [2, 1, 1, 0, 1], 5, 65.0, 60.0, 2)
     check(r[("2026-11-26 14:00",)], [0, 1, 0, 1, 0], 2, 50.0, 50.0, 0)
     check(r[("2026-11-27 00:00",)], [1, 0, 0, 0, 0], 1, 100.0, 100.0, 0)
@@ -144,8 +180,22 @@ def test_formats(conn):
 
 def test_report_cli(db_path):
     runner = CliRunner()
-    res = runner.invoke(main, ["report", "--db", str(db_path), "--group-by", "day", "--format", "json",
-                               "--from", "2026-11-26", "--to", "2026-11-27"])
+    res = runner.invoke(
+        main,
+        [
+            "report",
+            "--db",
+            str(db_path),
+            "--group-by",
+            "day",
+            "--format",
+            "json",
+            "--from",
+            "2026-11-26",
+            "--to",
+            "2026-11-27",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert [r["day"] for r in data["rows"]] == ["2026-11-26", "2026-11-27", "合計 total"]
@@ -162,8 +212,23 @@ def test_events_cli_prints_kiosk_fields_plus_kiosk_and_corrected_at(db_path):
     lines = [json.loads(line) for line in res.output.splitlines()]
     assert len(lines) == 10
     first = lines[0]
-    for key in ("id", "seq", "type", "kiosk_id", "unit", "window", "level", "misuse", "ref",
-                "recorded_at", "boot_id", "monotonic", "kiosk", "corrected_at", "time_suspect"):
+    for key in (
+        "id",
+        "seq",
+        "type",
+        "kiosk_id",
+        "unit",
+        "window",
+        "level",
+        "misuse",
+        "ref",
+        "recorded_at",
+        "boot_id",
+        "monotonic",
+        "kiosk",
+        "corrected_at",
+        "time_suspect",
+    ):
         assert key in first
     assert first["kiosk"] == "k5" and first["corrected_at"].startswith("2026-11-26T01:05")
     assert first["recorded_at"].startswith("1970")
@@ -193,7 +258,7 @@ def test_kiosk_management_cli(tmp_path):
     res = runner.invoke(main, ["set-setting", "sync.interval", "60", "--kiosk", "w9", "--db", path])
     assert res.exit_code == 0
     res = runner.invoke(main, ["settings", "--db", path])
-    assert "*\tkiosk.office\t\"嘉義市選舉委員會\"" in res.output and "w9\tsync.interval\t60" in res.output
+    assert '*\tkiosk.office\t"嘉義市選舉委員會"' in res.output and "w9\tsync.interval\t60" in res.output
     conn.close()
 
 
@@ -208,17 +273,27 @@ def months_db(tmp_path_factory):
     add_kiosk(conn, "a")
     add_kiosk(conn, "b", levels=4)
     ing = Ingestor(conn, clock=lambda: T)
-    start = datetime(2026, 7, 1, tzinfo=timezone.utc).timestamp() - 8 * 3600  # Taipei midnight
+    start = datetime(2026, 7, 1, tzinfo=UTC).timestamp() - 8 * 3600  # Taipei midnight
     for name in ("a", "b"):
         events = []
         for seq in range(1, 1501):
             when = start + rnd.uniform(0, 120 * 86400)
-            events.append(make_event(seq, level=rnd.randint(1, 4), misuse=rnd.random() < 0.1,
-                                     unit=rnd.choice(["第一組", "第二組"]), window=rnd.choice("123"),
-                                     boot_id="old", recorded_at=datetime.fromtimestamp(when, timezone.utc).isoformat()))
+            events.append(
+                make_event(
+                    seq,
+                    level=rnd.randint(1, 4),
+                    misuse=rnd.random() < 0.1,
+                    unit=rnd.choice(["第一組", "第二組"]),
+                    window=rnd.choice("123"),
+                    boot_id="old",
+                    recorded_at=datetime.fromtimestamp(when, UTC).isoformat(),
+                )
+            )
         for i in range(0, len(events), 500):
-            ing.ingest(kiosk_by_name(conn, name), Batch.model_validate_json(json.dumps(
-                make_batch(events[i:i + 500], store_id=name, boot_id="now"))))
+            ing.ingest(
+                kiosk_by_name(conn, name),
+                Batch.model_validate_json(json.dumps(make_batch(events[i : i + 500], store_id=name, boot_id="now"))),
+            )
     yield conn
     conn.close()
 
@@ -228,9 +303,11 @@ def test_days_and_months_are_sums_of_hours(months_db):
         period = "day" if cut == 10 else "month"
         summed = months_db.execute(
             f"SELECT substr(hour, 1, {cut}), kiosk, unit, window, level, misuse, sum(n) FROM rollups"
-            f" GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
-        kept = months_db.execute(f"SELECT {period}, kiosk, unit, window, level, misuse, n FROM {table}"
-                                 " ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
+            f" GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+        ).fetchall()
+        kept = months_db.execute(
+            f"SELECT {period}, kiosk, unit, window, level, misuse, n FROM {table} ORDER BY 1, 2, 3, 4, 5, 6"
+        ).fetchall()
         assert kept == summed
     assert months_db.execute("SELECT sum(n) FROM rollups").fetchone()[0] == 3000
 
@@ -240,8 +317,14 @@ def test_reading_months_and_days_gives_what_the_hours_give(months_db, group_by):
     import random
 
     rnd = random.Random(group_by)
-    ranges = [(None, None), (date(2026, 7, 1), date(2026, 8, 31)), (date(2026, 7, 15), date(2026, 7, 20)),
-              (date(2026, 7, 31), date(2026, 8, 1)), (None, date(2026, 9, 30)), (date(2026, 8, 2), None)]
+    ranges = [
+        (None, None),
+        (date(2026, 7, 1), date(2026, 8, 31)),
+        (date(2026, 7, 15), date(2026, 7, 20)),
+        (date(2026, 7, 31), date(2026, 8, 1)),
+        (None, date(2026, 9, 30)),
+        (date(2026, 8, 2), None),
+    ]
     for _ in range(20):
         a = date(2026, 6, 20) + timedelta(days=rnd.randint(0, 140))
         b = a + timedelta(days=rnd.randint(0, 100))

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from collector_helpers import make_batch, make_event
+
 from kiosk.clock import SimulatedClock
 from kiosk.outbox import sync_client
 from kiosk.store import Store
@@ -21,14 +21,29 @@ pytestmark = pytest.mark.slow
 
 
 def ticket_called(seq, clock=time.time, **detail):
-    return make_event(seq, type="ticket_called", level=None, clock=clock,
-                      **{"service": "a", "ticket": "A001", "wait_seconds": 120.0, **detail})
+    return make_event(
+        seq,
+        type="ticket_called",
+        level=None,
+        clock=clock,
+        **{"service": "a", "ticket": "A001", "wait_seconds": 120.0, **detail},
+    )
 
 
-@pytest.mark.parametrize("field, value", [
-    ("estimate_band", "lt1e308"), ("estimate_band", "1e308-1e308"), ("estimate_band", "5-x"),
-    ("wait_seconds", 1e300), ("wait_seconds", -1.0), ("service_seconds", "60"), ("estimate_low", True),
-    ("ahead", 1.5), ("call", -1)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("estimate_band", "lt1e308"),
+        ("estimate_band", "1e308-1e308"),
+        ("estimate_band", "5-x"),
+        ("wait_seconds", 1e300),
+        ("wait_seconds", -1.0),
+        ("service_seconds", "60"),
+        ("estimate_low", True),
+        ("ahead", 1.5),
+        ("call", -1),
+    ],
+)
 def test_bad_numbers_are_refused_naming_the_event_and_field(live_server, field, value):
     token = live_server.new_kiosk()
     event = ticket_called(1, **{field: value})
@@ -53,8 +68,10 @@ def test_non_finite_json_numbers_anywhere_in_an_event_are_refused(live_server, l
 
 def test_the_bands_a_kiosk_writes_are_accepted(live_server):
     token = live_server.new_kiosk()
-    events = [ticket_called(i + 1, estimate_band=b, estimate_seconds=None)
-              for i, b in enumerate(("lt5", "5-10", "10-20", "20-30", "30+", "closed", None))]
+    events = [
+        ticket_called(i + 1, estimate_band=b, estimate_seconds=None)
+        for i, b in enumerate(("lt5", "5-10", "10-20", "20-30", "30+", "closed", None))
+    ]
     r = live_server.post(token, make_batch(events))
     assert r.status_code == 200 and r.json()["stored"] == len(events)
 
@@ -62,8 +79,12 @@ def test_the_bands_a_kiosk_writes_are_accepted(live_server):
 def stored(server, kiosk: str, column: str) -> set:
     conn = sqlite3.connect(server.db_path)
     try:
-        return {r[0] for r in conn.execute(
-            f"SELECT e.{column} FROM events e JOIN kiosks k ON k.id = e.kiosk WHERE k.name = ?", [kiosk])}
+        return {
+            r[0]
+            for r in conn.execute(
+                f"SELECT e.{column} FROM events e JOIN kiosks k ON k.id = e.kiosk WHERE k.name = ?", [kiosk]
+            )
+        }
     finally:
         conn.close()
 
@@ -87,8 +108,9 @@ def test_a_kiosk_without_a_place_adopts_its_first_batch_once(live_server):
         audit = conn.execute("SELECT username, action, detail FROM admin_audit WHERE target = 'desk-new'").fetchall()
     finally:
         conn.close()
-    assert audit == [("kiosk:desk-new", "adopt_place", json.dumps({"unit": "第二組", "window": "3"},
-                                                                   ensure_ascii=False))]
+    assert audit == [
+        ("kiosk:desk-new", "adopt_place", json.dumps({"unit": "第二組", "window": "3"}, ensure_ascii=False))
+    ]
 
 
 def spread(n: int, hours: int, clock=time.time) -> list[float]:
@@ -102,8 +124,9 @@ def test_a_flood_gets_429_and_shows_on_the_fleet_list(live_server):
     times = spread(volume.BURST + 1000, 48)
     statuses = []
     for b in range(0, len(times), 1000):
-        events = [make_event(b + i + 1, boot_id="unanchored", clock=lambda t=t: t)
-                  for i, t in enumerate(times[b:b + 1000])]
+        events = [
+            make_event(b + i + 1, boot_id="unanchored", clock=lambda t=t: t) for i, t in enumerate(times[b : b + 1000])
+        ]
         r = live_server.post(token, make_batch(events))
         statuses.append(r.status_code)
     assert statuses == [200] * (volume.BURST // 1000) + [429]
@@ -125,18 +148,25 @@ def test_events_past_the_hour_cap_are_acknowledged_and_counted_not_kept(live_ser
     n = volume.HOUR_CAP + 400
     acked = 0
     for b in range(0, n, 1000):
-        events = [make_event(i + 1, boot_id="unanchored", clock=lambda i=i: hour_start + i * 3599 / n)
-                  for i in range(b, min(n, b + 1000))]
+        events = [
+            make_event(i + 1, boot_id="unanchored", clock=lambda i=i: hour_start + i * 3599 / n)
+            for i in range(b, min(n, b + 1000))
+        ]
         r = live_server.post(token, make_batch(events))
         assert r.status_code == 200, r.text
         acked = r.json()["acked_seq"]
     assert acked == n  # nothing is left for the kiosk to send again
     conn = sqlite3.connect(live_server.db_path)
     try:
-        kinds = dict(conn.execute("SELECT e.type, count(*) FROM events e JOIN kiosks k ON k.id = e.kiosk"
-                                  " WHERE k.name = 'one-hour' GROUP BY e.type"))
-        counted = conn.execute("SELECT sum(n) FROM rollups r JOIN kiosks k ON k.id = r.kiosk"
-                               " WHERE k.name = 'one-hour'").fetchone()[0]
+        kinds = dict(
+            conn.execute(
+                "SELECT e.type, count(*) FROM events e JOIN kiosks k ON k.id = e.kiosk"
+                " WHERE k.name = 'one-hour' GROUP BY e.type"
+            )
+        )
+        counted = conn.execute(
+            "SELECT sum(n) FROM rollups r JOIN kiosks k ON k.id = r.kiosk WHERE k.name = 'one-hour'"
+        ).fetchone()[0]
     finally:
         conn.close()
     assert kinds == {"rating": volume.HOUR_CAP, "over_cap": 400} and counted == volume.HOUR_CAP
@@ -145,7 +175,7 @@ def test_events_past_the_hour_cap_are_acknowledged_and_counted_not_kept(live_ser
 def test_a_real_kiosk_back_after_30_days_offline_sends_its_whole_backlog(live_server, tmp_path):
     token = live_server.new_kiosk("back-online", unit="第一組", window="3")
     data = tmp_path / "kiosk"
-    clock = SimulatedClock(datetime.now(timezone.utc) - timedelta(days=30))
+    clock = SimulatedClock(datetime.now(UTC) - timedelta(days=30))
     store = Store(data, kiosk_id="back-online", unit="第一組", window="3", clock=clock)
     try:
         for i in range(5000):
@@ -157,8 +187,10 @@ def test_a_real_kiosk_back_after_30_days_offline_sends_its_whole_backlog(live_se
     assert result.ok and result.pending == 0, result.error
     conn = sqlite3.connect(live_server.db_path)
     try:
-        n = conn.execute("SELECT count(*) FROM events e JOIN kiosks k ON k.id = e.kiosk"
-                         " WHERE k.name = 'back-online' AND e.type = 'rating'").fetchone()[0]
+        n = conn.execute(
+            "SELECT count(*) FROM events e JOIN kiosks k ON k.id = e.kiosk"
+            " WHERE k.name = 'back-online' AND e.type = 'rating'"
+        ).fetchone()[0]
         refused = conn.execute("SELECT refused + dropped FROM kiosks WHERE name = 'back-online'").fetchone()[0]
     finally:
         conn.close()

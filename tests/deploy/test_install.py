@@ -25,13 +25,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from waiting import wait_until
 from xvfb import Xvfb
 
 REPO = Path(__file__).resolve().parent.parent.parent
-UNITS = ["kiosk.service", "kiosk-collector.service", "kiosk-collector-backup.service",
-         "kiosk-collector-backup.timer"]
+UNITS = ["kiosk.service", "kiosk-collector.service", "kiosk-collector-backup.service", "kiosk-collector-backup.timer"]
 VENV_BIN = "/opt/counter-kiosk/venv/bin"
 
 pytestmark = [
@@ -51,15 +49,16 @@ def _mirror() -> str:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON", "KIOSK_", "KIVY_", "SDL_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON", "KIOSK_", "KIVY_", "SDL_"))
+    }
     env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     env.update(extra)
     return env
 
 
 def _chroot(root: Path, *cmd: str, check=True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run(["chroot", str(root), *cmd], capture_output=True, text=True, env=env or _env(),
-                            timeout=900)
+    result = subprocess.run(["chroot", str(root), *cmd], capture_output=True, text=True, env=env or _env(), timeout=900)
     if check and result.returncode != 0:
         raise AssertionError(f"{cmd} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
@@ -72,8 +71,12 @@ def debian(tmp_path_factory) -> Path:
         pytest.fail("debootstrap is not installed: ./dev.sh setup installs it")
     root = tmp_path_factory.mktemp("debian-root")
     root.chmod(0o755)  # it becomes "/", which the kiosk and collector users must traverse (pytest makes it 0700)
-    subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(root), _mirror()],
-                   check=True, capture_output=True, timeout=900)
+    subprocess.run(
+        ["debootstrap", "--variant=minbase", "bookworm", str(root), _mirror()],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     # The chroot trusts what this machine trusts (an office proxy's CA, say) and
     # resolves names the same way; policy-rc.d keeps apt from starting services.
     (root / "etc/ssl/certs").mkdir(parents=True, exist_ok=True)
@@ -86,8 +89,12 @@ def debian(tmp_path_factory) -> Path:
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
     # What git tracks plus new files it does not ignore: the tree as it stands, without build leftovers.
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, check=True).stdout
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout
     for name in filter(None, files.decode().split("\0")):
         src = REPO / name
         if src.is_file():
@@ -108,9 +115,19 @@ def _overlay(work: Path, lowers: list[Path]):
     upper, scratch, merged = work / "upper", work / "scratch", work / "root"
     for folder in (upper, scratch, merged):
         folder.mkdir(parents=True)
-    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
-                    f"lowerdir={':'.join(map(str, lowers))},upperdir={upper},workdir={scratch}", str(merged)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "mount",
+            "-t",
+            "overlay",
+            "overlay",
+            "-o",
+            f"lowerdir={':'.join(map(str, lowers))},upperdir={upper},workdir={scratch}",
+            str(merged),
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         subprocess.run(["mount", "-t", "proc", "proc", str(merged / "proc")], check=True)
         try:
@@ -156,8 +173,14 @@ def collector_root(debian, collector_layer, tmp_path):
 def _manifest(root: Path) -> dict[str, tuple]:
     """Every file the installer may touch, with owner, mode and content hash."""
     out = {}
-    for top in ("etc/counter-kiosk", "etc/systemd/system", "etc/udev/rules.d", "opt/counter-kiosk", "var/lib/counter-kiosk",
-                "var/lib/counter-kiosk-collector"):
+    for top in (
+        "etc/counter-kiosk",
+        "etc/systemd/system",
+        "etc/udev/rules.d",
+        "opt/counter-kiosk",
+        "var/lib/counter-kiosk",
+        "var/lib/counter-kiosk-collector",
+    ):
         for path in sorted((root / top).rglob("*")) if (root / top).exists() else []:
             if "__pycache__" in path.parts:
                 continue
@@ -173,8 +196,11 @@ def _manifest(root: Path) -> dict[str, tuple]:
 
 def _verify_units(root: Path, units: list[str]) -> None:
     for unit in units:
-        result = subprocess.run(["systemd-analyze", "verify", f"--root={root}", f"/etc/systemd/system/{unit}"],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            ["systemd-analyze", "verify", f"--root={root}", f"/etc/systemd/system/{unit}"],
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, f"{unit}: {result.stderr}"
 
 
@@ -197,8 +223,21 @@ def _stop(proc: subprocess.Popen) -> int:
 def _start_installed_kiosk(root: Path) -> None:
     """The installed `kiosk` as its user: a simulated queue day, then `kiosk run --demo` up to its home screen."""
     env = _env(HOME="/var/lib/counter-kiosk")
-    sim = _chroot(root, *_as_user("kiosk", f"{VENV_BIN}/kiosk", "simulate", "--queue-days", "1", "--seed", "1",
-                                   "--data-dir", "/tmp/kiosk-simulate"), env=env)
+    sim = _chroot(
+        root,
+        *_as_user(
+            "kiosk",
+            f"{VENV_BIN}/kiosk",
+            "simulate",
+            "--queue-days",
+            "1",
+            "--seed",
+            "1",
+            "--data-dir",
+            "/tmp/kiosk-simulate",
+        ),
+        env=env,
+    )
     assert "simulated 1 office days" in sim.stdout, sim.stdout + sim.stderr
     if not shutil.which("Xvfb"):
         pytest.fail("Xvfb is not installed: ./dev.sh setup installs it")
@@ -206,11 +245,29 @@ def _start_installed_kiosk(root: Path) -> None:
     with Xvfb(800, 480) as xvfb, open(log, "wb") as out:
         # The chroot shares this machine's network namespace, so the X server's abstract socket reaches it.
         proc = subprocess.Popen(
-            ["chroot", str(root), *_as_user("kiosk", f"{VENV_BIN}/kiosk", "run", "--demo", "--size", "800x480",
-                                            "--config", "/etc/counter-kiosk/kiosk.toml", "--data-dir", "/tmp/kiosk-demo")],
-            env={**env, "DISPLAY": xvfb.display, "PYTHONUNBUFFERED": "1"}, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
+            [
+                "chroot",
+                str(root),
+                *_as_user(
+                    "kiosk",
+                    f"{VENV_BIN}/kiosk",
+                    "run",
+                    "--demo",
+                    "--size",
+                    "800x480",
+                    "--config",
+                    "/etc/counter-kiosk/kiosk.toml",
+                    "--data-dir",
+                    "/tmp/kiosk-demo",
+                ),
+            ],
+            env={**env, "DISPLAY": xvfb.display, "PYTHONUNBUFFERED": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         try:
+
             def home_shown():
                 text = log.read_text(encoding="utf-8", errors="replace")
                 assert proc.poll() is None, f"the installed kiosk exited ({proc.returncode}):\n{text[-4000:]}"
@@ -242,15 +299,34 @@ def _start_installed_collector(root: Path) -> None:
     log = root / "tmp/collector.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            ["chroot", str(root), *_as_user("kiosk-collector", f"{VENV_BIN}/kiosk-collector", "serve",
-                                            "--db", "/tmp/collector-check/collector.db", "--host", "127.0.0.1",
-                                            "--port", str(port), "--no-access-log")],
-            env=_env(HOME="/var/lib/counter-kiosk-collector"), stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
+            [
+                "chroot",
+                str(root),
+                *_as_user(
+                    "kiosk-collector",
+                    f"{VENV_BIN}/kiosk-collector",
+                    "serve",
+                    "--db",
+                    "/tmp/collector-check/collector.db",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ),
+            ],
+            env=_env(HOME="/var/lib/counter-kiosk-collector"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
+
         def health():
-            assert proc.poll() is None, f"the installed collector exited ({proc.returncode}):\n{log.read_text()[-4000:]}"
+            assert proc.poll() is None, (
+                f"the installed collector exited ({proc.returncode}):\n{log.read_text()[-4000:]}"
+            )
             return _get(f"{base}/api/v1/health")
 
         wait_until(health, timeout=60, what="the installed collector to answer")
@@ -282,9 +358,13 @@ def test_kiosk_install_then_again_changes_nothing(kiosk_layer, kiosk_root):
     assert (root / "etc/systemd/system/multi-user.target.wants/kiosk.service").is_symlink()
     _chroot(root, "/opt/counter-kiosk/venv/bin/kiosk", "check-config", "--config", "/etc/counter-kiosk/kiosk.toml")
     # The installed (non-editable) kiosk finds its chime and demo directory.
-    found = _chroot(root, "/opt/counter-kiosk/venv/bin/python", "-c",
-                    "import kiosk.chime, kiosk.directory; print(kiosk.chime.CHIME_PATH.is_file(),"
-                    " kiosk.directory.bundled_path().is_file())").stdout.split()
+    found = _chroot(
+        root,
+        "/opt/counter-kiosk/venv/bin/python",
+        "-c",
+        "import kiosk.chime, kiosk.directory; print(kiosk.chime.CHIME_PATH.is_file(),"
+        " kiosk.directory.bundled_path().is_file())",
+    ).stdout.split()
     assert found == ["True", "True"], found
     _start_installed_kiosk(root)
     _verify_units(root, ["kiosk.service"])
@@ -327,9 +407,13 @@ def test_collector_install_then_again_changes_nothing(collector_layer, collector
     _chroot(root, "install", "-d", "-o", "kiosk-collector", "/tmp/collector-check")
     _start_installed_collector(root)
     # The self-evaluation PDF needs Pango and a CJK font from apt, not only pip.
-    pdf = _chroot(root, "/opt/counter-kiosk/venv/bin/python", "-c",
-                  "import sys, weasyprint; sys.stdout.buffer.write("
-                  "weasyprint.HTML(string='<p>嘉義市選舉委員會 年度自評</p>').write_pdf()[:5])").stdout
+    pdf = _chroot(
+        root,
+        "/opt/counter-kiosk/venv/bin/python",
+        "-c",
+        "import sys, weasyprint; sys.stdout.buffer.write("
+        "weasyprint.HTML(string='<p>嘉義市選舉委員會 年度自評</p>').write_pdf()[:5])",
+    ).stdout
     assert pdf == "%PDF-"
     _verify_units(root, [unit for unit in UNITS if unit != "kiosk.service"])
     before = _manifest(root)

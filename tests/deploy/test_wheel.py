@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from server_sync.extras import missing_message
 from waiting import wait_until
 from xvfb import Xvfb
+
+from server_sync.extras import missing_message
 
 REPO = Path(__file__).resolve().parents[2]
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
@@ -46,25 +46,41 @@ class Venv:
         return str(self.root / "bin" / name)
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME") and not k.startswith(("KIOSK_", "KIVY_", "SDL_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME") and not k.startswith(("KIOSK_", "KIVY_", "SDL_"))
+        }
         env["PATH"] = f"{self.root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         env.update(extra)
         return env
 
     def run(self, *cmd: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([self.bin(cmd[0]), *cmd[1:]], cwd=self.home, env=self.env(**env),
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [self.bin(cmd[0]), *cmd[1:]],
+            cwd=self.home,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
     def importable(self, modules: tuple[str, ...]) -> list[str]:
-        code = ("import importlib.util, json, sys; "
-                "print(json.dumps([m for m in sys.argv[1:] if importlib.util.find_spec(m)]))")
+        code = (
+            "import importlib.util, json, sys; "
+            "print(json.dumps([m for m in sys.argv[1:] if importlib.util.find_spec(m)]))"
+        )
         return json.loads(self.run("python", "-c", code, *modules).stdout)
 
 
 def _source_files() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=REPO, capture_output=True, check=True).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     return [name for name in listed.split("\0") if name and (REPO / name).is_file()]
 
 
@@ -77,8 +93,23 @@ def wheel(tmp_path_factory) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, dest)
     out = tmp_path_factory.mktemp("wheel")
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "--disable-pip-version-check",
-                            "-w", str(out), str(src)], capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "--disable-pip-version-check",
+            "-w",
+            str(out),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     (found,) = out.glob("counter_kiosk-*.whl")
     return found
@@ -95,7 +126,12 @@ def venvs(wheel, tmp_path_factory) -> dict[str, Venv]:
         subprocess.run([sys.executable, "-m", "venv", str(venv.root)], check=True, timeout=120)
         installs[extra] = subprocess.Popen(
             [venv.bin("pip"), "install", "-q", "--disable-pip-version-check", f"{wheel}[{extra}]"],
-            cwd=venv.home, env=venv.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=venv.home,
+            env=venv.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         made[extra] = venv
     for extra, proc in installs.items():
         out, _ = proc.communicate(timeout=1200)
@@ -113,8 +149,13 @@ def test_the_wheel_holds_every_data_file_of_the_tree(wheel):
         elif top in ("kiosk", "server_sync"):
             wanted.add(name)
     assert not wanted - names, f"missing from the wheel: {sorted(wanted - names)}"
-    assert {"kiosk/assets/chime.wav", "kiosk/assets/services.zh-TW.csv", "kiosk/assets/kiosk.example.toml",
-            "kiosk/ui/screens/home.kv", "server_sync/collector/admin/static/admin.css"} <= names
+    assert {
+        "kiosk/assets/chime.wav",
+        "kiosk/assets/services.zh-TW.csv",
+        "kiosk/assets/kiosk.example.toml",
+        "kiosk/ui/screens/home.kv",
+        "server_sync/collector/admin/static/admin.css",
+    } <= names
 
 
 def test_each_venv_holds_only_its_part(venvs):
@@ -161,12 +202,27 @@ def test_the_installed_collector_serves_the_admin_login_and_its_style_sheet(venv
     port = _free_port()
     log = venv.home / "collector.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([venv.bin("kiosk-collector"), "serve", "--db", str(venv.home / "collector.db"),
-                                 "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-                                cwd=venv.home, env=venv.env(), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                venv.bin("kiosk-collector"),
+                "serve",
+                "--db",
+                str(venv.home / "collector.db"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            cwd=venv.home,
+            env=venv.env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
+
         def health():
             assert proc.poll() is None, f"the collector exited ({proc.returncode}):\n{log.read_text()[-4000:]}"
             return _get(f"{base}/api/v1/health")
@@ -203,11 +259,26 @@ def test_the_installed_kiosk_runs_the_demo_under_xvfb(venvs):
     config.write_text(example.stdout, encoding="utf-8")
     log = venv.home / "kiosk-run.log"
     with Xvfb(800, 480) as xvfb, open(log, "wb") as out:
-        proc = subprocess.Popen([venv.bin("kiosk"), "run", "--demo", "--size", "800x480", "--config", str(config),
-                                 "--data-dir", str(venv.home / "run")],
-                                cwd=venv.home, env=venv.env(DISPLAY=xvfb.display, PYTHONUNBUFFERED="1"),
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                venv.bin("kiosk"),
+                "run",
+                "--demo",
+                "--size",
+                "800x480",
+                "--config",
+                str(config),
+                "--data-dir",
+                str(venv.home / "run"),
+            ],
+            cwd=venv.home,
+            env=venv.env(DISPLAY=xvfb.display, PYTHONUNBUFFERED="1"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         try:
+
             def home_shown():
                 text = log.read_text(encoding="utf-8", errors="replace")
                 assert proc.poll() is None, f"the kiosk exited ({proc.returncode}):\n{text[-4000:]}"
@@ -225,4 +296,3 @@ def test_the_installed_kiosk_runs_the_demo_under_xvfb(venvs):
     text = log.read_text(encoding="utf-8", errors="replace")
     assert code == 0, f"exit {code} on SIGTERM:\n{text[-4000:]}"
     assert "Traceback" not in text, text[-4000:]
-

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import mfusepy
 from mfusepy import FuseOSError, Operations
 
+
 @dataclass
 class _Unsynced:
     """A file changed since its last fsync: how to put its data back."""
@@ -167,9 +168,21 @@ class KeepFS(Operations):
     @_locked
     def statfs(self, path):
         st = os.statvfs(self._real(path))
-        return {key: getattr(st, key) for key in (
-            "f_bavail", "f_bfree", "f_blocks", "f_bsize", "f_favail", "f_ffree", "f_files", "f_flag",
-            "f_frsize", "f_namemax")}
+        return {
+            key: getattr(st, key)
+            for key in (
+                "f_bavail",
+                "f_bfree",
+                "f_blocks",
+                "f_bsize",
+                "f_favail",
+                "f_ffree",
+                "f_files",
+                "f_flag",
+                "f_frsize",
+                "f_namemax",
+            )
+        }
 
     @_locked
     def read(self, path, size, offset, fh):

@@ -38,14 +38,17 @@ class Mount:
         self.undone = ""
         self.log = backing.parent / "keepfs.log"
 
-    def __enter__(self) -> "Mount":
+    def __enter__(self) -> Mount:
         for folder in (self.backing, self.mountpoint, self.grave):
             folder.mkdir(parents=True, exist_ok=True)
         # Its log goes to a file: a pipe nobody reads while the kiosk runs could fill and stall it.
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, str(SERVER), str(self.backing), str(self.mountpoint), str(self.grave)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
         try:
             self._expect("mounted")
         except BaseException:

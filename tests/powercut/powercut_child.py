@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import random
 import sys
-
 from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
@@ -79,7 +78,7 @@ def main() -> None:
         lines.append(f"recovered {store.recovered_from.name}")
     lines.append(f"integrity {store.conn.execute('PRAGMA integrity_check').fetchone()[0]}")
     for start in range(0, len(lines), 500):  # complete lines per write; "ready" comes last
-        say("".join(line + "\n" for line in lines[start:start + 500]))
+        say("".join(line + "\n" for line in lines[start : start + 500]))
     say("ready\n")
     if mode == "check":
         app.close()

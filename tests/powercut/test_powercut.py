@@ -63,9 +63,12 @@ class KioskChild:
     """powercut_child.py as a process, and what it said, line by line."""
 
     def __init__(self, data_dir: Path, seed: int, mode: str, env: dict[str, str] | None = None):
-        self.proc = subprocess.Popen([sys.executable, str(CHILD), str(data_dir), str(seed), mode],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env={**os.environ, **(env or {})})
+        self.proc = subprocess.Popen(
+            [sys.executable, str(CHILD), str(data_dir), str(seed), mode],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **(env or {})},
+        )
         self.kiosk_id = self.integrity = ""
         self.have: set[str] = set()
         self.acks: list[str] = []
@@ -103,9 +106,12 @@ class KioskChild:
     def wait_until(self, condition, timeout: float) -> bool:
         """Wait for ``condition()`` on what was said so far; False if the child ended or time ran out."""
         with self._changed:
-            return self._changed.wait_for(
-                lambda: condition() or self.proc.poll() is not None or not self._reader.is_alive(), timeout
-            ) and condition()
+            return (
+                self._changed.wait_for(
+                    lambda: condition() or self.proc.poll() is not None or not self._reader.is_alive(), timeout
+                )
+                and condition()
+            )
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from queuehelp import Counter, all_day_directory, queue_config
 
 

@@ -51,8 +51,7 @@ def all_day_directory(path: Path, **changes) -> Path:
 def queue_config(directory: Path | None = None, **queue):
     section = {"directory": str(directory)} if directory else {}
     section.update(queue)
-    return validate({"kiosk": {"id": "queue-w1", "window": "1"}, "buttons": {"repeat_window": 1.0},
-                     "queue": section})
+    return validate({"kiosk": {"id": "queue-w1", "window": "1"}, "buttons": {"repeat_window": 1.0}, "queue": section})
 
 
 class Counter:
@@ -61,8 +60,14 @@ class Counter:
     def __init__(self, data_dir: Path, config, clock: SimulatedClock | None = None):
         self.clock = clock or SimulatedClock(MONDAY_9AM)
         self.calls, self.outcomes = [], []
-        self.kiosk = Kiosk(config, data_dir, pin_factory=MockFactory(), clock=self.clock,
-                           on_call=self.calls.append, listener=self.outcomes.append)
+        self.kiosk = Kiosk(
+            config,
+            data_dir,
+            pin_factory=MockFactory(),
+            clock=self.clock,
+            on_call=self.calls.append,
+            listener=self.outcomes.append,
+        )
         self.queue = self.kiosk.queue
 
     def next(self):

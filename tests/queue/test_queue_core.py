@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from queuehelp import MONDAY_9AM, Counter, all_day_directory, queue_config
 
 from kiosk import estimate
 from kiosk.config import ConfigError, validate
@@ -20,14 +20,17 @@ from kiosk.queue import QueueRefused
 from kiosk.store import Store
 from server_sync.wire.directory import DirectoryError, load_file, parse_csv
 from server_sync.wire.tz import OFFICE_TZ
-from queuehelp import MONDAY_9AM, Counter, all_day_directory, queue_config
 
 
 def test_priority_tickets_have_their_own_series_and_are_called_first(counter):
     q = counter.queue
-    issued = [q.issue("candidate_registration").number, q.issue("polling_place").number,
-              q.issue("polling_place", priority=True).number, q.issue("candidate_registration").number,
-              q.issue("certificates", priority=True).number]
+    issued = [
+        q.issue("candidate_registration").number,
+        q.issue("polling_place").number,
+        q.issue("polling_place", priority=True).number,
+        q.issue("candidate_registration").number,
+        q.issue("certificates", priority=True).number,
+    ]
     assert issued == ["A001", "D001", "P001", "A002", "P002"]
     called = []
     for _ in issued:
@@ -94,16 +97,24 @@ def test_numbers_restart_at_midnight_taipei_and_survive_a_restart(tmp_path, dire
 
 def test_a_ticket_is_durable_before_issue_returns(tmp_path, directory_file):
     """The child prints the number once `issue` returned (what the screen would show), then is killed."""
-    child = subprocess.Popen([sys.executable, "-c", f"""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
 import sys, time
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from queuehelp import Counter, queue_config
 from pathlib import Path
-c = Counter(Path({str(tmp_path / 'data')!r}), queue_config(Path({str(directory_file)!r})))
+c = Counter(Path({str(tmp_path / "data")!r}), queue_config(Path({str(directory_file)!r})))
 t = c.queue.issue('candidate_registration', priority=True)
 print(t.number, flush=True)
 time.sleep(60)
-"""], stdout=subprocess.PIPE, text=True)
+""",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         number = child.stdout.readline().strip()
         os.kill(child.pid, signal.SIGKILL)
@@ -127,8 +138,13 @@ def test_a_rating_carries_the_ticket_its_service_wait_and_service_time(counter):
     counter.clock.advance(600)
     rating = counter.rate(2).event
     assert rating.ref == first.issued_id
-    assert rating.detail == {"ticket": "A001", "service": "candidate_registration", "priority": False,
-                             "wait_seconds": 120.0, "service_seconds": 600.0}
+    assert rating.detail == {
+        "ticket": "A001",
+        "service": "candidate_registration",
+        "priority": False,
+        "wait_seconds": 120.0,
+        "service_seconds": 600.0,
+    }
     # Staff call the next visitor while the first is still rating on the way out: the
     # rating in the next seconds still belongs to A001, with its measured service time.
     counter.clock.advance(30)
@@ -179,9 +195,21 @@ def test_every_ticket_stores_its_estimate(counter):
 def test_the_printed_ticket_holds_number_service_window_and_time(tmp_path):
     path = tmp_path / "printer.bin"
     when = datetime(2026, 3, 2, 9, 41, tzinfo=OFFICE_TZ)
-    print_ticket(parse_spec(f"file:{path}"), TicketPrint(
-        "A007", "候選人登記", "Candidate registration", "1", when, "嘉義市選舉委員會",
-        "Chiayi City Election Commission", 3, "約 5–10 分鐘", "About 5–10 minutes"))
+    print_ticket(
+        parse_spec(f"file:{path}"),
+        TicketPrint(
+            "A007",
+            "候選人登記",
+            "Candidate registration",
+            "1",
+            when,
+            "嘉義市選舉委員會",
+            "Chiayi City Election Commission",
+            3,
+            "約 5–10 分鐘",
+            "About 5–10 minutes",
+        ),
+    )
     data = path.read_bytes()
     assert data.startswith(b"\x1b@") or b"\x1ba\x01" in data  # ESC/POS: initialise / centre
     for text in (b"A007", b"Candidate registration", b"Window 1", b"2026-03-02 09:41", b"3 ahead"):
@@ -193,8 +221,12 @@ def test_the_printed_ticket_holds_number_service_window_and_time(tmp_path):
 def test_printer_and_queue_settings_are_checked():
     assert parse_spec("") is None
     assert parse_spec("usb:0416:5011").vendor == 0x0416
-    for bad, key in (({"printer": "lpt1"}, "queue.printer"), ({"printer": "usb:zz:1"}, "queue.printer"),
-                     ({"staff_pin_hash": "12ab"}, "queue.staff_pin_hash"), ({"no_show_after_calls": 0}, "queue.no_show_after_calls")):
+    for bad, key in (
+        ({"printer": "lpt1"}, "queue.printer"),
+        ({"printer": "usb:zz:1"}, "queue.printer"),
+        ({"staff_pin_hash": "12ab"}, "queue.staff_pin_hash"),
+        ({"no_show_after_calls": 0}, "queue.no_show_after_calls"),
+    ):
         with pytest.raises(ConfigError) as err:
             validate({"queue": bad})
         assert err.value.key == key
@@ -219,8 +251,9 @@ def test_directory_errors_name_line_and_column():
     assert ("line 3", "typical_minutes") in found and ("line 4", "series") in found
     assert "services.csv" in str(err.value) and "line 3" in str(err.value)
     with pytest.raises(DirectoryError) as bad_hours:
-        parse_csv("code,series,name,name_en,unit,windows,typical_minutes,hours\n"
-                  "x,B,名,Name,第一組,1,5,mon-fri 17:00-08:00\n")
+        parse_csv(
+            "code,series,name,name_en,unit,windows,typical_minutes,hours\nx,B,名,Name,第一組,1,5,mon-fri 17:00-08:00\n"
+        )
     assert bad_hours.value.problems[0].field == "hours"
 
 

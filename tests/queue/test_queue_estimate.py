@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from click.testing import CliRunner
@@ -56,8 +55,7 @@ def test_bands_and_closed():
 
 
 def test_kiosk_simulate_queue_days_runs_the_real_paths(tmp_path):
-    out = CliRunner().invoke(main, ["simulate", "--queue-days", "2", "--seed", "3",
-                                    "--data-dir", str(tmp_path / "d")])
+    out = CliRunner().invoke(main, ["simulate", "--queue-days", "2", "--seed", "3", "--data-dir", str(tmp_path / "d")])
     assert out.exit_code == 0, out.output
     assert "learned MAE" in out.output and "fixed average" in out.output
     store = Store(tmp_path / "d", kiosk_id="")

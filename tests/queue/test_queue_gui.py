@@ -10,19 +10,20 @@ import re
 import shutil
 
 import pytest
+from queuehelp import all_day_directory
+from xvfb import REPO, KioskApp, Xvfb, missing_tools
 
 from kiosk.pinhash import hash_pin
 from kiosk.staffpin import FREE_TRIES
-from queuehelp import all_day_directory
-from xvfb import REPO, KioskApp, Xvfb, missing_tools
 
 STAFF_PIN = "246813"
 STAFF_PIN_HASH = hash_pin(STAFF_PIN)
 
 SIZES = ["800x480", "1280x800"]
 MIN_TARGET_PX = 60
-needs_x = pytest.mark.skipif(bool(missing_tools()),
-                             reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)")
+needs_x = pytest.mark.skipif(
+    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
+)
 
 
 def check_targets(app: KioskApp, *expected: str) -> None:
@@ -58,7 +59,8 @@ def test_queue_walkthrough(screen, tmp_path):
     directory = all_day_directory(tmp_path / "services.csv")
     printed = tmp_path / "printer.bin"
     config = tmp_path / "cfg.toml"
-    config.write_text("""\
+    config.write_text(
+        f"""\
 [kiosk]
 id = "gui-queue-w1"
 window = "1"
@@ -69,12 +71,13 @@ repeat_window = 0.2
 
 [queue]
 directory = "{directory}"
-printer = "file:{printer}"
-staff_pin_hash = "{pin_hash}"
-""".format(directory=directory, printer=printed, pin_hash=STAFF_PIN_HASH), encoding="utf-8")
+printer = "file:{printed}"
+staff_pin_hash = "{STAFF_PIN_HASH}"
+""",
+        encoding="utf-8",
+    )
     # SDL's dummy audio device: the chime really loads and plays, with nothing to hear.
-    with KioskApp(screen, tmp_path / "data", config, tmp_path / "app.log",
-                  env={"SDL_AUDIODRIVER": "dummy"}) as app:
+    with KioskApp(screen, tmp_path / "data", config, tmp_path / "app.log", env={"SDL_AUDIODRIVER": "dummy"}) as app:
         app.expect_shown("home", timeout=30)
         app.click("guidance")
         app.expect_shown("guidance")
@@ -164,7 +167,10 @@ staff_pin_hash = "{pin_hash}"
         by_type.setdefault(e["type"], []).append(e)
     assert [e["ticket"] for e in by_type["ticket_issued"]] == ["A001", "P001"]
     assert [(e["ticket"], e["call"], e["via"]) for e in by_type["ticket_called"]] == [
-        ("P001", 1, "button"), ("A001", 1, "staff"), ("A001", 2, "staff")]
+        ("P001", 1, "button"),
+        ("A001", 1, "staff"),
+        ("A001", 2, "staff"),
+    ]
     assert [e["ticket"] for e in by_type["ticket_no_show"]] == ["A001"]
     rating = by_type["rating"][0]
     p001 = by_type["ticket_issued"][1]
@@ -184,8 +190,10 @@ def test_the_staff_lock_survives_a_restart(tmp_path):
     """Five wrong PINs lock the panel; a restart (SIGTERM, as systemd would) gives no fresh tries."""
     directory = all_day_directory(tmp_path / "services.csv")
     config = tmp_path / "cfg.toml"
-    config.write_text(f'[kiosk]\nid = "gui-pin-w1"\n\n[queue]\nstaff_pin_hash = "{STAFF_PIN_HASH}"\n'
-                      f'directory = "{directory}"\n', encoding="utf-8")
+    config.write_text(
+        f'[kiosk]\nid = "gui-pin-w1"\n\n[queue]\nstaff_pin_hash = "{STAFF_PIN_HASH}"\ndirectory = "{directory}"\n',
+        encoding="utf-8",
+    )
     with Xvfb(800, 480) as xvfb:
         with KioskApp(xvfb, tmp_path / "data", config, tmp_path / "app1.log") as app:
             app.expect_shown("home", timeout=30)

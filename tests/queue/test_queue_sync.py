@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import requests
+from queuehelp import Counter, all_day_directory, queue_config
+from synchelp import KIOSK_ID, Collector
 
 from kiosk.directory import bundled_path
 from kiosk.outbox import sync_client
-from queuehelp import Counter, all_day_directory, queue_config
-from synchelp import KIOSK_ID, Collector
 
 
 def sync_round(counter: Counter, url: str, token: str):
@@ -34,19 +34,28 @@ def test_directory_updates_arrive_by_sync_while_tickets_are_open(tmp_path):
         r1 = sync_round(counter, url, token)
         assert r1.ok and r1.services_changed
         assert counter.kiosk.directory.get().revision == 1
-        open_tickets = [counter.queue.issue("polling_place").number, counter.queue.issue("certificates").number,
-                        counter.queue.issue("campaign_receipts").number]
+        open_tickets = [
+            counter.queue.issue("polling_place").number,
+            counter.queue.issue("certificates").number,
+            counter.queue.issue("campaign_receipts").number,
+        ]
         assert open_tickets == ["D001", "H001", "F001"]
         r2 = sync_round(counter, url, token)
         assert r2.ok and not r2.services_changed  # 304: the ETag matched
 
         # Kiosk tokens cannot change the directory; an admin token can.
-        csv2 = all_day_directory(tmp_path / "v2.csv",
-                                 polling_place={"name": "投票所查詢", "typical_minutes": "2"},
-                                 certificates=None).read_bytes()
-        put = lambda tok, body, ctype="text/csv": requests.put(
-            f"{url}/api/v1/admin/services", data=body, timeout=10,
-            headers={"Authorization": f"Bearer {tok}", "Content-Type": ctype})
+        csv2 = all_day_directory(
+            tmp_path / "v2.csv", polling_place={"name": "投票所查詢", "typical_minutes": "2"}, certificates=None
+        ).read_bytes()
+
+        def put(tok, body, ctype="text/csv"):
+            return requests.put(
+                f"{url}/api/v1/admin/services",
+                data=body,
+                timeout=10,
+                headers={"Authorization": f"Bearer {tok}", "Content-Type": ctype},
+            )
+
         assert put(token, csv2).status_code == 401
         bad = put(admin, csv2.replace(b",2,mon-sun", b",two,mon-sun"))
         assert bad.status_code == 422, bad.text
@@ -88,8 +97,9 @@ def test_directory_updates_arrive_by_sync_while_tickets_are_open(tmp_path):
         rating = next(e for e in at_collector if e["type"] == "rating")
         assert rating["ticket"] == "D002" and rating["service"] == "polling_place"
         assert rating["wait_seconds"] is not None and rating["service_seconds"] == 60.0
-        assert rating["ref"] == next(e["id"] for e in at_collector
-                                     if e["type"] == "ticket_issued" and e["ticket"] == "D002")
+        assert rating["ref"] == next(
+            e["id"] for e in at_collector if e["type"] == "ticket_issued" and e["ticket"] == "D002"
+        )
     finally:
         counter.close()
         collector.stop()

@@ -43,6 +43,7 @@ def restart(guard: StaffPinGuard, clock) -> StaffPinGuard:
 
 # -- the hash -------------------------------------------------------------------------------
 
+
 def test_hash_is_salted_scrypt_and_checks_only_the_right_pin():
     assert HASH.startswith("scrypt:") and PIN not in HASH
     assert pinhash.check_pin(PIN, HASH)
@@ -62,6 +63,7 @@ def test_short_or_non_digit_pins_are_refused(pin):
 
 
 # -- the lock -------------------------------------------------------------------------------
+
 
 def test_the_schedule_grows_after_five_wrong_pins_up_to_an_hour():
     assert [lock_seconds(n) for n in range(FREE_TRIES)] == [0.0] * FREE_TRIES
@@ -126,6 +128,7 @@ def test_the_real_hash_unlocks_through_the_guard(tmp_path):
 
 # -- the config -----------------------------------------------------------------------------
 
+
 def test_a_plain_pin_in_the_config_names_the_command_that_replaces_it(tmp_path):
     path = tmp_path / "kiosk.toml"
     path.write_text('[queue]\nstaff_pin = "2468"\n', encoding="utf-8")
@@ -145,8 +148,11 @@ def test_a_hash_not_written_by_the_command_is_refused(tmp_path):
 
 def test_set_staff_pin_replaces_the_plain_pin_keeping_the_rest(tmp_path):
     path = tmp_path / "kiosk.toml"
-    path.write_text('# office kiosk\n[kiosk]\nwindow = "3"  # by the door\n\n[queue]\nstaff_pin = "2468"\n'
-                    'speak = true\n\n[sync]\ninterval = 20\n', encoding="utf-8")
+    path.write_text(
+        '# office kiosk\n[kiosk]\nwindow = "3"  # by the door\n\n[queue]\nstaff_pin = "2468"\n'
+        "speak = true\n\n[sync]\ninterval = 20\n",
+        encoding="utf-8",
+    )
     path.chmod(0o644)
     result = CliRunner().invoke(main, ["set-staff-pin", "--config", str(path)], input=f"{PIN}\n{PIN}\n")
     assert result.exit_code == 0, result.output

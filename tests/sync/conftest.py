@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from synchelp import KIOSK_ID, Collector
+
 
 @pytest.fixture
 def collector(tmp_path):

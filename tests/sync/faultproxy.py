@@ -25,14 +25,17 @@ from collections import Counter
 
 ACTIONS = ("pass", "drop", "reset", "delay", "stall", "truncate", "portal", "bad_gateway")
 
-PORTAL_PAGE = (b"<!DOCTYPE html><html><head><title>Wi-Fi Login</title></head><body>"
-               b"<h1>\xe6\xad\xa1\xe8\xbf\x8e\xe4\xbd\xbf\xe7\x94\xa8 Free Wi-Fi</h1>"
-               b"<form action='/login'><input name='user'><button>Login</button></form></body></html>")
+PORTAL_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Wi-Fi Login</title></head><body>"
+    b"<h1>\xe6\xad\xa1\xe8\xbf\x8e\xe4\xbd\xbf\xe7\x94\xa8 Free Wi-Fi</h1>"
+    b"<form action='/login'><input name='user'><button>Login</button></form></body></html>"
+)
 
 
 def _http(status: str, body: bytes, content_type: str = "text/html; charset=utf-8") -> bytes:
-    return (f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n").encode() + body
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
 
 
 def _read_request(conn: socket.socket) -> bytes | None:
@@ -81,11 +84,26 @@ class FaultProxy:
     stall: seconds a stalled response is held (set above the client's read timeout).
     """
 
-    DEFAULT_WEIGHTS = {"pass": 10, "drop": 2, "reset": 2, "delay": 2, "stall": 1,
-                       "truncate": 2, "portal": 2, "bad_gateway": 2}
+    DEFAULT_WEIGHTS = {
+        "pass": 10,
+        "drop": 2,
+        "reset": 2,
+        "delay": 2,
+        "stall": 1,
+        "truncate": 2,
+        "portal": 2,
+        "bad_gateway": 2,
+    }
 
-    def __init__(self, upstream: tuple[str, int], *, seed: int = 0, weights: dict | None = None,
-                 delay: tuple[float, float] = (0.02, 0.2), stall: float = 1.5):
+    def __init__(
+        self,
+        upstream: tuple[str, int],
+        *,
+        seed: int = 0,
+        weights: dict | None = None,
+        delay: tuple[float, float] = (0.02, 0.2),
+        stall: float = 1.5,
+    ):
         self.upstream = upstream
         self.rng = random.Random(seed)
         self.weights = dict(weights or self.DEFAULT_WEIGHTS)
@@ -106,7 +124,7 @@ class FaultProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "FaultProxy":
+    def start(self) -> FaultProxy:
         self._thread.start()
         return self
 

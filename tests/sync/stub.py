@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -38,8 +38,11 @@ class StubCollector:
                 self._send(*stub.answer(batch))
 
             def do_GET(self):
-                self._send(200, {"Content-Type": "application/json", "ETag": '"1"'},
-                           json.dumps({"revision": 1, "settings": {}}).encode())
+                self._send(
+                    200,
+                    {"Content-Type": "application/json", "ETag": '"1"'},
+                    json.dumps({"revision": 1, "settings": {}}).encode(),
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -51,6 +54,11 @@ class StubCollector:
 
 
 def ack(acked_seq: int, stored: int = 0, duplicates: int = 0):
-    body = {"protocol": 1, "stored": stored, "duplicates": duplicates, "acked_seq": acked_seq,
-            "server_time": datetime.now(timezone.utc).isoformat()}
+    body = {
+        "protocol": 1,
+        "stored": stored,
+        "duplicates": duplicates,
+        "acked_seq": acked_seq,
+        "server_time": datetime.now(UTC).isoformat(),
+    }
     return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()

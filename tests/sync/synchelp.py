@@ -49,8 +49,9 @@ class Collector:
         return f"http://127.0.0.1:{self.port}"
 
     def cli(self, *args: str) -> str:
-        out = subprocess.run([*collector_command(), *args, "--db", str(self.db)],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [*collector_command(), *args, "--db", str(self.db)], capture_output=True, text=True, timeout=60
+        )
         assert out.returncode == 0, f"kiosk-collector {args} failed: {out.stdout}\n{out.stderr}"
         return out.stdout
 
@@ -60,12 +61,25 @@ class Collector:
     def events(self) -> list[dict]:
         return [json.loads(line) for line in self.cli("events").splitlines() if line.strip()]
 
-    def start(self, timeout: float = 20.0) -> "Collector":
+    def start(self, timeout: float = 20.0) -> Collector:
         log = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [*collector_command(), "serve", "--db", str(self.db), "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT)
+            [
+                *collector_command(),
+                "serve",
+                "--db",
+                str(self.db),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -92,8 +106,7 @@ class Collector:
 
 
 def sync_config(url: str, token: str, **sync):
-    return validate({"kiosk": {"id": KIOSK_ID, "window": "1"},
-                     "sync": {"url": url, "token": token, **sync}})
+    return validate({"kiosk": {"id": KIOSK_ID, "window": "1"}, "sync": {"url": url, "token": token, **sync}})
 
 
 def fill(data_dir: Path, n: int, *, clock=None, kiosk_id: str = KIOSK_ID) -> int:

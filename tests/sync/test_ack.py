@@ -8,8 +8,13 @@ import requests
 from server_sync.client.ack import describe_exception, validate_ack, validate_settings
 from server_sync.client.errors import SyncError
 
-GOOD = {"protocol": 1, "stored": 998, "duplicates": 2, "acked_seq": 1000,
-        "server_time": "2026-11-27T08:00:00.120+00:00"}
+GOOD = {
+    "protocol": 1,
+    "stored": 998,
+    "duplicates": 2,
+    "acked_seq": 1000,
+    "server_time": "2026-11-27T08:00:00.120+00:00",
+}
 
 
 def response(status=200, body=b"", content_type="application/json", headers=None):
@@ -52,22 +57,36 @@ def test_a_redirect_is_taken_for_a_portal():
     assert "captive portal" in err.en and "login.portal" in err.detail
 
 
-@pytest.mark.parametrize("body", [
-    json.dumps(GOOD).encode()[:40],  # truncated
-    b"",
-    b"not json",
-    b"\xff\xfe",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(GOOD).encode()[:40],  # truncated
+        b"",
+        b"not json",
+        b"\xff\xfe",
+    ],
+)
 def test_truncated_or_invalid_json_is_refused(body):
     err = error_of(response(body=body))
     assert err.en == "the collector's answer is not in the expected form"
 
 
-@pytest.mark.parametrize("change", [
-    {"protocol": 2}, {"protocol": True}, {"protocol": "1"}, {"protocol": None},
-    {"stored": "998"}, {"stored": True}, {"duplicates": 1.5}, {"acked_seq": -1}, {"acked_seq": None},
-    {"server_time": "yesterday"}, {"server_time": 1764230400},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"protocol": 2},
+        {"protocol": True},
+        {"protocol": "1"},
+        {"protocol": None},
+        {"stored": "998"},
+        {"stored": True},
+        {"duplicates": 1.5},
+        {"acked_seq": -1},
+        {"acked_seq": None},
+        {"server_time": "yesterday"},
+        {"server_time": 1764230400},
+    ],
+)
 def test_every_field_is_checked(change):
     assert "expected form" in error_of(response(body={**GOOD, **change})).en
 
@@ -82,15 +101,18 @@ def test_a_json_list_is_refused():
     assert "expected form" in error_of(response(body=[GOOD])).en
 
 
-@pytest.mark.parametrize("status, words", [
-    (401, "token is unknown or revoked"),
-    (403, "token is unknown or revoked"),
-    (413, "refused the batch (HTTP 413)"),
-    (422, "refused the batch (HTTP 422)"),
-    (500, "had an error (HTTP 500)"),
-    (503, "had an error (HTTP 503)"),
-    (404, "unexpected response (HTTP 404)"),
-])
+@pytest.mark.parametrize(
+    "status, words",
+    [
+        (401, "token is unknown or revoked"),
+        (403, "token is unknown or revoked"),
+        (413, "refused the batch (HTTP 413)"),
+        (422, "refused the batch (HTTP 422)"),
+        (500, "had an error (HTTP 500)"),
+        (503, "had an error (HTTP 503)"),
+        (404, "unexpected response (HTTP 404)"),
+    ],
+)
 def test_other_statuses_are_errors_in_plain_words(status, words):
     err = error_of(response(status, {"detail": "權杖無效或已撤銷 / unknown or revoked token"}))
     assert words in err.en
@@ -104,20 +126,22 @@ def test_a_422_names_the_bad_fields():
 
 
 def test_settings_answers():
-    ok = validate_settings(response(body={"revision": 7, "settings": {"kiosk.office": "嘉義市選舉委員會"}},
-                                    headers={"ETag": '"7"'}))
+    ok = validate_settings(
+        response(body={"revision": 7, "settings": {"kiosk.office": "嘉義市選舉委員會"}}, headers={"ETag": '"7"'})
+    )
     assert (ok.unchanged, ok.etag, ok.revision, ok.settings) == (False, '"7"', 7, {"kiosk.office": "嘉義市選舉委員會"})
     assert validate_settings(response(304, b"", content_type=None)).unchanged
-    assert "captive portal" in error_of(response(body=b"<html></html>", content_type="text/html"),
-                                        validate_settings).en
+    assert "captive portal" in error_of(response(body=b"<html></html>", content_type="text/html"), validate_settings).en
     assert "expected form" in error_of(response(body={"revision": "7", "settings": {}}), validate_settings).en
     assert "expected form" in error_of(response(body={"revision": 7, "settings": []}), validate_settings).en
 
 
 def test_transport_failures_in_plain_words():
-    refused = requests.ConnectionError("HTTPConnectionPool: Max retries exceeded (Caused by "
-                                       "NewConnectionError('Failed to establish a new connection: "
-                                       "[Errno 111] Connection refused'))")
+    refused = requests.ConnectionError(
+        "HTTPConnectionPool: Max retries exceeded (Caused by "
+        "NewConnectionError('Failed to establish a new connection: "
+        "[Errno 111] Connection refused'))"
+    )
     assert describe_exception(refused).en == "cannot reach the collector"
     assert describe_exception(requests.exceptions.ConnectTimeout("x")).en == "cannot reach the collector"
     assert describe_exception(requests.exceptions.ReadTimeout("x")).en == "the collector did not answer in time"

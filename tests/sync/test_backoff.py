@@ -23,7 +23,7 @@ def test_full_jitter_draws_uniformly_below_the_ceiling_with_a_seeded_rng():
     b = Backoff(base=5, rng=random.Random(42))
     expected_rng = random.Random(42)
     for n in range(12):
-        expected = expected_rng.uniform(0, min(600, 5 * 2 ** n))
+        expected = expected_rng.uniform(0, min(600, 5 * 2**n))
         assert b.next_delay() == pytest.approx(expected)
 
 
@@ -71,7 +71,7 @@ def test_worker_waits_interval_after_success_and_backs_off_after_failure():
     worker = SyncWorker(_NoClient(), interval=30, backoff=Backoff(base=5, rng=random.Random(5)))
     assert worker.next_delay(RoundResult()) == 30
     failures = [worker.next_delay(RoundResult(error=unreachable("x"), pending=3)) for _ in range(6)]
-    assert all(0 <= d <= 5 * 2 ** i for i, d in enumerate(failures))
+    assert all(0 <= d <= 5 * 2**i for i, d in enumerate(failures))
     assert worker.backoff.failures == 6
     assert worker.next_delay(RoundResult()) == 30
     assert worker.backoff.failures == 0

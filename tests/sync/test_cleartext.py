@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from synchelp import fill
 
 from kiosk.clock import SimulatedClock
 from kiosk.config import ConfigError, validate
@@ -20,8 +21,6 @@ from kiosk.outbox import KioskOutbox, sync_client, sync_worker
 from server_sync.client import SyncClient
 from server_sync.client.cleartext import is_loopback, refusal
 from server_sync.client.session import CleartextRefused, make_retry, make_session
-
-from synchelp import fill
 
 FAR = "http://192.0.2.10:8470/"  # TEST-NET-1 (RFC 5737): never routed, and never tried here
 
@@ -43,10 +42,24 @@ def connects(monkeypatch):
     return tried
 
 
-@pytest.mark.parametrize("host, loopback", [
-    ("127.0.0.1", True), ("127.8.9.10", True), ("[::1]", True), ("::1", True), ("localhost", True),
-    ("LOCALHOST.", True), ("192.0.2.10", False), ("10.0.0.5", False), ("127.0.0.1.example.com", False),
-    ("0x7f.1", False), ("collector.example", False), ("", False), (None, False)])
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("[::1]", True),
+        ("::1", True),
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("192.0.2.10", False),
+        ("10.0.0.5", False),
+        ("127.0.0.1.example.com", False),
+        ("0x7f.1", False),
+        ("collector.example", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_what_counts_as_loopback(host, loopback):
     assert is_loopback(host) is loopback
 
@@ -91,8 +104,7 @@ def test_the_setting_lets_the_request_go_out(data_dir, connects):
 def test_plain_http_through_a_proxy_beyond_loopback_is_refused(connects):
     session = make_session("secret-token")
     with pytest.raises(CleartextRefused):
-        session.get("http://127.0.0.1:9/api/v1/settings", proxies={"http": "http://192.0.2.20:3128"},
-                    timeout=(2, 5))
+        session.get("http://127.0.0.1:9/api/v1/settings", proxies={"http": "http://192.0.2.20:3128"}, timeout=(2, 5))
     assert connects == []
 
 
@@ -117,7 +129,8 @@ def test_a_redirect_to_http_beyond_loopback_is_refused(connects):
         assert connects == []
         with pytest.raises(requests.RequestException):  # with the setting it is tried (and caught here)
             make_session("t", allow_insecure_http=True, retries=make_retry(total=0)).get(
-                f"http://127.0.0.1:{server.server_port}/", timeout=(2, 5))
+                f"http://127.0.0.1:{server.server_port}/", timeout=(2, 5)
+            )
         assert connects
     finally:
         server.shutdown()

@@ -10,9 +10,10 @@ import time
 from collections import Counter
 
 from faultproxy import ACTIONS, FaultProxy
+from synchelp import fill, kiosk_ids
+
 from kiosk.outbox import sync_client
 from server_sync.client.session import make_retry
-from synchelp import fill, kiosk_ids
 
 
 def test_every_event_arrives_exactly_once_through_a_faulty_network(collector, data_dir):
@@ -20,8 +21,14 @@ def test_every_event_arrives_exactly_once_through_a_faulty_network(collector, da
     assert n >= 10_000
     started = time.monotonic()
     with FaultProxy(("127.0.0.1", collector.port), seed=20261127, stall=1.2) as proxy:
-        client = sync_client(proxy.url, collector.token, data_dir, batch_size=250, timeout=(2, 1.0),
-                            retries=make_retry(total=2, backoff_factor=0.01))
+        client = sync_client(
+            proxy.url,
+            collector.token,
+            data_dir,
+            batch_size=250,
+            timeout=(2, 1.0),
+            retries=make_retry(total=2, backoff_factor=0.01),
+        )
         rounds, errors, totals = 0, Counter(), Counter()
         while True:
             result = client.run_round()

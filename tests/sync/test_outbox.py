@@ -1,18 +1,17 @@
 """The sync state in the kiosk's file: migration m002, watermark per store_id, the ack rules."""
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlite_utils
+from stub import StubCollector, ack
+from synchelp import KIOSK_ID, fill
 
 from kiosk.migrations import migrations
 from kiosk.outbox import KioskOutbox, StatusReader, read_status, sync_client
 from kiosk.store import Store, connect
 from server_sync.client.outbox import iso
-
-from synchelp import KIOSK_ID, fill
-from stub import StubCollector, ack
 
 
 def test_m002_upgrades_a_file_made_before_sync_and_keeps_every_event(data_dir):
@@ -20,8 +19,11 @@ def test_m002_upgrades_a_file_made_before_sync_and_keeps_every_event(data_dir):
     migrations.apply(sqlite_utils.Database(conn), stop_before="m002_sync_state")
     conn.execute("INSERT INTO meta VALUES ('store_id', 'old-store')")
     for i in range(1, 4):
-        conn.execute("INSERT INTO events (id, type, kiosk_id, level, recorded_at, boot_id, monotonic)"
-                     " VALUES (?, 'rating', 'w1', 1, '2026-01-01T00:00:00+00:00', 'b', ?)", [f"e{i}", i])
+        conn.execute(
+            "INSERT INTO events (id, type, kiosk_id, level, recorded_at, boot_id, monotonic)"
+            " VALUES (?, 'rating', 'w1', 1, '2026-01-01T00:00:00+00:00', 'b', ?)",
+            [f"e{i}", i],
+        )
     assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name='sync_state'").fetchone()
     conn.close()
 
@@ -75,7 +77,7 @@ def test_a_collector_that_lost_events_gets_them_again(data_dir):
     try:
         assert sync_client(stub.url, "t", data_dir).run_round().ok
         with KioskOutbox(data_dir) as outbox:
-            outbox.mark_acked(outbox.store_id, 120, 0, iso(datetime.now(timezone.utc)))
+            outbox.mark_acked(outbox.store_id, 120, 0, iso(datetime.now(UTC)))
         fill(data_dir, 10)  # 12 more
         # The collector was restored from an old backup: it holds only 1..50.
         held = {"upto": 50}
@@ -85,6 +87,7 @@ def test_a_collector_that_lost_events_gets_them_again(data_dir):
             if first <= held["upto"] + 1:
                 held["upto"] = max(held["upto"], last)
             return ack(held["upto"])
+
         stub.answer = answer
         result = sync_client(stub.url, "t", data_dir).run_round()
     finally:
@@ -100,6 +103,7 @@ def test_an_oversized_batch_is_split(data_dir):
         if len(batch["events"]) > 80:
             return 413, {"Content-Type": "application/json"}, b'{"detail": "request body too large"}'
         return ack(batch["events"][-1]["seq"])
+
     stub = StubCollector(answer)
     try:
         result = sync_client(stub.url, "t", data_dir, batch_size=300).run_round()
@@ -129,7 +133,7 @@ def test_sync_state_is_per_store_id(data_dir):
     fill(data_dir, 5)
     with KioskOutbox(data_dir) as outbox:
         outbox.state("another-store")
-        outbox.mark_acked("another-store", 99, 0, iso(datetime.now(timezone.utc)))
+        outbox.mark_acked("another-store", 99, 0, iso(datetime.now(UTC)))
         assert outbox.state()["acked_seq"] == 0
     reader = StatusReader(data_dir)
     status = reader.read()

@@ -6,9 +6,11 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from faultproxy import FaultProxy
+from synchelp import KIOSK_ID, fill, kiosk_ids, sync_config
+
 from kiosk.clock import SimulatedClock
 from kiosk.doctor import check_sync
 from kiosk.outbox import KioskOutbox, StatusReader, sync_client
@@ -16,15 +18,13 @@ from kiosk.store import Store
 from server_sync.client.outbox import iso
 from server_sync.client.session import make_retry
 from server_sync.client.status import status_line
-from synchelp import KIOSK_ID, fill, kiosk_ids, sync_config
 
 PORTAL_ZH = "收到非預期的回應（可能是網路登入頁面）"
 PORTAL_EN = "unexpected response (maybe a captive portal login page)"
 
 
 def fast_client(url, token, data_dir, **kw):
-    return sync_client(url, token, data_dir, timeout=(2, 5),
-                      retries=make_retry(total=2, backoff_factor=0.01), **kw)
+    return sync_client(url, token, data_dir, timeout=(2, 5), retries=make_retry(total=2, backoff_factor=0.01), **kw)
 
 
 def upstream(collector):
@@ -50,7 +50,9 @@ def test_captive_portal_leaves_events_pending_and_says_so(collector, data_dir):
     assert fast_client(collector.url, collector.token, data_dir).run_round().ok
     status = StatusReader(data_dir).read()
     assert not status.failing and status.pending == 0
-    assert status_line(status, "zh-TW").startswith("已同步 ") and status_line(status, "zh-TW").endswith(" · 待同步 0 筆")
+    assert status_line(status, "zh-TW").startswith("已同步 ") and status_line(status, "zh-TW").endswith(
+        " · 待同步 0 筆"
+    )
     assert status_line(status, "en").endswith(" · 0 waiting to sync")
 
 
@@ -68,14 +70,14 @@ def test_a_lost_ack_leaves_events_pending_and_the_retry_is_deduplicated(collecto
 
 
 def test_a_kiosk_clock_at_1970_is_corrected_by_the_collector(collector, data_dir):
-    clock = SimulatedClock(datetime(1970, 1, 1, tzinfo=timezone.utc), boot_id="boot-1970")
+    clock = SimulatedClock(datetime(1970, 1, 1, tzinfo=UTC), boot_id="boot-1970")
     store = Store(data_dir, kiosk_id=KIOSK_ID, clock=clock)
-    for i in range(30):
+    for _i in range(30):
         clock.advance(60)
         store.append("rating", level=1)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     clock.set_wall(now)  # NTP answers: the wall clock jumps, monotonic and boot id go on
-    for i in range(30):
+    for _i in range(30):
         clock.advance(60)
         store.append("rating", level=2)
     store.close()
@@ -87,7 +89,7 @@ def test_a_kiosk_clock_at_1970_is_corrected_by_the_collector(collector, data_dir
     assert len(events) == 60
     early = [e for e in events.values() if e["recorded_at"].startswith("1970")]
     assert len(early) == 30
-    received = datetime.now(timezone.utc)
+    received = datetime.now(UTC)
     # Each event lands where monotonic time puts it: minutes before the batch was sent.
     for e in events.values():
         corrected = datetime.fromisoformat(e["corrected_at"])
@@ -149,8 +151,13 @@ def _kiosk_sync(tmp_path, data_dir, url, token=None):
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     if token:
         env["KIOSK_SYNC_TOKEN"] = token
-    return subprocess.run([sys.executable, "-m", "kiosk", "sync", "--once", "--config", str(config),
-                           "--data-dir", str(data_dir)], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", "sync", "--once", "--config", str(config), "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_kiosk_sync_once_exit_codes(collector, data_dir, tmp_path):
@@ -182,8 +189,7 @@ def test_doctor_fails_when_events_wait_over_an_hour_after_errors(collector, data
     assert PORTAL_EN in check.message
 
     with sqlite3.connect(data_dir / "kiosk.db") as conn:
-        conn.execute("UPDATE sync_state SET pending_since=?",
-                     [iso(datetime.now(timezone.utc) - timedelta(hours=2))])
+        conn.execute("UPDATE sync_state SET pending_since=?", [iso(datetime.now(UTC) - timedelta(hours=2))])
     check = check_sync(config, data_dir)
     assert not check.ok
     assert "not reaching the collector" in check.message and PORTAL_ZH in check.message

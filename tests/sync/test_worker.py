@@ -7,13 +7,13 @@ import threading
 import time
 
 import pytest
+from synchelp import KIOSK_ID, Collector, fill, free_port, kiosk_ids, sync_config
 
 from kiosk.clock import SimulatedClock
 from kiosk.outbox import StatusReader, sync_client
 from kiosk.runtime import Kiosk
 from server_sync.client import Backoff, SyncWorker
 from server_sync.client.session import make_retry
-from synchelp import KIOSK_ID, Collector, fill, free_port, kiosk_ids, sync_config
 
 
 def wait_for(predicate, timeout: float, what, *, explain=lambda: ""):
@@ -31,10 +31,12 @@ def test_worker_catches_up_after_the_collector_was_down(tmp_path, data_dir):
     token = collector.add_kiosk(KIOSK_ID)  # the collector's file exists, its server is down
     n = fill(data_dir, 2500)
     rounds = []
-    client = sync_client(collector.url, token, data_dir, timeout=(1, 5),
-                        retries=make_retry(total=1, backoff_factor=0.01))
-    worker = SyncWorker(client, interval=0.2, backoff=Backoff(base=0.05, cap=0.5, rng=random.Random(1)),
-                        on_round=rounds.append)
+    client = sync_client(
+        collector.url, token, data_dir, timeout=(1, 5), retries=make_retry(total=1, backoff_factor=0.01)
+    )
+    worker = SyncWorker(
+        client, interval=0.2, backoff=Backoff(base=0.05, cap=0.5, rng=random.Random(1)), on_round=rounds.append
+    )
     worker.start()
     try:
         wait_for(lambda: len(rounds) >= 3, 10, "three failed rounds")
@@ -45,9 +47,12 @@ def test_worker_catches_up_after_the_collector_was_down(tmp_path, data_dir):
         fill(data_dir, 100)  # the counter keeps working meanwhile
         collector.start()
         try:
-            wait_for(lambda: (lambda s: s.pending == 0 and not s.failing)(StatusReader(data_dir).read()),
-                     20, "the worker to catch up",
-                     explain=lambda: f"{len(rounds)} rounds, last {rounds[-3:]}, {StatusReader(data_dir).read()}")
+            wait_for(
+                lambda: (lambda s: s.pending == 0 and not s.failing)(StatusReader(data_dir).read()),
+                20,
+                "the worker to catch up",
+                explain=lambda: f"{len(rounds)} rounds, last {rounds[-3:]}, {StatusReader(data_dir).read()}",
+            )
             status = StatusReader(data_dir).read()
             assert not status.failing and status.last_success_at is not None
             ids = [e["id"] for e in collector.events()]
@@ -109,8 +114,7 @@ def test_status_line_when_sync_is_off_or_never_ran(data_dir, mock_factory):
         assert not any(t.name == "kiosk-sync" for t in threading.enumerate())
     finally:
         kiosk.close()
-    kiosk = Kiosk(sync_config("http://127.0.0.1:9", "t"), data_dir, pin_factory=mock_factory,
-                  clock=SimulatedClock())
+    kiosk = Kiosk(sync_config("http://127.0.0.1:9", "t"), data_dir, pin_factory=mock_factory, clock=SimulatedClock())
     try:
         kiosk.recorder.press(1)
         assert kiosk.status_line("zh-TW") == "尚未同步 · 待同步 1 筆"
@@ -119,8 +123,13 @@ def test_status_line_when_sync_is_off_or_never_ran(data_dir, mock_factory):
         kiosk.close()
 
 
-@pytest.mark.parametrize("lang, expected", [("zh-TW", "未能同步：無法連線到收集伺服器 · 待同步 2 筆"),
-                                            ("en", "Not synced: cannot reach the collector · 2 waiting to sync")])
+@pytest.mark.parametrize(
+    "lang, expected",
+    [
+        ("zh-TW", "未能同步：無法連線到收集伺服器 · 待同步 2 筆"),
+        ("en", "Not synced: cannot reach the collector · 2 waiting to sync"),
+    ],
+)
 def test_status_line_names_the_failure(data_dir, mock_factory, lang, expected):
     port = free_port()  # nothing listens there
     config = sync_config(f"http://127.0.0.1:{port}", "t", interval=60)

@@ -17,7 +17,7 @@ import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -53,7 +53,7 @@ class Session:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _sha(text: str) -> str:
@@ -69,8 +69,10 @@ def add_user(conn: sqlite3.Connection, username: str, password: str, role: str =
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"密碼至少 {MIN_PASSWORD} 個字元 password must be at least {MIN_PASSWORD} characters")
     try:
-        cur = conn.execute("INSERT INTO admin_users (username, password_hash, role, created_at) VALUES (?,?,?,?)",
-                           [username, _hasher.hash(password), role, _now_iso()])
+        cur = conn.execute(
+            "INSERT INTO admin_users (username, password_hash, role, created_at) VALUES (?,?,?,?)",
+            [username, _hasher.hash(password), role, _now_iso()],
+        )
     except sqlite3.IntegrityError:
         raise AccountError(f"已有此帳號 user {username!r} already exists") from None
     audit(conn, "cli", "add_user", username, {"role": role})
@@ -82,13 +84,16 @@ def set_password(conn: sqlite3.Connection, username: str, password: str, role: s
         raise AccountError(f"密碼至少 {MIN_PASSWORD} 個字元 password must be at least {MIN_PASSWORD} characters")
     if role is not None and role not in ROLES:
         raise AccountError(f"角色須為 role must be one of {', '.join(ROLES)}")
-    cur = conn.execute("UPDATE admin_users SET password_hash = ?, role = coalesce(?, role), failed_logins = 0,"
-                       " locked_until = NULL, disabled_at = NULL WHERE username = ?",
-                       [_hasher.hash(password), role, username])
+    cur = conn.execute(
+        "UPDATE admin_users SET password_hash = ?, role = coalesce(?, role), failed_logins = 0,"
+        " locked_until = NULL, disabled_at = NULL WHERE username = ?",
+        [_hasher.hash(password), role, username],
+    )
     if cur.rowcount == 0:
         raise AccountError(f"沒有此帳號 no user {username!r}")
-    conn.execute("DELETE FROM admin_sessions WHERE user_id = (SELECT id FROM admin_users WHERE username = ?)",
-                 [username])
+    conn.execute(
+        "DELETE FROM admin_sessions WHERE user_id = (SELECT id FROM admin_users WHERE username = ?)", [username]
+    )
     audit(conn, "cli", "set_password", username, {"role": role} if role else None)
 
 
@@ -113,8 +118,11 @@ class Candidate:
 
 
 def candidate(conn: sqlite3.Connection, username: str) -> Candidate | None:
-    row = conn.execute("SELECT id, username, role, password_hash, disabled_at, failed_logins, locked_until"
-                       " FROM admin_users WHERE username = ?", [username]).fetchone()
+    row = conn.execute(
+        "SELECT id, username, role, password_hash, disabled_at, failed_logins, locked_until"
+        " FROM admin_users WHERE username = ?",
+        [username],
+    ).fetchone()
     if row is None:
         return None
     return Candidate(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
@@ -138,12 +146,14 @@ def rehash_if_needed(conn: sqlite3.Connection, cand: Candidate, password: str) -
 
 def unlock(conn: sqlite3.Connection, username: str, by: str, now: float | None = None) -> None:
     """Clear an account's wrong-password count and lock, and those of its browsers (login_limits)."""
-    cur = conn.execute("UPDATE admin_users SET failed_logins = 0, locked_until = NULL WHERE username = ?",
-                       [username])
+    cur = conn.execute("UPDATE admin_users SET failed_logins = 0, locked_until = NULL WHERE username = ?", [username])
     if cur.rowcount == 0:
         raise AccountError(f"沒有此帳號 no user {username!r}")
-    conn.execute("UPDATE admin_devices SET failed_logins = 0, locked_until = NULL"
-                 " WHERE user_id = (SELECT id FROM admin_users WHERE username = ?)", [username])
+    conn.execute(
+        "UPDATE admin_devices SET failed_logins = 0, locked_until = NULL"
+        " WHERE user_id = (SELECT id FROM admin_users WHERE username = ?)",
+        [username],
+    )
     audit(conn, by, "unlock_user", username, now=now)
 
 
@@ -152,8 +162,10 @@ def new_session(conn: sqlite3.Connection, user: User, hours: float = SESSION_HOU
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = time.time()
     conn.execute("DELETE FROM admin_sessions WHERE expires_at < ?", [now])
-    conn.execute("INSERT INTO admin_sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?,?,?,?,?)",
-                 [_sha(token), user.id, csrf, now, now + hours * 3600])
+    conn.execute(
+        "INSERT INTO admin_sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?,?,?,?,?)",
+        [_sha(token), user.id, csrf, now, now + hours * 3600],
+    )
     return token, csrf
 
 
@@ -162,7 +174,9 @@ def session_for(conn: sqlite3.Connection, token: str | None) -> Session | None:
         return None
     row = conn.execute(
         "SELECT u.id, u.username, u.role, s.csrf, s.expires_at, u.disabled_at FROM admin_sessions s"
-        " JOIN admin_users u ON u.id = s.user_id WHERE s.token_hash = ?", [_sha(token)]).fetchone()
+        " JOIN admin_users u ON u.id = s.user_id WHERE s.token_hash = ?",
+        [_sha(token)],
+    ).fetchone()
     if row is None or row[4] < time.time() or row[5]:
         return None
     return Session(User(row[0], row[1], row[2]), row[3])
@@ -181,6 +195,7 @@ def csrf_ok(expected: str | None, given: str | None) -> bool:
 # The cookie holds a random nonce; the form field holds an HMAC of it under a secret kept in the
 # database (admin_meta 'login_secret'), so a pair made up by someone else (cookie "abc", field
 # "abc") is refused: only the server can make a field that matches a cookie.
+
 
 def login_secret(conn: sqlite3.Connection) -> bytes:
     row = conn.execute("SELECT value FROM admin_meta WHERE key = 'login_secret'").fetchone()
@@ -203,25 +218,40 @@ def login_csrf_ok(secret: bytes, cookie: str | None, field: str | None) -> bool:
     return hmac.compare_digest(_login_mac(secret, cookie).encode(), field.encode())
 
 
-def audit(conn: sqlite3.Connection, username: str, action: str, target: str = "", detail=None, *,
-          now: float | None = None) -> None:
+def audit(
+    conn: sqlite3.Connection, username: str, action: str, target: str = "", detail=None, *, now: float | None = None
+) -> None:
     """One audit row; ``now`` (unix seconds) is the collector's clock where the caller has it."""
-    at = _now_iso() if now is None else datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds")
-    conn.execute("INSERT INTO admin_audit (at, username, action, target, detail) VALUES (?,?,?,?,?)",
-                 [at, username, action, target,
-                  None if detail is None else json.dumps(detail, ensure_ascii=False)])
+    at = _now_iso() if now is None else datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
+    conn.execute(
+        "INSERT INTO admin_audit (at, username, action, target, detail) VALUES (?,?,?,?,?)",
+        [at, username, action, target, None if detail is None else json.dumps(detail, ensure_ascii=False)],
+    )
 
 
 def audit_rows(conn: sqlite3.Connection, limit: int = 500) -> list[dict]:
-    return [{"at": r[0], "user": r[1], "action": r[2], "target": r[3], "detail": r[4] or ""}
-            for r in conn.execute("SELECT at, username, action, target, detail FROM admin_audit"
-                                  " ORDER BY id DESC LIMIT ?", [limit])]
+    return [
+        {"at": r[0], "user": r[1], "action": r[2], "target": r[3], "detail": r[4] or ""}
+        for r in conn.execute(
+            "SELECT at, username, action, target, detail FROM admin_audit ORDER BY id DESC LIMIT ?", [limit]
+        )
+    ]
 
 
 def users(conn: sqlite3.Connection, now: float | None = None) -> list[dict]:
     """Every account; ``locked``: locked now for browsers it never logged in from (login_limits)."""
     now = time.time() if now is None else now
-    return [{"username": r[0], "role": r[1], "created_at": r[2], "disabled": bool(r[3]),
-             "failed_logins": r[4], "locked": r[5] is not None and r[5] > now}
-            for r in conn.execute("SELECT username, role, created_at, disabled_at, failed_logins, locked_until"
-                                  " FROM admin_users ORDER BY username")]
+    return [
+        {
+            "username": r[0],
+            "role": r[1],
+            "created_at": r[2],
+            "disabled": bool(r[3]),
+            "failed_logins": r[4],
+            "locked": r[5] is not None and r[5] > now,
+        }
+        for r in conn.execute(
+            "SELECT username, role, created_at, disabled_at, failed_logins, locked_until"
+            " FROM admin_users ORDER BY username"
+        )
+    ]

@@ -25,10 +25,12 @@ def _colour_for(hi: float) -> str:
 
 def levels_svg(fig: Figures, max_level: int, width: int = 600, height: int = 46) -> str:
     n = fig.n
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
-             f'aria-label="各等級分布 responses by level" {FONT} font-size="13">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
+        f'aria-label="各等級分布 responses by level" {FONT} font-size="13">'
+    ]
     if not n:
-        parts.append(f'<text x="4" y="26">無資料 no data</text></svg>')
+        parts.append('<text x="4" y="26">無資料 no data</text></svg>')
         return "".join(parts)
     x = 0.0
     for lv in range(1, max_level + 1):
@@ -36,8 +38,10 @@ def levels_svg(fig: Figures, max_level: int, width: int = 600, height: int = 46)
         w = width * c / n
         if w <= 0:
             continue
-        parts.append(f'<rect x="{x:.1f}" y="4" width="{w:.1f}" height="{height - 8}" fill="{LEVEL_COLOURS[lv - 1]}">'
-                     f'<title>等級 level {lv}: {c}</title></rect>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="4" width="{w:.1f}" height="{height - 8}" fill="{LEVEL_COLOURS[lv - 1]}">'
+            f"<title>等級 level {lv}: {c}</title></rect>"
+        )
         if w > 34:
             parts.append(f'<text x="{x + w / 2:.1f}" y="{height / 2 + 5:.0f}" text-anchor="middle">{lv}: {c}</text>')
         x += w
@@ -49,8 +53,10 @@ def trend_svg(points: list[tuple[str, Figures]], width: int = 760, height: int =
     """Bars: responses per period; line and band: Happy Index with its 95 % interval (suppressed periods: no dot)."""
     left, right, top, bottom = 44, 44, 12, 40
     pw, ph = width - left - right, height - top - bottom
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
-           f'aria-label="趨勢 trend" {FONT} font-size="11">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
+        f'aria-label="趨勢 trend" {FONT} font-size="11">'
+    ]
     if not points:
         out.append('<text x="10" y="30" font-size="14">無資料 no data</text></svg>')
         return "".join(out)
@@ -60,16 +66,20 @@ def trend_svg(points: list[tuple[str, Figures]], width: int = 760, height: int =
     out.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#888"/>')
     for v in (0, 50, 100):
         y = top + ph - ph * v / 100
-        out.append(f'<text x="{width - right + 4}" y="{y + 4:.1f}" fill="#1f4e99">{v}</text>'
-                   f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#ddd" stroke-dasharray="3,3"/>')
+        out.append(
+            f'<text x="{width - right + 4}" y="{y + 4:.1f}" fill="#1f4e99">{v}</text>'
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#ddd" stroke-dasharray="3,3"/>'
+        )
     out.append(f'<text x="4" y="{top + 8}" fill="#777">n {nmax}</text>')
     line, band_hi, band_lo = [], [], []
     label_every = max(1, len(points) // 12)
     for i, (period, fig) in enumerate(points):
         cx = left + step * (i + 0.5)
         h = ph * fig.n / nmax
-        out.append(f'<rect x="{cx - bw / 2:.1f}" y="{top + ph - h:.1f}" width="{bw:.1f}" height="{h:.1f}" fill="#c9d6ea">'
-                   f'<title>{escape(period)}: n={fig.n}, 快樂指數 HI={fig.happy_index if fig.happy_index is not None else "回覆數不足"}</title></rect>')
+        out.append(
+            f'<rect x="{cx - bw / 2:.1f}" y="{top + ph - h:.1f}" width="{bw:.1f}" height="{h:.1f}" fill="#c9d6ea">'
+            f"<title>{escape(period)}: n={fig.n}, 快樂指數 HI={fig.happy_index if fig.happy_index is not None else '回覆數不足'}</title></rect>"
+        )
         if i % label_every == 0:
             out.append(f'<text x="{cx:.1f}" y="{height - bottom + 16}" text-anchor="middle">{escape(period)}</text>')
         if fig.happy_index is not None:
@@ -84,8 +94,10 @@ def trend_svg(points: list[tuple[str, Figures]], width: int = 760, height: int =
         out.append(f'<polygon points="{" ".join(band_hi + band_lo[::-1])}" fill="#1f4e99" fill-opacity="0.15"/>')
     if len(line) > 1:
         out.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="#1f4e99" stroke-width="2"/>')
-    out.append(f'<text x="{left}" y="{height - 6}" fill="#555">長條 bars: 回覆數 responses; 線 line: 快樂指數 Happy Index '
-               f'(陰影 shade: 95% CI)</text></svg>')
+    out.append(
+        f'<text x="{left}" y="{height - 6}" fill="#555">長條 bars: 回覆數 responses; 線 line: 快樂指數 Happy Index '
+        f"(陰影 shade: 95% CI)</text></svg>"
+    )
     return "".join(out)
 
 
@@ -97,8 +109,10 @@ def heatmap_svg(heat: dict[tuple[int, int], Figures], weekdays: list[str], width
     cw = (width - 70) / len(hours)
     ch = 30
     height = 24 + ch * len(days) + 8
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
-           f'aria-label="星期×時段 weekday × hour" {FONT} font-size="11">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
+        f'aria-label="星期×時段 weekday × hour" {FONT} font-size="11">'
+    ]
     for j, h in enumerate(hours):
         out.append(f'<text x="{70 + cw * (j + 0.5):.1f}" y="16" text-anchor="middle">{h:02d}</text>')
     for i, d in enumerate(days):
@@ -113,9 +127,13 @@ def heatmap_svg(heat: dict[tuple[int, int], Figures], weekdays: list[str], width
                 fill, label = "#dddddd", f"n{fig.n}"
             else:
                 fill, label = _colour_for(fig.happy_index), f"{fig.happy_index:.0f}"
-            tip = "" if fig is None else f"<title>{escape(weekdays[d])} {h:02d}:00 n={fig.n} HI={fig.happy_index}</title>"
+            tip = (
+                "" if fig is None else f"<title>{escape(weekdays[d])} {h:02d}:00 n={fig.n} HI={fig.happy_index}</title>"
+            )
             out.append(f'<rect x="{x:.1f}" y="{y}" width="{cw - 2:.1f}" height="{ch - 2}" fill="{fill}">{tip}</rect>')
             if label and cw > 24:
-                out.append(f'<text x="{x + cw / 2 - 1:.1f}" y="{y + ch / 2 + 3:.0f}" text-anchor="middle">{label}</text>')
+                out.append(
+                    f'<text x="{x + cw / 2 - 1:.1f}" y="{y + ch / 2 + 3:.0f}" text-anchor="middle">{label}</text>'
+                )
     out.append("</svg>")
     return "".join(out)

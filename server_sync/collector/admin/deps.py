@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Iterator
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request
@@ -54,8 +55,9 @@ templates = _environment()
 
 
 def render(template: str, request: Request | None = None, session=None, status: int = 200, **ctx) -> HTMLResponse:
-    html = templates.get_template(template).render(session=session, path=request.url.path if request else "",
-                                                   office=OFFICE, **ctx)
+    html = templates.get_template(template).render(
+        session=session, path=request.url.path if request else "", office=OFFICE, **ctx
+    )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -149,8 +151,9 @@ class Post:
     form: FormData
 
 
-async def checked_post(request: Request, session: MaybeSession, *, manager: bool = True,
-                       limit: int = FORM_LIMIT, max_files: int = 0) -> Post:
+async def checked_post(
+    request: Request, session: MaybeSession, *, manager: bool = True, limit: int = FORM_LIMIT, max_files: int = 0
+) -> Post:
     """Logged in (401), a body of at most ``limit`` bytes (413, before parsing), the right CSRF
     token (403), the right role (403)."""
     if session is None:

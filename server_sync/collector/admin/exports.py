@@ -30,8 +30,8 @@ SUPPRESSED = "回覆數不足"
 
 @dataclass
 class Table:
-    name: str          # file name stem, e.g. "levels"
-    title: str         # zh-TW and English
+    name: str  # file name stem, e.g. "levels"
+    title: str  # zh-TW and English
     headers: list[str]
     rows: list[list[Any]]
 
@@ -47,78 +47,207 @@ def _ci(ci):
 def fig_cells(fig: Figures, max_level: int) -> list[Any]:
     hi_lo, hi_hi = _ci(fig.happy_ci)
     cs_lo, cs_hi = _ci(fig.csat_ci)
-    return ([fig.levels.get(lv, 0) for lv in range(1, max_level + 1)]
-            + [fig.n, _num(fig.happy_index), hi_lo, hi_hi, _num(fig.csat), cs_lo, cs_hi, fig.misuse])
+    return [fig.levels.get(lv, 0) for lv in range(1, max_level + 1)] + [
+        fig.n,
+        _num(fig.happy_index),
+        hi_lo,
+        hi_hi,
+        _num(fig.csat),
+        cs_lo,
+        cs_hi,
+        fig.misuse,
+    ]
 
 
 def fig_headers(max_level: int) -> list[str]:
-    return ([f"等級{lv} level {lv}" for lv in range(1, max_level + 1)]
-            + ["有效數 n", "快樂指數 Happy Index", "快樂指數95%下限 HI CI low", "快樂指數95%上限 HI CI high",
-               "滿意度 CSAT %", "滿意度95%下限 CSAT CI low", "滿意度95%上限 CSAT CI high", "誤觸 misuse"])
+    return [f"等級{lv} level {lv}" for lv in range(1, max_level + 1)] + [
+        "有效數 n",
+        "快樂指數 Happy Index",
+        "快樂指數95%下限 HI CI low",
+        "快樂指數95%上限 HI CI high",
+        "滿意度 CSAT %",
+        "滿意度95%下限 CSAT CI low",
+        "滿意度95%上限 CSAT CI high",
+        "誤觸 misuse",
+    ]
 
 
 def dashboard_tables(d: q.Dashboard, fleet: list[dict] | None = None) -> dict[str, Table]:
     ml = d.max_level
-    lv = Table("levels", "各等級分布 Responses by level",
-               ["等級 level", "次數 count", "百分比 %"],
-               [[i, d.total.levels.get(i, 0), _num(d.total.share(i))] for i in range(1, ml + 1)]
-               + [["有效數 n", d.total.n, ""], ["誤觸(未計) misuse (not counted)", d.total.misuse, ""]])
-    summary = Table("summary", "滿意度摘要 Satisfaction summary", ["篩選 filter", *fig_headers(ml)],
-                    [[d.filter.label(), *fig_cells(d.total, ml)]])
+    lv = Table(
+        "levels",
+        "各等級分布 Responses by level",
+        ["等級 level", "次數 count", "百分比 %"],
+        [[i, d.total.levels.get(i, 0), _num(d.total.share(i))] for i in range(1, ml + 1)]
+        + [["有效數 n", d.total.n, ""], ["誤觸(未計) misuse (not counted)", d.total.misuse, ""]],
+    )
+    summary = Table(
+        "summary",
+        "滿意度摘要 Satisfaction summary",
+        ["篩選 filter", *fig_headers(ml)],
+        [[d.filter.label(), *fig_cells(d.total, ml)]],
+    )
     tables = {
-        "summary": summary, "levels": lv,
-        "trend": Table("trend", "趨勢 Trend", [f"期間 period ({d.filter.trend})", *fig_headers(ml)],
-                       [[p, *fig_cells(f, ml)] for p, f in d.trend]),
-        "heatmap": Table("heatmap", "星期×時段 Weekday × hour",
-                         ["星期 weekday", "時 hour", "有效數 n", "快樂指數 Happy Index"],
-                         [[q.WEEKDAYS[dow], hod, f.n, _num(f.happy_index)] for (dow, hod), f in sorted(d.heat.items())]),
-        "units": Table("units", "單位排名 Ranking of units", ["名次 rank", "單位 unit", *fig_headers(ml)],
-                       [[i + 1, k[0], *fig_cells(f, ml)] for i, (k, f) in enumerate(d.rank_units)]),
-        "windows": Table("windows", "窗口排名 Ranking of windows", ["名次 rank", "單位 unit", "窗口 window", *fig_headers(ml)],
-                         [[i + 1, k[0], k[1], *fig_cells(f, ml)] for i, (k, f) in enumerate(d.rank_windows)]),
-        "services": Table("services", "服務排名 Ranking of services", ["名次 rank", "服務 service", *fig_headers(ml)],
-                          [[i + 1, k[0] or "(未指定 none)", *fig_cells(f, ml)] for i, (k, f) in enumerate(d.rank_services)]),
-        "reasons": Table("reasons", "追問原因 Follow-up reasons", ["原因 reason", "次數 count", "百分比 %"],
-                         [[r["reason"], r["n"], r["share"]] for r in d.reasons]),
+        "summary": summary,
+        "levels": lv,
+        "trend": Table(
+            "trend",
+            "趨勢 Trend",
+            [f"期間 period ({d.filter.trend})", *fig_headers(ml)],
+            [[p, *fig_cells(f, ml)] for p, f in d.trend],
+        ),
+        "heatmap": Table(
+            "heatmap",
+            "星期×時段 Weekday × hour",
+            ["星期 weekday", "時 hour", "有效數 n", "快樂指數 Happy Index"],
+            [[q.WEEKDAYS[dow], hod, f.n, _num(f.happy_index)] for (dow, hod), f in sorted(d.heat.items())],
+        ),
+        "units": Table(
+            "units",
+            "單位排名 Ranking of units",
+            ["名次 rank", "單位 unit", *fig_headers(ml)],
+            [[i + 1, k[0], *fig_cells(f, ml)] for i, (k, f) in enumerate(d.rank_units)],
+        ),
+        "windows": Table(
+            "windows",
+            "窗口排名 Ranking of windows",
+            ["名次 rank", "單位 unit", "窗口 window", *fig_headers(ml)],
+            [[i + 1, k[0], k[1], *fig_cells(f, ml)] for i, (k, f) in enumerate(d.rank_windows)],
+        ),
+        "services": Table(
+            "services",
+            "服務排名 Ranking of services",
+            ["名次 rank", "服務 service", *fig_headers(ml)],
+            [[i + 1, k[0] or "(未指定 none)", *fig_cells(f, ml)] for i, (k, f) in enumerate(d.rank_services)],
+        ),
+        "reasons": Table(
+            "reasons",
+            "追問原因 Follow-up reasons",
+            ["原因 reason", "次數 count", "百分比 %"],
+            [[r["reason"], r["n"], r["share"]] for r in d.reasons],
+        ),
     }
     qt = d.queues["total"]
-    qcols = ["issued", "called", "no_show", "no_show_rate", "wait_mean_min", "wait_p90_min", "service_mean_min",
-             "service_p90_min", "tickets_per_hour", "estimate_mae_min", "estimate_in_band"]
-    qheads = ["發號 issued", "叫號 called", "未到 no-show", "未到率 no-show %", "平均等候 mean wait (min)",
-              "等候P90 p90 wait (min)", "平均服務 mean service (min)", "服務P90 p90 service (min)",
-              "每小時發號 tickets/hour", "預估誤差 estimate MAE (min)", "落在預估區間 in band %"]
-    tables["queues"] = Table("queues", "叫號與等候 Queues", ["服務 service", *qheads],
-                             [["合計 total", *[qt[c] for c in qcols]]]
-                             + [[s["service"] or "(未指定 none)", *[s[c] for c in qcols]] for s in d.queues["services"]])
+    qcols = [
+        "issued",
+        "called",
+        "no_show",
+        "no_show_rate",
+        "wait_mean_min",
+        "wait_p90_min",
+        "service_mean_min",
+        "service_p90_min",
+        "tickets_per_hour",
+        "estimate_mae_min",
+        "estimate_in_band",
+    ]
+    qheads = [
+        "發號 issued",
+        "叫號 called",
+        "未到 no-show",
+        "未到率 no-show %",
+        "平均等候 mean wait (min)",
+        "等候P90 p90 wait (min)",
+        "平均服務 mean service (min)",
+        "服務P90 p90 service (min)",
+        "每小時發號 tickets/hour",
+        "預估誤差 estimate MAE (min)",
+        "落在預估區間 in band %",
+    ]
+    tables["queues"] = Table(
+        "queues",
+        "叫號與等候 Queues",
+        ["服務 service", *qheads],
+        [["合計 total", *[qt[c] for c in qcols]]]
+        + [[s["service"] or "(未指定 none)", *[s[c] for c in qcols]] for s in d.queues["services"]],
+    )
     c = d.cases
-    tables["cases"] = Table("cases", "案件查詢 Case lookups", ["項目 item", "次數 count"],
-                            [["查詢 lookups", c["lookups"]], ["查無/驗證錯誤 not found", c["not_found"]],
-                             ["鎖定 lockouts", c["locked"]], ["限速 rate-limited", c["rate_limited"]],
-                             ["查到 found", c["found"]]])
+    tables["cases"] = Table(
+        "cases",
+        "案件查詢 Case lookups",
+        ["項目 item", "次數 count"],
+        [
+            ["查詢 lookups", c["lookups"]],
+            ["查無/驗證錯誤 not found", c["not_found"]],
+            ["鎖定 lockouts", c["locked"]],
+            ["限速 rate-limited", c["rate_limited"]],
+            ["查到 found", c["found"]],
+        ],
+    )
     if fleet is not None:
         tables["fleet"] = fleet_table(fleet)
     return tables
 
 
 def fleet_table(rows: list[dict]) -> Table:
-    return Table("fleet", "機台 Fleet",
-                 ["機台 kiosk", "狀態 status", "最後同步 last sync (UTC)", "待傳 backlog", "時差 clock offset (s)",
-                  "版本 version", "靜默 silent (h)"],
-                 [[r["kiosk"], r["status"], r["last_seen"] or "", r["backlog"], r["clock_offset"],
-                   r["software_version"] or "", r.get("silent_hours")] for r in rows])
+    return Table(
+        "fleet",
+        "機台 Fleet",
+        [
+            "機台 kiosk",
+            "狀態 status",
+            "最後同步 last sync (UTC)",
+            "待傳 backlog",
+            "時差 clock offset (s)",
+            "版本 version",
+            "靜默 silent (h)",
+        ],
+        [
+            [
+                r["kiosk"],
+                r["status"],
+                r["last_seen"] or "",
+                r["backlog"],
+                r["clock_offset"],
+                r["software_version"] or "",
+                r.get("silent_hours"),
+            ]
+            for r in rows
+        ],
+    )
 
 
 def alerts_table(rows: list[dict]) -> Table:
-    return Table("alerts", "通報與處理紀錄 Alerts and how they were handled",
-                 ["編號 id", "發出 raised (UTC)", "發生 happened", "單位 unit", "窗口 window", "機台 kiosk", "內容 summary",
-                  "處理人 acknowledged by", "處理時間 acknowledged at", "處理說明 what was done"],
-                 [[a["id"], a["raised_at"], a["event_time"] or "", a["unit"], a["window"], a["kiosk"], a["summary"],
-                   a["ack_by"] or "", a["ack_at"] or "", a["ack_note"] or ""] for a in rows])
+    return Table(
+        "alerts",
+        "通報與處理紀錄 Alerts and how they were handled",
+        [
+            "編號 id",
+            "發出 raised (UTC)",
+            "發生 happened",
+            "單位 unit",
+            "窗口 window",
+            "機台 kiosk",
+            "內容 summary",
+            "處理人 acknowledged by",
+            "處理時間 acknowledged at",
+            "處理說明 what was done",
+        ],
+        [
+            [
+                a["id"],
+                a["raised_at"],
+                a["event_time"] or "",
+                a["unit"],
+                a["window"],
+                a["kiosk"],
+                a["summary"],
+                a["ack_by"] or "",
+                a["ack_at"] or "",
+                a["ack_note"] or "",
+            ]
+            for a in rows
+        ],
+    )
 
 
 def audit_table(rows: list[dict]) -> Table:
-    return Table("audit", "操作紀錄 Audit log", ["時間 at (UTC)", "帳號 user", "動作 action", "對象 target", "內容 detail"],
-                 [[r["at"], r["user"], r["action"], r["target"], r["detail"]] for r in rows])
+    return Table(
+        "audit",
+        "操作紀錄 Audit log",
+        ["時間 at (UTC)", "帳號 user", "動作 action", "對象 target", "內容 detail"],
+        [[r["at"], r["user"], r["action"], r["target"], r["detail"]] for r in rows],
+    )
 
 
 def to_csv(table: Table) -> bytes:
@@ -172,6 +301,7 @@ def to_xlsx(tables: list[Table], notes: list[str] | None = None) -> bytes:
 
 # -- the annual self-evaluation ------------------------------------------------------
 
+
 @dataclass
 class YearFigures:
     year: int
@@ -184,9 +314,9 @@ class YearFigures:
 def _alert_counts(conn: sqlite3.Connection, year: int, unit: str) -> tuple[int, int, float | None]:
     rows = conn.execute(
         "SELECT raised_at, ack_at FROM alerts WHERE substr(raised_at, 1, 4) = ? AND (? = '' OR unit = ?)",
-        [str(year), unit, unit]).fetchall()
-    hours = sorted((datetime.fromisoformat(a) - datetime.fromisoformat(r)).total_seconds() / 3600
-                   for r, a in rows if a)
+        [str(year), unit, unit],
+    ).fetchall()
+    hours = sorted((datetime.fromisoformat(a) - datetime.fromisoformat(r)).total_seconds() / 3600 for r, a in rows if a)
     median = round(hours[len(hours) // 2], 1) if hours else None
     return len(rows), sum(1 for _, a in rows if a), median
 
@@ -209,28 +339,56 @@ def self_evaluation_rows(cur: YearFigures, prev: YearFigures) -> list[list[Any]]
     cq, pq = c.queues["total"], p.queues["total"]
     rows = [
         ["有效回覆數 responses (n)", p.total.n, c.total.n, c.total.n - p.total.n],
-        ["快樂指數 Happy Index (0–100)", _num(p.total.happy_index), _num(c.total.happy_index),
-         _num(_delta(c.total.happy_index, p.total.happy_index))],
+        [
+            "快樂指數 Happy Index (0–100)",
+            _num(p.total.happy_index),
+            _num(c.total.happy_index),
+            _num(_delta(c.total.happy_index, p.total.happy_index)),
+        ],
         ["快樂指數 95% 信賴區間 Happy Index 95% CI", _fmt_ci(p.total.happy_ci), _fmt_ci(c.total.happy_ci), ""],
         ["滿意度 CSAT % (top two)", _num(p.total.csat), _num(c.total.csat), _num(_delta(c.total.csat, p.total.csat))],
         ["滿意度 95% 信賴區間 CSAT 95% CI", _fmt_ci(p.total.csat_ci), _fmt_ci(c.total.csat_ci), ""],
     ]
     for lv in range(1, c.max_level + 1):
-        rows.append([f"等級{lv} level {lv} %", _num(p.total.share(lv)), _num(c.total.share(lv)),
-                     _num(_delta(c.total.share(lv), p.total.share(lv)))])
+        rows.append(
+            [
+                f"等級{lv} level {lv} %",
+                _num(p.total.share(lv)),
+                _num(c.total.share(lv)),
+                _num(_delta(c.total.share(lv), p.total.share(lv))),
+            ]
+        )
     rows += [
         ["誤觸(未計) misuse presses (not counted)", p.total.misuse, c.total.misuse, c.total.misuse - p.total.misuse],
-        ["追問原因筆數 follow-up reasons", sum(r["n"] for r in p.reasons), sum(r["n"] for r in c.reasons),
-         sum(r["n"] for r in c.reasons) - sum(r["n"] for r in p.reasons)],
+        [
+            "追問原因筆數 follow-up reasons",
+            sum(r["n"] for r in p.reasons),
+            sum(r["n"] for r in c.reasons),
+            sum(r["n"] for r in c.reasons) - sum(r["n"] for r in p.reasons),
+        ],
         ["發號 tickets issued", pq["issued"], cq["issued"], cq["issued"] - pq["issued"]],
-        ["平均等候 mean wait (min)", pq["wait_mean_min"], cq["wait_mean_min"], _delta(cq["wait_mean_min"], pq["wait_mean_min"])],
-        ["等候P90 p90 wait (min)", pq["wait_p90_min"], cq["wait_p90_min"], _delta(cq["wait_p90_min"], pq["wait_p90_min"])],
+        [
+            "平均等候 mean wait (min)",
+            pq["wait_mean_min"],
+            cq["wait_mean_min"],
+            _delta(cq["wait_mean_min"], pq["wait_mean_min"]),
+        ],
+        [
+            "等候P90 p90 wait (min)",
+            pq["wait_p90_min"],
+            cq["wait_p90_min"],
+            _delta(cq["wait_p90_min"], pq["wait_p90_min"]),
+        ],
         ["未到率 no-show %", pq["no_show_rate"], cq["no_show_rate"], _delta(cq["no_show_rate"], pq["no_show_rate"])],
         ["案件查詢 case lookups", p.cases["lookups"], c.cases["lookups"], c.cases["lookups"] - p.cases["lookups"]],
         ["通報 alerts", prev.alerts, cur.alerts, cur.alerts - prev.alerts],
         ["已處理通報 alerts acknowledged", prev.alerts_acked, cur.alerts_acked, cur.alerts_acked - prev.alerts_acked],
-        ["處理時間中位數 median hours to acknowledge", prev.median_ack_hours, cur.median_ack_hours,
-         _delta(cur.median_ack_hours, prev.median_ack_hours)],
+        [
+            "處理時間中位數 median hours to acknowledge",
+            prev.median_ack_hours,
+            cur.median_ack_hours,
+            _delta(cur.median_ack_hours, prev.median_ack_hours),
+        ],
     ]
     return rows
 
@@ -247,7 +405,7 @@ def significance_note(cur: YearFigures, prev: YearFigures) -> str:
         return "今年滿意度高於去年,兩年信賴區間不重疊 CSAT rose; the two years' intervals do not overlap."
     if a[1] < b[0]:
         return "今年滿意度低於去年,兩年信賴區間不重疊 CSAT fell; the two years' intervals do not overlap."
-    return ("兩年信賴區間重疊,差異可能只是抽樣變動 The intervals overlap: the change may be chance.")
+    return "兩年信賴區間重疊,差異可能只是抽樣變動 The intervals overlap: the change may be chance."
 
 
 def self_evaluation(conn, year: int, unit: str, min_n: int) -> tuple[YearFigures, YearFigures]:
@@ -260,19 +418,37 @@ SELF_EVAL_HEADERS = ["項目 item", "去年 previous year", "今年 this year", 
 def self_evaluation_xlsx(conn, year: int, unit: str, min_n: int, office: str) -> bytes:
     cur, prev = self_evaluation(conn, year, unit, min_n)
     head = [f"{h} ({y})" if y else h for h, y in zip(SELF_EVAL_HEADERS, (None, year - 1, year, None))]
-    main = Table("self-evaluation", f"{office} {unit or '全機關 whole office'} {year} 年度服務滿意度自評 "
-                 f"annual self-evaluation", head, self_evaluation_rows(cur, prev))
+    main = Table(
+        "self-evaluation",
+        f"{office} {unit or '全機關 whole office'} {year} 年度服務滿意度自評 annual self-evaluation",
+        head,
+        self_evaluation_rows(cur, prev),
+    )
     ml = cur.dash.max_level
-    months = Table("months", f"{year} 每月 by month", ["月份 month", *fig_headers(ml)],
-                   [[p, *fig_cells(f, ml)] for p, f in cur.dash.trend])
-    windows = Table("windows", f"{year} 窗口 by window", ["單位 unit", "窗口 window", *fig_headers(ml)],
-                    [[k[0], k[1], *fig_cells(f, ml)] for k, f in cur.dash.rank_windows])
-    reasons = Table("reasons", f"{year} 追問原因 follow-up reasons", ["原因 reason", "次數 count", "百分比 %"],
-                    [[r["reason"], r["n"], r["share"]] for r in cur.dash.reasons])
-    notes = [significance_note(cur, prev),
-             f"信賴區間: 滿意度用 Wilson 區間, 快樂指數用常態近似; 回覆數少於 {min_n} 時不列數字 ({TOO_FEW}).",
-             "CI: Wilson score interval for CSAT, normal approximation for the Happy Index.",
-             "時間為臺北時間 Times are Asia/Taipei."]
+    months = Table(
+        "months",
+        f"{year} 每月 by month",
+        ["月份 month", *fig_headers(ml)],
+        [[p, *fig_cells(f, ml)] for p, f in cur.dash.trend],
+    )
+    windows = Table(
+        "windows",
+        f"{year} 窗口 by window",
+        ["單位 unit", "窗口 window", *fig_headers(ml)],
+        [[k[0], k[1], *fig_cells(f, ml)] for k, f in cur.dash.rank_windows],
+    )
+    reasons = Table(
+        "reasons",
+        f"{year} 追問原因 follow-up reasons",
+        ["原因 reason", "次數 count", "百分比 %"],
+        [[r["reason"], r["n"], r["share"]] for r in cur.dash.reasons],
+    )
+    notes = [
+        significance_note(cur, prev),
+        f"信賴區間: 滿意度用 Wilson 區間, 快樂指數用常態近似; 回覆數少於 {min_n} 時不列數字 ({TOO_FEW}).",
+        "CI: Wilson score interval for CSAT, normal approximation for the Happy Index.",
+        "時間為臺北時間 Times are Asia/Taipei.",
+    ]
     return to_xlsx([main, months, windows, reasons], notes)
 
 
@@ -283,9 +459,18 @@ def self_evaluation_pdf(conn, year: int, unit: str, min_n: int, office: str, ren
     cur, prev = self_evaluation(conn, year, unit, min_n)
     # Text copied out of the PDF into a spreadsheet is as inert as the XLSX's (None prints as —).
     rows = [[v if v is None else cells.cell(v) for v in r] for r in self_evaluation_rows(cur, prev)]
-    html = render_html("self_evaluation_pdf.html", office=office, unit=cells.cell(unit), year=year, min_n=min_n,
-                       headers=SELF_EVAL_HEADERS, rows=rows, cur=cur, prev=prev,
-                       note=significance_note(cur, prev),
-                       trend_svg=charts.trend_svg(cur.dash.trend, width=680, height=220),
-                       levels_svg=charts.levels_svg(cur.dash.total, cur.dash.max_level, width=680))
+    html = render_html(
+        "self_evaluation_pdf.html",
+        office=office,
+        unit=cells.cell(unit),
+        year=year,
+        min_n=min_n,
+        headers=SELF_EVAL_HEADERS,
+        rows=rows,
+        cur=cur,
+        prev=prev,
+        note=significance_note(cur, prev),
+        trend_svg=charts.trend_svg(cur.dash.trend, width=680, height=220),
+        levels_svg=charts.levels_svg(cur.dash.total, cur.dash.max_level, width=680),
+    )
     return HTML(string=html).write_pdf()

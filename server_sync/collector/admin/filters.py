@@ -22,5 +22,11 @@ def parse_filter(params) -> tuple[q.Filter, str | None]:
     trend = params.get("trend") or "month"
     if trend not in q.TRENDS:
         return default, "趨勢須為 day, week 或 month / trend must be day, week or month"
-    return q.Filter(d_from, d_to, (params.get("unit") or "").strip(), (params.get("window") or "").strip(),
-                    (params.get("service") or "").strip(), trend), None
+    return q.Filter(
+        d_from,
+        d_to,
+        (params.get("unit") or "").strip(),
+        (params.get("window") or "").strip(),
+        (params.get("service") or "").strip(),
+        trend,
+    ), None

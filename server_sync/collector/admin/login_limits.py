@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from server_sync.collector.admin import accounts
 
-MAX_FAILED = 10          # wrong passwords from unknown browsers before the account is locked
+MAX_FAILED = 10  # wrong passwords from unknown browsers before the account is locked
 ADDRESS_MAX_FAILED = 20  # wrong logins from one address within WINDOW before it is blocked
 WINDOW = 15 * 60
 LOCK_SECONDS = 15 * 60
@@ -56,7 +56,7 @@ class Plan:
     address: str
     now: float
     candidate: accounts.Candidate | None
-    device: Device | None          # the browser's kc_device, if it is this account's
+    device: Device | None  # the browser's kc_device, if it is this account's
     address_blocked_until: float | None
 
     @property
@@ -81,17 +81,19 @@ class Plan:
 @dataclass(frozen=True)
 class Outcome:
     user: accounts.User | None
-    reason: str                     # ok | address_blocked | wrong
-    new_device: str | None = None   # a kc_device cookie to set (a first login from this browser)
-    retry_after: float = 0.0        # seconds, when the address is blocked
+    reason: str  # ok | address_blocked | wrong
+    new_device: str | None = None  # a kc_device cookie to set (a first login from this browser)
+    retry_after: float = 0.0  # seconds, when the address is blocked
 
 
 def plan(conn: sqlite3.Connection, username: str, address: str, device_token: str | None, now: float) -> Plan:
     cand = accounts.candidate(conn, username)
     device = None
     if cand is not None and device_token and len(device_token) <= 100:
-        row = conn.execute("SELECT token_hash, failed_logins, locked_until FROM admin_devices"
-                           " WHERE token_hash = ? AND user_id = ?", [_sha(device_token), cand.id]).fetchone()
+        row = conn.execute(
+            "SELECT token_hash, failed_logins, locked_until FROM admin_devices WHERE token_hash = ? AND user_id = ?",
+            [_sha(device_token), cand.id],
+        ).fetchone()
         device = Device(*row) if row else None
     row = conn.execute("SELECT blocked_until FROM admin_login_sources WHERE address = ?", [address]).fetchone()
     blocked = row[0] if row and row[0] is not None and row[0] > now else None
@@ -108,16 +110,21 @@ def record(conn: sqlite3.Connection, p: Plan, password_ok: bool, password: str) 
         accounts.rehash_if_needed(conn, cand, password)
         new_device = None
         if p.device is not None:
-            conn.execute("UPDATE admin_devices SET failed_logins = 0, locked_until = NULL, last_login = ?"
-                         " WHERE token_hash = ?", [p.now, p.device.token_hash])
+            conn.execute(
+                "UPDATE admin_devices SET failed_logins = 0, locked_until = NULL, last_login = ? WHERE token_hash = ?",
+                [p.now, p.device.token_hash],
+            )
         else:
             conn.execute("UPDATE admin_users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [cand.id])
             new_device = secrets.token_urlsafe(32)
             conn.execute("DELETE FROM admin_devices WHERE last_login < ?", [p.now - DEVICE_DAYS * 86400])
-            conn.execute("INSERT INTO admin_devices (token_hash, user_id, created_at, last_login) VALUES (?,?,?,?)",
-                         [_sha(new_device), cand.id, p.now, p.now])
-        accounts.audit(conn, cand.username, "login", "", {"address": p.address, "known_browser": p.device is not None},
-                       now=p.now)
+            conn.execute(
+                "INSERT INTO admin_devices (token_hash, user_id, created_at, last_login) VALUES (?,?,?,?)",
+                [_sha(new_device), cand.id, p.now, p.now],
+            )
+        accounts.audit(
+            conn, cand.username, "login", "", {"address": p.address, "known_browser": p.device is not None}, now=p.now
+        )
         return Outcome(cand.user, "ok", new_device)
     _count_failure(conn, p)
     return Outcome(None, "wrong")
@@ -145,33 +152,44 @@ def _count_on(conn: sqlite3.Connection, table: str, key: str, value, p: Plan) ->
     While locked, tries are refused and counted nowhere (they never extend the lock); once the
     lock has ended, counting starts from zero."""
     now = p.now
-    failed, locked_until = conn.execute(f"SELECT failed_logins, locked_until FROM {table} WHERE {key} = ?",
-                                        [value]).fetchone()
+    failed, locked_until = conn.execute(
+        f"SELECT failed_logins, locked_until FROM {table} WHERE {key} = ?", [value]
+    ).fetchone()
     if locked_until is not None and locked_until > now:
         return "locked"
     if locked_until is not None:
         failed = 0
     failed += 1
     until = now + LOCK_SECONDS if failed >= MAX_FAILED else None
-    conn.execute(f"UPDATE {table} SET failed_logins = ?, locked_until = ? WHERE {key} = ?",
-                 [0 if until else failed, until, value])
+    conn.execute(
+        f"UPDATE {table} SET failed_logins = ?, locked_until = ? WHERE {key} = ?",
+        [0 if until else failed, until, value],
+    )
     if until:
-        accounts.audit(conn, "", "login_locked", p.username,
-                       {"address": p.address, "what": "browser" if table == "admin_devices" else "account",
-                        "until": until}, now=now)
+        accounts.audit(
+            conn,
+            "",
+            "login_locked",
+            p.username,
+            {"address": p.address, "what": "browser" if table == "admin_devices" else "account", "until": until},
+            now=now,
+        )
         return "now_locked"
     return "password"
 
 
 def _count_address(conn: sqlite3.Connection, address: str, now: float) -> None:
-    conn.execute("DELETE FROM admin_login_sources WHERE since < ? AND coalesce(blocked_until, 0) < ?",
-                 [now - WINDOW, now])
+    conn.execute(
+        "DELETE FROM admin_login_sources WHERE since < ? AND coalesce(blocked_until, 0) < ?", [now - WINDOW, now]
+    )
     row = conn.execute("SELECT failures, since FROM admin_login_sources WHERE address = ?", [address]).fetchone()
     failures = 1 if row is None else row[0] + 1
     since = now if row is None else row[1]
     blocked = now + LOCK_SECONDS if failures >= ADDRESS_MAX_FAILED else None
-    conn.execute("INSERT OR REPLACE INTO admin_login_sources (address, failures, since, blocked_until)"
-                 " VALUES (?,?,?,?)", [address, 0 if blocked else failures, now if blocked else since, blocked])
+    conn.execute(
+        "INSERT OR REPLACE INTO admin_login_sources (address, failures, since, blocked_until) VALUES (?,?,?,?)",
+        [address, 0 if blocked else failures, now if blocked else since, blocked],
+    )
     if blocked:
         accounts.audit(conn, "", "login_address_blocked", address, {"address": address, "until": blocked}, now=now)
 

@@ -13,20 +13,39 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from server_sync.collector import report as report_mod
-from server_sync.wire.tz import OFFICE_TZ
 from server_sync.collector.stats import DEFAULT_MIN_N, Figures, finite, percentile_from_histogram
+from server_sync.wire.tz import OFFICE_TZ
 
 WEEKDAYS = ["一 Mon", "二 Tue", "三 Wed", "四 Thu", "五 Fri", "六 Sat", "日 Sun"]
 SUMS = "sum(l1), sum(l2), sum(l3), sum(l4), sum(l5), sum(misuse), sum(happy_sum), sum(happy_sq), sum(unhappy)"
 _DOW_FROM_DAY = "((CAST(strftime('%w', day) AS INTEGER) + 6) % 7)"
 EXPR = {
-    "admin_sat_month": {"unit": "unit", "window": "window", "service": "service", "hod": "hod", "dow": "dow",
-                        "month": "month"},
-    "admin_sat_hour": {"unit": "unit", "window": "window", "service": "service", "hod": "hod",
-                       "dow": _DOW_FROM_DAY, "month": "substr(day, 1, 7)", "day": "day"},
+    "admin_sat_month": {
+        "unit": "unit",
+        "window": "window",
+        "service": "service",
+        "hod": "hod",
+        "dow": "dow",
+        "month": "month",
+    },
+    "admin_sat_hour": {
+        "unit": "unit",
+        "window": "window",
+        "service": "service",
+        "hod": "hod",
+        "dow": _DOW_FROM_DAY,
+        "month": "substr(day, 1, 7)",
+        "day": "day",
+    },
     "admin_sat_mon": {"unit": "unit", "window": "window", "service": "service", "month": "month"},
-    "admin_sat_day": {"unit": "unit", "window": "window", "service": "service", "dow": _DOW_FROM_DAY,
-                      "month": "substr(day, 1, 7)", "day": "day"},
+    "admin_sat_day": {
+        "unit": "unit",
+        "window": "window",
+        "service": "service",
+        "dow": _DOW_FROM_DAY,
+        "month": "substr(day, 1, 7)",
+        "day": "day",
+    },
 }
 TRENDS = ("day", "week", "month")
 
@@ -41,7 +60,7 @@ class Filter:
     trend: str = "month"
 
     @classmethod
-    def default(cls, today: date | None = None) -> "Filter":
+    def default(cls, today: date | None = None) -> Filter:
         today = today or datetime.now(OFFICE_TZ).date()  # the office's today, not the server's
         return cls(today - timedelta(days=364), today)
 
@@ -56,9 +75,14 @@ class Filter:
         return ", ".join(parts)
 
     def query(self) -> dict[str, str]:
-        q = {"from": self.date_from.isoformat() if self.date_from else "",
-             "to": self.date_to.isoformat() if self.date_to else "",
-             "unit": self.unit, "window": self.window, "service": self.service, "trend": self.trend}
+        q = {
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "unit": self.unit,
+            "window": self.window,
+            "service": self.service,
+            "trend": self.trend,
+        }
         return {k: v for k, v in q.items() if v}
 
 
@@ -79,8 +103,9 @@ def _where(f: Filter, period: str | None, lo, hi, params: list, *, day_col: str 
     return (" WHERE " + " AND ".join(where)) if where else ""
 
 
-def satisfaction(conn: sqlite3.Connection, f: Filter, group: list[str], *, min_n: int = DEFAULT_MIN_N,
-                 days_only: bool = False) -> dict[tuple, Figures]:
+def satisfaction(
+    conn: sqlite3.Connection, f: Filter, group: list[str], *, min_n: int = DEFAULT_MIN_N, days_only: bool = False
+) -> dict[tuple, Figures]:
     """Figures per group key (a tuple of the ``group`` columns' values; () for the total)."""
     parts = report_mod.plan(f.date_from, f.date_to, "day" if days_only else "unit")
     out: dict[tuple, Figures] = {}
@@ -92,9 +117,11 @@ def satisfaction(conn: sqlite3.Connection, f: Filter, group: list[str], *, min_n
             table = "admin_sat_hour" if hourly else "admin_sat_day"
         exprs = [EXPR[table][g] for g in group]
         params: list = []
-        sql = (f"SELECT {''.join(e + ', ' for e in exprs)}{SUMS} FROM {table}"
-               + _where(f, period, lo, hi, params)
-               + (f" GROUP BY {', '.join(exprs)}" if exprs else ""))
+        sql = (
+            f"SELECT {''.join(e + ', ' for e in exprs)}{SUMS} FROM {table}"
+            + _where(f, period, lo, hi, params)
+            + (f" GROUP BY {', '.join(exprs)}" if exprs else "")
+        )
         k = len(exprs)
         for rec in conn.execute(sql, params):
             if rec[k] is None and rec[k + 5] is None:  # no rows at all under an aggregate without GROUP BY
@@ -138,27 +165,33 @@ def ranking(conn, f: Filter, by: list[str], min_n: int) -> list[tuple[tuple, Fig
 
 
 def _day_bounds(f: Filter) -> tuple[str | None, str | None]:
-    return (f.date_from and f.date_from.isoformat(),
-            f.date_to and (f.date_to + timedelta(days=1)).isoformat())
+    return (f.date_from and f.date_from.isoformat(), f.date_to and (f.date_to + timedelta(days=1)).isoformat())
 
 
 def reasons(conn, f: Filter) -> list[dict[str, Any]]:
     lo, hi = _day_bounds(f)
     params: list = []
-    rows = conn.execute("SELECT reason, sum(n) FROM admin_reason_day" + _where(f, "day", lo, hi, params)
-                        + " GROUP BY reason ORDER BY sum(n) DESC, reason", params).fetchall()
+    rows = conn.execute(
+        "SELECT reason, sum(n) FROM admin_reason_day"
+        + _where(f, "day", lo, hi, params)
+        + " GROUP BY reason ORDER BY sum(n) DESC, reason",
+        params,
+    ).fetchall()
     total = sum(n for _, n in rows)
     return [{"reason": r, "n": n, "share": round(100.0 * n / total, 1) if total else None} for r, n in rows]
 
 
-QUEUE_SUMS = ("sum(issued), sum(called), sum(no_show), sum(wait_n), sum(wait_sum), sum(service_n),"
-              " sum(service_sum), sum(est_n), sum(est_err_sum), sum(band_n), sum(in_band),"
-              " sum(issued > 0)")
+QUEUE_SUMS = (
+    "sum(issued), sum(called), sum(no_show), sum(wait_n), sum(wait_sum), sum(service_n),"
+    " sum(service_sum), sum(est_n), sum(est_err_sum), sum(band_n), sum(in_band),"
+    " sum(issued > 0)"
+)
 
 
 def _queue_figures(rec, hist_wait: dict, hist_service: dict) -> dict[str, Any]:
-    issued, called, no_show, wait_n, wait_sum, svc_n, svc_sum, est_n, est_err, band_n, in_band, hours = \
-        [x or 0 for x in rec]
+    issued, called, no_show, wait_n, wait_sum, svc_n, svc_sum, est_n, est_err, band_n, in_band, hours = [
+        x or 0 for x in rec
+    ]
     # A sum poisoned by a non-finite row (stored before ingest checked numbers) shows as no figure.
     if finite(wait_sum) is None:
         wait_n = 0
@@ -167,7 +200,9 @@ def _queue_figures(rec, hist_wait: dict, hist_service: dict) -> dict[str, Any]:
     if finite(est_err) is None:
         est_n = 0
     return {
-        "issued": issued, "called": called, "no_show": no_show,
+        "issued": issued,
+        "called": called,
+        "no_show": no_show,
         "no_show_rate": round(100.0 * no_show / called, 1) if called else None,
         "wait_mean_min": round(wait_sum / wait_n / 60, 1) if wait_n else None,
         "wait_p90_min": percentile_from_histogram(hist_wait, 0.9),
@@ -186,8 +221,11 @@ def queues(conn, f: Filter) -> dict[str, Any]:
     hists: dict[tuple, dict] = {}
     params: list = []
     for service, metric, minute, n in conn.execute(
-            "SELECT service, metric, minute, sum(n) FROM admin_queue_hist" + _where(f, "day", lo, hi, params)
-            + " GROUP BY service, metric, minute", params):
+        "SELECT service, metric, minute, sum(n) FROM admin_queue_hist"
+        + _where(f, "day", lo, hi, params)
+        + " GROUP BY service, metric, minute",
+        params,
+    ):
         for key in ((service, metric), ("", "*" + metric)):
             h = hists.setdefault(key, {})
             h[minute] = h.get(minute, 0) + n
@@ -195,15 +233,23 @@ def queues(conn, f: Filter) -> dict[str, Any]:
     # Hours with tickets are counted per (day, hour) across windows, so group those first.
     total_rec = conn.execute(
         f"SELECT {QUEUE_SUMS.replace('sum(issued > 0)', 'count(DISTINCT CASE WHEN issued > 0 THEN day || hod END)')}"
-        " FROM admin_queue_hour" + _where(f, "day", lo, hi, params), params).fetchone()
+        " FROM admin_queue_hour" + _where(f, "day", lo, hi, params),
+        params,
+    ).fetchone()
     total = _queue_figures(total_rec, hists.get(("", "*wait"), {}), hists.get(("", "*service"), {}))
     params = []
     per_service = []
     for rec in conn.execute(
-            f"SELECT service, {QUEUE_SUMS.replace('sum(issued > 0)', 'count(DISTINCT CASE WHEN issued > 0 THEN day || hod END)')}"
-            " FROM admin_queue_hour" + _where(f, "day", lo, hi, params) + " GROUP BY service ORDER BY service", params):
-        per_service.append({"service": rec[0], **_queue_figures(rec[1:], hists.get((rec[0], "wait"), {}),
-                                                                hists.get((rec[0], "service"), {}))})
+        f"SELECT service, {QUEUE_SUMS.replace('sum(issued > 0)', 'count(DISTINCT CASE WHEN issued > 0 THEN day || hod END)')}"
+        " FROM admin_queue_hour" + _where(f, "day", lo, hi, params) + " GROUP BY service ORDER BY service",
+        params,
+    ):
+        per_service.append(
+            {
+                "service": rec[0],
+                **_queue_figures(rec[1:], hists.get((rec[0], "wait"), {}), hists.get((rec[0], "service"), {})),
+            }
+        )
     return {"total": total, "services": per_service}
 
 
@@ -211,11 +257,18 @@ def case_lookups(conn, f: Filter) -> dict[str, int]:
     lo, hi = _day_bounds(f)
     params: list = []
     f2 = Filter(f.date_from, f.date_to, f.unit, f.window, "")  # lookups have no service
-    counts = dict(conn.execute("SELECT result, sum(n) FROM admin_case_day" + _where(f2, "day", lo, hi, params)
-                               + " GROUP BY result", params).fetchall())
-    return {"lookups": sum(counts.values()), "found": counts.get("found", 0),
-            "not_found": counts.get("not_found", 0), "locked": counts.get("locked", 0),
-            "rate_limited": counts.get("rate_limited", 0)}
+    counts = dict(
+        conn.execute(
+            "SELECT result, sum(n) FROM admin_case_day" + _where(f2, "day", lo, hi, params) + " GROUP BY result", params
+        ).fetchall()
+    )
+    return {
+        "lookups": sum(counts.values()),
+        "found": counts.get("found", 0),
+        "not_found": counts.get("not_found", 0),
+        "locked": counts.get("locked", 0),
+        "rate_limited": counts.get("rate_limited", 0),
+    }
 
 
 def choices(conn) -> dict[str, list[str]]:
@@ -227,8 +280,11 @@ def choices(conn) -> dict[str, list[str]]:
         services.add(s)
     for (s,) in conn.execute("SELECT DISTINCT service FROM admin_queue_hour"):
         services.add(s)
-    return {"units": sorted(units), "windows": sorted(windows, key=lambda w: (len(w), w)),
-            "services": sorted(s for s in services if s)}
+    return {
+        "units": sorted(units),
+        "windows": sorted(windows, key=lambda w: (len(w), w)),
+        "services": sorted(s for s in services if s),
+    }
 
 
 def levels_of(conn) -> int:
@@ -255,11 +311,19 @@ class Dashboard:
 def dashboard(conn, f: Filter, min_n: int) -> Dashboard:
     total = satisfaction(conn, f, [], min_n=min_n).get((), Figures(min_n=min_n))
     return Dashboard(
-        filter=f, min_n=min_n, max_level=levels_of(conn), total=total, trend=trend(conn, f, min_n),
-        heat=heatmap(conn, f, min_n), rank_units=ranking(conn, f, ["unit"], min_n),
+        filter=f,
+        min_n=min_n,
+        max_level=levels_of(conn),
+        total=total,
+        trend=trend(conn, f, min_n),
+        heat=heatmap(conn, f, min_n),
+        rank_units=ranking(conn, f, ["unit"], min_n),
         rank_windows=ranking(conn, f, ["unit", "window"], min_n),
-        rank_services=ranking(conn, f, ["service"], min_n), reasons=reasons(conn, f),
-        queues=queues(conn, f), cases=case_lookups(conn, f))
+        rank_services=ranking(conn, f, ["service"], min_n),
+        reasons=reasons(conn, f),
+        queues=queues(conn, f),
+        cases=case_lookups(conn, f),
+    )
 
 
 def _fig_json(fig: Figures, max_level: int) -> dict:
@@ -269,15 +333,21 @@ def _fig_json(fig: Figures, max_level: int) -> dict:
 def dashboard_json(d: Dashboard) -> dict[str, Any]:
     ml = d.max_level
     return {
-        "filter": {**d.filter.query(), "label": d.filter.label()}, "min_n": d.min_n, "timezone": "Asia/Taipei",
+        "filter": {**d.filter.query(), "label": d.filter.label()},
+        "min_n": d.min_n,
+        "timezone": "Asia/Taipei",
         "total": _fig_json(d.total, ml),
         "trend": [{"period": p, **_fig_json(fig, ml)} for p, fig in d.trend],
-        "heatmap": [{"weekday": dow, "hour": hod, "n": fig.n, "happy_index": fig.happy_index}
-                    for (dow, hod), fig in sorted(d.heat.items())],
+        "heatmap": [
+            {"weekday": dow, "hour": hod, "n": fig.n, "happy_index": fig.happy_index}
+            for (dow, hod), fig in sorted(d.heat.items())
+        ],
         "ranking": {
             "units": [{"unit": k[0], **_fig_json(v, ml)} for k, v in d.rank_units],
             "windows": [{"unit": k[0], "window": k[1], **_fig_json(v, ml)} for k, v in d.rank_windows],
             "services": [{"service": k[0], **_fig_json(v, ml)} for k, v in d.rank_services],
         },
-        "reasons": d.reasons, "queues": d.queues, "case_lookups": d.cases,
+        "reasons": d.reasons,
+        "queues": d.queues,
+        "case_lookups": d.cases,
     }

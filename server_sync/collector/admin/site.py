@@ -13,8 +13,17 @@ from fastapi.staticfiles import StaticFiles
 
 from server_sync.collector import db as dbmod
 from server_sync.collector.admin.deps import PACKAGE, AdminState, NeedLogin, render
-from server_sync.collector.admin.routes import (alerts, api_docs, dashboard, exports, fleet, login,
-                                                self_evaluation, settings, uploads)
+from server_sync.collector.admin.routes import (
+    alerts,
+    api_docs,
+    dashboard,
+    exports,
+    fleet,
+    login,
+    self_evaluation,
+    settings,
+    uploads,
+)
 
 AREAS = (login, dashboard, exports, alerts, fleet, settings, self_evaluation, uploads)
 
@@ -40,8 +49,12 @@ async def _login_first(request: Request, exc: NeedLogin):
 
 async def _http_error(request: Request, exc: HTTPException):
     # Admin pages get a readable page; everything else keeps FastAPI's JSON body.
-    if request.url.path.startswith("/admin") and "text/html" in request.headers.get("accept", "") \
-            and exc.status_code in (401, 403, 404, 422):
-        return render("error.html", request, None, status=exc.status_code, status_code=exc.status_code,
-                      message=exc.detail)
+    if (
+        request.url.path.startswith("/admin")
+        and "text/html" in request.headers.get("accept", "")
+        and exc.status_code in (401, 403, 404, 422)
+    ):
+        return render(
+            "error.html", request, None, status=exc.status_code, status_code=exc.status_code, message=exc.detail
+        )
     return await http_exception_handler(request, exc)

@@ -35,7 +35,7 @@ def min_digits(conn: sqlite3.Connection) -> int:
 
 def guesses(digits: int) -> int:
     """How many codes of this many digits there are: what an offline attacker must try."""
-    return 10 ** digits
+    return 10**digits
 
 
 def guess_bits(digits: int) -> float:
@@ -73,8 +73,10 @@ def fill_csv(raw: bytes, *, digits: int = DEFAULT_MIN_DIGITS, replace_short: int
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise FillError("檔案不是 UTF-8 編碼（請在 Excel 另存為「CSV UTF-8」）/ "
-                        "the file is not UTF-8 (in Excel, save as \"CSV UTF-8\")") from None
+        raise FillError(
+            "檔案不是 UTF-8 編碼（請在 Excel 另存為「CSV UTF-8」）/ "
+            'the file is not UTF-8 (in Excel, save as "CSV UTF-8")'
+        ) from None
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:

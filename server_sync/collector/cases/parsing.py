@@ -4,20 +4,48 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from server_sync.collector.cases import codes
-from server_sync.collector.cases.record import (Case, CaseError, Problem, check_case_no, check_code,
-                                                check_extension, check_text, parse_date)
+from server_sync.collector.cases.record import (
+    Case,
+    CaseError,
+    Problem,
+    check_case_no,
+    check_code,
+    check_extension,
+    check_text,
+    parse_date,
+)
 
-COLUMNS = ("case_no", "case_type", "applicant_name", "verify_code", "stage", "stage_date", "unit",
-           "extension", "due_date", "closed_date")
+COLUMNS = (
+    "case_no",
+    "case_type",
+    "applicant_name",
+    "verify_code",
+    "stage",
+    "stage_date",
+    "unit",
+    "extension",
+    "due_date",
+    "closed_date",
+)
 OPTIONAL_COLUMNS = ("case_type_en", "stage_en", "unit_en")  # English labels, shown on the English screen
 REQUIRED_COLUMNS = ("case_no", "case_type", "verify_code", "stage", "stage_date", "unit")
 # Fields every row of one case must repeat identically.
-CASE_FIELDS = ("case_type", "case_type_en", "applicant_name", "verify_code", "unit", "unit_en", "extension",
-               "due_date", "closed_date")
+CASE_FIELDS = (
+    "case_type",
+    "case_type_en",
+    "applicant_name",
+    "verify_code",
+    "unit",
+    "unit_en",
+    "extension",
+    "due_date",
+    "closed_date",
+)
 
 TEMPLATE = (
     "case_no,case_type,applicant_name,verify_code,stage,stage_date,unit,extension,due_date,closed_date\n"
@@ -35,17 +63,30 @@ class Parsed:
     bad_cases: set[str]
 
 
-def parse_csv(raw: bytes, *, progress: Callable[[int], None] = lambda n: None,
-              min_digits: int = codes.DEFAULT_MIN_DIGITS) -> Parsed:
+def parse_csv(
+    raw: bytes, *, progress: Callable[[int], None] = lambda n: None, min_digits: int = codes.DEFAULT_MIN_DIGITS
+) -> Parsed:
     """Every case in the file, and every problem with its line number.
 
     min_digits: the shortest code taken (the collector setting cases.min_code_digits)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        return Parsed({}, [Problem(line, "", "檔案不是 UTF-8 編碼（請在 Excel 另存為「CSV UTF-8」）",
-                                   "the file is not UTF-8 (in Excel, save as \"CSV UTF-8\")")], 0, 0, set())
+        line = raw[: exc.start].count(b"\n") + 1
+        return Parsed(
+            {},
+            [
+                Problem(
+                    line,
+                    "",
+                    "檔案不是 UTF-8 編碼（請在 Excel 另存為「CSV UTF-8」）",
+                    'the file is not UTF-8 (in Excel, save as "CSV UTF-8")',
+                )
+            ],
+            0,
+            0,
+            set(),
+        )
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -58,10 +99,23 @@ def parse_csv(raw: bytes, *, progress: Callable[[int], None] = lambda n: None,
     dup = sorted({n for n in names if n and names.count(n) > 1 and n in COLUMNS + OPTIONAL_COLUMNS})
     if missing or dup:
         why_zh = (f"缺少欄位 {', '.join(missing)}" if missing else "") + (f" 欄位重複 {', '.join(dup)}" if dup else "")
-        why_en = (f"missing column(s) {', '.join(missing)}" if missing else "") + \
-                 (f" repeated column(s) {', '.join(dup)}" if dup else "")
-        return Parsed({}, [Problem(1, "", why_zh.strip() + f"（需要 {', '.join(COLUMNS)}）",
-                                   why_en.strip() + f" (expected {', '.join(COLUMNS)})")], 0, 0, set())
+        why_en = (f"missing column(s) {', '.join(missing)}" if missing else "") + (
+            f" repeated column(s) {', '.join(dup)}" if dup else ""
+        )
+        return Parsed(
+            {},
+            [
+                Problem(
+                    1,
+                    "",
+                    why_zh.strip() + f"（需要 {', '.join(COLUMNS)}）",
+                    why_en.strip() + f" (expected {', '.join(COLUMNS)})",
+                )
+            ],
+            0,
+            0,
+            set(),
+        )
     index = {n: i for i, n in enumerate(names) if n in COLUMNS + OPTIONAL_COLUMNS}
 
     problems: list[Problem] = []
@@ -88,9 +142,15 @@ def parse_csv(raw: bytes, *, progress: Callable[[int], None] = lambda n: None,
         rows += 1
         progress(1)
         row_problems: list[Problem] = []
-        if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
-            row_problems.append(Problem(start, "", f"這一行有 {len(row)} 欄，標題列只有 {len(header)} 欄",
-                                        f"row has {len(row)} fields, the header {len(header)}"))
+        if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
+            row_problems.append(
+                Problem(
+                    start,
+                    "",
+                    f"這一行有 {len(row)} 欄，標題列只有 {len(header)} 欄",
+                    f"row has {len(row)} fields, the header {len(header)}",
+                )
+            )
         values = {name: (row[i] if i < len(row) else "") for name, i in index.items()}
         case, stage, errs = _row_case(values, min_digits)
         for fname, err in errs:
@@ -104,14 +164,27 @@ def parse_csv(raw: bytes, *, progress: Callable[[int], None] = lambda n: None,
                 for fname in CASE_FIELDS:
                     if getattr(prev, fname) != getattr(case, fname):
                         m = first_line[case.case_no]
-                        row_problems.append(Problem(
-                            start, fname, f"同一案件在第 {m} 行的值不同", f"differs from line {m} of the same case",
-                            case.case_no))
+                        row_problems.append(
+                            Problem(
+                                start,
+                                fname,
+                                f"同一案件在第 {m} 行的值不同",
+                                f"differs from line {m} of the same case",
+                                case.case_no,
+                            )
+                        )
             key = (case.case_no, stage["stage"], stage["date"])
             if key in seen_stage:
                 m = seen_stage[key]
-                row_problems.append(Problem(start, "stage", f"與第 {m} 行重複（同一階段與日期）",
-                                            f"repeats line {m} (same stage and date)", case.case_no))
+                row_problems.append(
+                    Problem(
+                        start,
+                        "stage",
+                        f"與第 {m} 行重複（同一階段與日期）",
+                        f"repeats line {m} (same stage and date)",
+                        case.case_no,
+                    )
+                )
             if not row_problems:
                 seen_stage[key] = start
                 cases[case.case_no].stages.append(stage)
@@ -125,8 +198,15 @@ def parse_csv(raw: bytes, *, progress: Callable[[int], None] = lambda n: None,
         if case.closed_date:
             for ln, when in stage_lines.get(case_no, []):
                 if when > case.closed_date:
-                    problems.append(Problem(ln, "closed_date", f"結案日 {case.closed_date} 早於這一階段的日期",
-                                            f"closed_date {case.closed_date} is before this stage's date", case_no))
+                    problems.append(
+                        Problem(
+                            ln,
+                            "closed_date",
+                            f"結案日 {case.closed_date} 早於這一階段的日期",
+                            f"closed_date {case.closed_date} is before this stage's date",
+                            case_no,
+                        )
+                    )
                     bad_cases.add(case_no)
                     bad_rows += 1
         _order_stages(case)
@@ -164,14 +244,17 @@ def _row_case(values: dict[str, str], min_digits: int) -> tuple[Case | None, dic
         case_type_en=take("case_type_en", check_text, required=False) or "",
         unit_en=take("unit_en", check_text, required=False) or "",
     )
-    stage = {"stage": take("stage", check_text, required=True) or "",
-             "stage_en": take("stage_en", check_text, required=False) or "",
-             "date": take("stage_date", parse_date, required=True) or ""}
+    stage = {
+        "stage": take("stage", check_text, required=True) or "",
+        "stage_en": take("stage_en", check_text, required=False) or "",
+        "date": take("stage_date", parse_date, required=True) or "",
+    }
     return (case if case_no else None), stage, errs
 
 
-def case_from_json(item: Any, index: int,
-                   min_digits: int = codes.DEFAULT_MIN_DIGITS) -> tuple[Case | None, list[Problem]]:
+def case_from_json(
+    item: Any, index: int, min_digits: int = codes.DEFAULT_MIN_DIGITS
+) -> tuple[Case | None, list[Problem]]:
     """One case of the admin API's body; problems name the item's index in ``field``."""
     if not isinstance(item, dict):
         return None, [Problem(0, f"cases.{index}", "應為物件", "expected an object")]
@@ -205,17 +288,20 @@ def case_from_json(item: Any, index: int,
             errs.append(Problem(0, f"cases.{index}.stages.{j}", "應為物件", "expected an object"))
             continue
         entry = {}
-        for key, src, fn, kw in (("stage", "stage", check_text, {"required": True}),
-                                 ("stage_en", "stage_en", check_text, {"required": False}),
-                                 ("date", "date", parse_date, {"required": True})):
+        for key, src, fn, kw in (
+            ("stage", "stage", check_text, {"required": True}),
+            ("stage_en", "stage_en", check_text, {"required": False}),
+            ("date", "date", parse_date, {"required": True}),
+        ):
             try:
                 entry[key] = fn(st.get(src), **kw) or ""
             except CaseError as exc:
                 errs.append(Problem(0, f"cases.{index}.stages.{j}.{src}", exc.zh, exc.en))
         case.stages.append(entry)
     if not errs and case.closed_date and any(s["date"] > case.closed_date for s in case.stages):
-        errs.append(Problem(0, f"cases.{index}.closed_date", "結案日早於某一階段的日期",
-                            "closed_date is before a stage's date"))
+        errs.append(
+            Problem(0, f"cases.{index}.closed_date", "結案日早於某一階段的日期", "closed_date is before a stage's date")
+        )
     if errs:
         return None, errs
     _order_stages(case)

@@ -59,10 +59,19 @@ class Case:
     stages: list[dict[str, str]] = field(default_factory=list)  # {"stage", "stage_en", "date"}, oldest first
 
     def content(self) -> dict[str, Any]:
-        return {"case_no": self.case_no, "case_type": self.case_type, "case_type_en": self.case_type_en,
-                "applicant_name": self.applicant_name, "verify_code": self.verify_code, "unit": self.unit,
-                "unit_en": self.unit_en, "extension": self.extension, "due_date": self.due_date,
-                "closed_date": self.closed_date, "stages": self.stages}
+        return {
+            "case_no": self.case_no,
+            "case_type": self.case_type,
+            "case_type_en": self.case_type_en,
+            "applicant_name": self.applicant_name,
+            "verify_code": self.verify_code,
+            "unit": self.unit,
+            "unit_en": self.unit_en,
+            "extension": self.extension,
+            "due_date": self.due_date,
+            "closed_date": self.closed_date,
+            "stages": self.stages,
+        }
 
     def fingerprint(self) -> str:
         """Every field but the code: a fast hash of a short code would be guessed in seconds, so
@@ -83,11 +92,15 @@ def _clean(value: Any) -> str:
 def _guard_personal(text: str) -> None:
     upper = text.upper()
     if _NATIONAL_ID.search(upper):
-        raise CaseError("含有疑似身分證或居留證號碼，為保護個資不予匯入",
-                        "contains what looks like a national ID number; not taken, to protect personal data")
+        raise CaseError(
+            "含有疑似身分證或居留證號碼，為保護個資不予匯入",
+            "contains what looks like a national ID number; not taken, to protect personal data",
+        )
     if _MOBILE.search(upper):
-        raise CaseError("含有疑似手機號碼，為保護個資不予匯入",
-                        "contains what looks like a mobile phone number; not taken, to protect personal data")
+        raise CaseError(
+            "含有疑似手機號碼，為保護個資不予匯入",
+            "contains what looks like a mobile phone number; not taken, to protect personal data",
+        )
 
 
 def check_text(value: Any, *, required: bool) -> str:
@@ -105,8 +118,9 @@ def check_case_no(value: Any) -> str:
     if not case_no:
         raise CaseError("不可空白", "must not be empty")
     if not _CASE_NO.match(case_no):
-        raise CaseError("只能有英文字母、數字與連字號，最多 32 字",
-                        "only letters, digits and hyphens, at most 32 characters")
+        raise CaseError(
+            "只能有英文字母、數字與連字號，最多 32 字", "only letters, digits and hyphens, at most 32 characters"
+        )
     _guard_personal(case_no)
     return case_no
 
@@ -115,19 +129,26 @@ def check_code(value: Any, min_digits: int = codes.DEFAULT_MIN_DIGITS) -> str:
     """A verification code of ``min_digits`` (the setting cases.min_code_digits) to 12 digits."""
     code = wire_cases.normalize_code(_clean(value))
     if not code:
-        raise CaseError("不可空白（kiosk-collector generate-codes 可產生驗證碼）",
-                        "must not be empty (kiosk-collector generate-codes makes codes)")
+        raise CaseError(
+            "不可空白（kiosk-collector generate-codes 可產生驗證碼）",
+            "must not be empty (kiosk-collector generate-codes makes codes)",
+        )
     if not code.isascii() or not code.isdigit() or len(code) > codes.MAX_DIGITS:
-        raise CaseError(f"須為數字，最多 {codes.MAX_DIGITS} 位（觸控鍵盤只有數字）",
-                        f"must be digits, at most {codes.MAX_DIGITS} (the touchscreen keypad has digits only)")
+        raise CaseError(
+            f"須為數字，最多 {codes.MAX_DIGITS} 位（觸控鍵盤只有數字）",
+            f"must be digits, at most {codes.MAX_DIGITS} (the touchscreen keypad has digits only)",
+        )
     if len(code) < min_digits:
         raise CaseError(
             f"驗證碼太弱：只有 {len(code)} 位，至少需 {min_digits} 位數字（設定 {codes.MIN_DIGITS_SETTING}），"
             "可用 kiosk-collector generate-codes 產生",
             f"code too weak: {len(code)} digits, at least {min_digits} are needed (setting "
-            f"{codes.MIN_DIGITS_SETTING}); kiosk-collector generate-codes makes strong ones")
+            f"{codes.MIN_DIGITS_SETTING}); kiosk-collector generate-codes makes strong ones",
+        )
     if _MOBILE.fullmatch(code):
-        raise CaseError("看來是完整手機號碼，請只用末四碼", "looks like a whole mobile number: use its last four digits")
+        raise CaseError(
+            "看來是完整手機號碼，請只用末四碼", "looks like a whole mobile number: use its last four digits"
+        )
     return code
 
 

@@ -26,9 +26,11 @@ WIPE_WAIT_MS = 5_000  # a checkpoint waits this long for readers, not the connec
 _PENDING = "cases_wipe_pending"
 
 # What a removed or purged case keeps: its number and the revision of its removal.
-TOMBSTONE = ("UPDATE cases SET removed=1, published=0, revision=?, applicant_name='', name_masked='',"
-             " verify_code='', salt=NULL, hash=NULL, stages='[]', extension='', due_date=NULL, closed_date=NULL,"
-             " content_hash='', updated_at=?, source=? WHERE case_no=? AND removed=0")
+TOMBSTONE = (
+    "UPDATE cases SET removed=1, published=0, revision=?, applicant_name='', name_masked='',"
+    " verify_code='', salt=NULL, hash=NULL, stages='[]', extension='', due_date=NULL, closed_date=NULL,"
+    " content_hash='', updated_at=?, source=? WHERE case_no=? AND removed=0"
+)
 
 
 def purge_days(conn: sqlite3.Connection) -> int:
@@ -51,15 +53,23 @@ def secure(conn: sqlite3.Connection) -> None:
 
 def purge_due(conn: sqlite3.Connection, cutoff: str) -> bool:
     # published IN (0, 1): the (published, closed_date) index answers it; tombstones have no closed_date.
-    return conn.execute("SELECT 1 FROM cases WHERE published IN (0, 1) AND closed_date < ? AND removed = 0"
-                        " LIMIT 1", [cutoff]).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM cases WHERE published IN (0, 1) AND closed_date < ? AND removed = 0 LIMIT 1", [cutoff]
+        ).fetchone()
+        is not None
+    )
 
 
 def purge(conn: sqlite3.Connection, cutoff: str, rev: int, stamp: str) -> tuple[int, int]:
     """Inside a write transaction: purge cases closed before ``cutoff``; (how many, last revision)."""
-    due = [r[0] for r in conn.execute(
-        "SELECT case_no FROM cases WHERE published IN (0, 1) AND closed_date < ? AND removed = 0"
-        " ORDER BY case_no", [cutoff])]
+    due = [
+        r[0]
+        for r in conn.execute(
+            "SELECT case_no FROM cases WHERE published IN (0, 1) AND closed_date < ? AND removed = 0 ORDER BY case_no",
+            [cutoff],
+        )
+    ]
     for case_no in due:
         rev += 1
         conn.execute(TOMBSTONE, [rev, stamp, "purge", case_no])

@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from server_sync.collector import bodies
 from server_sync.collector.admin_tokens import admin_for_token  # `kiosk-collector add-api-token NAME`
 from server_sync.collector.cases import codes
-from server_sync.collector.cases.pull import DEFAULT_PAGE, MAX_PAGE, delta
 from server_sync.collector.cases.parsing import case_from_json
+from server_sync.collector.cases.pull import DEFAULT_PAGE, MAX_PAGE, delta
 from server_sync.collector.cases.record import CaseError, check_case_no
 from server_sync.collector.cases.served import units_served
 from server_sync.collector.cases.storing import apply_cases, refresh
@@ -28,10 +28,18 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 router = APIRouter()
 
 
-@router.get("/api/v1/cases", summary="Case changes after a revision (kiosks)", responses={
-    401: {"description": "unknown or revoked token"}})
-def get_cases(readers: Readers, writer: Writer, creds: Credentials,
-              since: int = Query(0, ge=0, le=2**62), limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE)):
+@router.get(
+    "/api/v1/cases",
+    summary="Case changes after a revision (kiosks)",
+    responses={401: {"description": "unknown or revoked token"}},
+)
+def get_cases(
+    readers: Readers,
+    writer: Writer,
+    creds: Credentials,
+    since: int = Query(0, ge=0, le=2**62),
+    limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
+):
     kiosk = authenticate(readers, creds)
     with writer.lock:
         refresh(writer.conn, writer.clock())
@@ -44,12 +52,18 @@ def _unprocessable(errors: list[dict]) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
-@router.put("/api/v1/admin/cases", summary="Add, replace or remove cases (case-management system)",
-            responses={401: {"description": "unknown or revoked admin token"},
-                       422: {"description": "`detail` names every bad field, by index"}})
+@router.put(
+    "/api/v1/admin/cases",
+    summary="Add, replace or remove cases (case-management system)",
+    responses={
+        401: {"description": "unknown or revoked admin token"},
+        422: {"description": "`detail` names every bad field, by index"},
+    },
+)
 async def put_cases(request: Request, readers: Readers, writer: Writer, creds: Credentials):
-    unauthorized = HTTPException(401, "管理權杖無效或已撤銷 / unknown or revoked admin API token",
-                                 headers={"WWW-Authenticate": "Bearer"})
+    unauthorized = HTTPException(
+        401, "管理權杖無效或已撤銷 / unknown or revoked admin API token", headers={"WWW-Authenticate": "Bearer"}
+    )
     if creds is None or creds.scheme.lower() != "bearer":
         raise unauthorized
     with readers.connection() as conn:
@@ -64,28 +78,36 @@ async def put_cases(request: Request, readers: Readers, writer: Writer, creds: C
     except ValueError as exc:  # also bodies.JsonTooDeep: nesting too deep for the parser
         return _unprocessable([{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}])
     if not isinstance(body, dict) or set(body) - {"cases", "remove"}:
-        return _unprocessable([{"loc": ["body"], "msg": "expected an object with \"cases\" and/or \"remove\"",
-                                "type": "value_error"}])
+        return _unprocessable(
+            [{"loc": ["body"], "msg": 'expected an object with "cases" and/or "remove"', "type": "value_error"}]
+        )
     items, remove = body.get("cases", []), body.get("remove", [])
     errors = []
     if not isinstance(items, list) or len(items) > MAX_PUSH:
-        errors.append({"loc": ["body", "cases"], "msg": f"expected a list of at most {MAX_PUSH} cases",
-                       "type": "value_error"})
+        errors.append(
+            {"loc": ["body", "cases"], "msg": f"expected a list of at most {MAX_PUSH} cases", "type": "value_error"}
+        )
         items = []
     if not isinstance(remove, list) or len(remove) > 10_000:
-        errors.append({"loc": ["body", "remove"], "msg": "expected a list of at most 10000 case numbers",
-                       "type": "value_error"})
+        errors.append(
+            {"loc": ["body", "remove"], "msg": "expected a list of at most 10000 case numbers", "type": "value_error"}
+        )
         remove = []
     cases, seen = [], {}
     for i, item in enumerate(items):
         case, problems = case_from_json(item, i, min_digits)
-        errors += [{"loc": ["body", *p.field.split(".")], "msg": f"{p.zh} / {p.en}", "type": "value_error"}
-                   for p in problems]
+        errors += [
+            {"loc": ["body", *p.field.split(".")], "msg": f"{p.zh} / {p.en}", "type": "value_error"} for p in problems
+        ]
         if case is not None:
             if case.case_no in seen:
-                errors.append({"loc": ["body", "cases", str(i), "case_no"],
-                               "msg": f"同一案件重複 / same case as cases.{seen[case.case_no]}",
-                               "type": "value_error"})
+                errors.append(
+                    {
+                        "loc": ["body", "cases", str(i), "case_no"],
+                        "msg": f"同一案件重複 / same case as cases.{seen[case.case_no]}",
+                        "type": "value_error",
+                    }
+                )
             seen[case.case_no] = i
             cases.append(case)
     removals = []
@@ -97,6 +119,9 @@ async def put_cases(request: Request, readers: Readers, writer: Writer, creds: C
     if errors:
         return _unprocessable(errors)
 
-    result = await run_in_threadpool(lambda: apply_cases(writer.conn, cases, remove=removals, now=writer.clock(),
-                                                         source=f"api:{who}", write_lock=writer.lock))
+    result = await run_in_threadpool(
+        lambda: apply_cases(
+            writer.conn, cases, remove=removals, now=writer.clock(), source=f"api:{who}", write_lock=writer.lock
+        )
+    )
     return JSONResponse({"protocol": 1, **result.as_json()})

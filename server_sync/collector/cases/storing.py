@@ -9,10 +9,10 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
 
 from server_sync.collector.cases import retention
 from server_sync.collector.cases.record import Case
@@ -63,10 +63,18 @@ def _visible(closed: str | None, cutoff: str) -> bool:
     return closed is None or closed >= cutoff
 
 
-def apply_cases(conn: sqlite3.Connection, cases: Iterable[Case], *, remove: Iterable[str] = (),
-                remove_missing: bool = False, now: float | None = None, source: str = "csv",
-                progress: Callable[[int], None] = lambda n: None, workers: int | None = None,
-                write_lock=None) -> Applied:
+def apply_cases(
+    conn: sqlite3.Connection,
+    cases: Iterable[Case],
+    *,
+    remove: Iterable[str] = (),
+    remove_missing: bool = False,
+    now: float | None = None,
+    source: str = "csv",
+    progress: Callable[[int], None] = lambda n: None,
+    workers: int | None = None,
+    write_lock=None,
+) -> Applied:
     """Store cases (added or replaced whole) and removals, each change under a new revision.
 
     Unchanged cases are left alone: importing the same file again changes nothing. Whether
@@ -92,10 +100,12 @@ def apply_cases(conn: sqlite3.Connection, cases: Iterable[Case], *, remove: Iter
         progress(len(cases) - len(kept))
         cases = kept
         for i in range(0, len(want), 900):
-            chunk = want[i:i + 900]
+            chunk = want[i : i + 900]
             for row in conn.execute(
-                    f"SELECT case_no, content_hash, verify_code, kdf, salt, hash, removed FROM cases"
-                    f" WHERE case_no IN ({','.join('?' * len(chunk))})", chunk):
+                f"SELECT case_no, content_hash, verify_code, kdf, salt, hash, removed FROM cases"
+                f" WHERE case_no IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
                 existing[row[0]] = row
     kdf = wire_cases.kdf_name()
     result = Applied()
@@ -134,7 +144,7 @@ def apply_cases(conn: sqlite3.Connection, cases: Iterable[Case], *, remove: Iter
         else:
             todo.append((case, fp, old, hashed))
 
-    stamp = datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds")
+    stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
     with write_lock:
         applied = _write(conn, todo, remove, remove_missing, want, now, stamp, source, result, keep_plain)
         if applied.removed or applied.purged or applied.forgotten or retention.wipe_pending(conn):
@@ -159,10 +169,30 @@ def _write(conn, todo, remove, remove_missing, want, now, stamp, source, result,
                 result.added += 1
             else:
                 result.updated += 1
-            rows.append([case.case_no, rev, published, case.case_type, case.case_type_en, case.applicant_name,
-                         mask_name(case.applicant_name), case.verify_code if keep_plain else "", k, salt, digest,
-                         json.dumps(data["stages"], ensure_ascii=False), case.unit, case.unit_en, case.extension,
-                         case.due_date, case.closed_date, fp, stamp, source])
+            rows.append(
+                [
+                    case.case_no,
+                    rev,
+                    published,
+                    case.case_type,
+                    case.case_type_en,
+                    case.applicant_name,
+                    mask_name(case.applicant_name),
+                    case.verify_code if keep_plain else "",
+                    k,
+                    salt,
+                    digest,
+                    json.dumps(data["stages"], ensure_ascii=False),
+                    case.unit,
+                    case.unit_en,
+                    case.extension,
+                    case.due_date,
+                    case.closed_date,
+                    fp,
+                    stamp,
+                    source,
+                ]
+            )
         conn.executemany(
             "INSERT INTO cases (case_no, revision, removed, published, case_type, case_type_en, applicant_name,"
             " name_masked, verify_code, kdf, salt, hash, stages, unit, unit_en, extension, due_date,"
@@ -174,11 +204,13 @@ def _write(conn, todo, remove, remove_missing, want, now, stamp, source, result,
             " stages=excluded.stages, unit=excluded.unit, unit_en=excluded.unit_en,"
             " extension=excluded.extension, due_date=excluded.due_date, closed_date=excluded.closed_date,"
             " content_hash=excluded.content_hash, updated_at=excluded.updated_at, source=excluded.source",
-            rows)
+            rows,
+        )
         if remove_missing:
             keep_set = set(want)
-            remove |= {r[0] for r in conn.execute("SELECT case_no FROM cases WHERE removed = 0")
-                       if r[0] not in keep_set}
+            remove |= {
+                r[0] for r in conn.execute("SELECT case_no FROM cases WHERE removed = 0") if r[0] not in keep_set
+            }
         for case_no in sorted(remove):
             rev += 1
             # A removed case keeps only its number and revision: no personal data stays behind.
@@ -204,12 +236,17 @@ def _refresh(conn: sqlite3.Connection, now: float, keep: int) -> tuple[int, int]
     the rest with their new hide-after date). Returns (changes, of which purged)."""
     today = today_in_office(now)
     cutoff = (today - timedelta(days=keep)).isoformat()
-    stamp = datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds")
-    purged, rev = retention.purge(conn, retention.purge_cutoff(today, retention.purge_days(conn)),
-                                  revision(conn), stamp)
+    stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
+    purged, rev = retention.purge(
+        conn, retention.purge_cutoff(today, retention.purge_days(conn)), revision(conn), stamp
+    )
     changes: list[tuple[int, int, str]] = []
-    expired = [r[0] for r in conn.execute(
-        "SELECT case_no FROM cases WHERE published = 1 AND closed_date < ? ORDER BY case_no", [cutoff])]
+    expired = [
+        r[0]
+        for r in conn.execute(
+            "SELECT case_no FROM cases WHERE published = 1 AND closed_date < ? ORDER BY case_no", [cutoff]
+        )
+    ]
     for case_no in expired:
         rev += 1
         changes.append((0, rev, case_no))
@@ -217,7 +254,9 @@ def _refresh(conn: sqlite3.Connection, now: float, keep: int) -> tuple[int, int]
     if applied is None or int(applied[0]) != keep:
         again = conn.execute(
             "SELECT case_no FROM cases WHERE removed = 0 AND closed_date IS NOT NULL AND closed_date >= ?"
-            " ORDER BY case_no", [cutoff]).fetchall()
+            " ORDER BY case_no",
+            [cutoff],
+        ).fetchall()
         for (case_no,) in again:
             rev += 1
             changes.append((1, rev, case_no))

@@ -23,11 +23,13 @@ from server_sync.collector.models import Ack, Batch
 
 PATH = "/api/v1/events"
 
-ERRORS = {401: {"description": "unknown or revoked token"},
-          413: {"description": "body over the size limit"},
-          415: {"description": "Content-Encoding other than gzip"},
-          422: {"description": "the body is not a valid batch; `detail` names each bad field"},
-          429: {"description": "the kiosk is sending too fast; send the batch again after Retry-After seconds"}}
+ERRORS = {
+    401: {"description": "unknown or revoked token"},
+    413: {"description": "body over the size limit"},
+    415: {"description": "Content-Encoding other than gzip"},
+    422: {"description": "the body is not a valid batch; `detail` names each bad field"},
+    429: {"description": "the kiosk is sending too fast; send the batch again after Retry-After seconds"},
+}
 
 router = APIRouter()
 
@@ -60,8 +62,10 @@ def decode_body(raw: bytes, encoding: str, limit: int) -> bytes:
 
 
 def _validation_errors(exc: ValidationError) -> list[dict]:
-    return [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+    return [
+        {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
 
 
 def batch_schema() -> dict:
@@ -85,11 +89,16 @@ def _process(ingestor: Ingestor, kiosk: Kiosk, raw: bytes, encoding: str, limit:
         raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
 
 
-@router.post(PATH, response_model=Ack, responses=ERRORS, summary="Push one batch of at most 1,000 events",
-             openapi_extra={"requestBody": {"required": True,
-                                            "content": {"application/json": {"schema": batch_schema()}}}})
-async def post_events(request: Request, config: Config, readers: Readers, writer: Writer, alerts: Alerts,
-                      creds: KioskCredentials):
+@router.post(
+    PATH,
+    response_model=Ack,
+    responses=ERRORS,
+    summary="Push one batch of at most 1,000 events",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": batch_schema()}}}},
+)
+async def post_events(
+    request: Request, config: Config, readers: Readers, writer: Writer, alerts: Alerts, creds: KioskCredentials
+):
     received = writer.clock()  # paired with the batch's clock block: as early as possible
     kiosk = authenticate(readers, creds)
     limit = config.max_body
@@ -102,7 +111,8 @@ async def post_events(request: Request, config: Config, readers: Readers, writer
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    ack = await run_in_threadpool(_process, writer, kiosk, b"".join(chunks),
-                                  request.headers.get("content-encoding", ""), limit, received)
+    ack = await run_in_threadpool(
+        _process, writer, kiosk, b"".join(chunks), request.headers.get("content-encoding", ""), limit, received
+    )
     alerts.notify()  # wakes the alert worker; never blocks or fails the ack
     return JSONResponse(ack)

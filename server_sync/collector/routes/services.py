@@ -18,12 +18,16 @@ from server_sync.wire.directory import DirectoryError
 
 router = APIRouter()
 
-Credentials = Annotated[HTTPAuthorizationCredentials | None,
-                        Depends(HTTPBearer(auto_error=False, description="the kiosk's token"))]
+Credentials = Annotated[
+    HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False, description="the kiosk's token"))
+]
 
 
-@router.get("/api/v1/services", summary="The service directory, by ETag", responses={
-    **NOT_MODIFIED, 401: {"description": "bad token"}})
+@router.get(
+    "/api/v1/services",
+    summary="The service directory, by ETag",
+    responses={**NOT_MODIFIED, 401: {"description": "bad token"}},
+)
 def get_services(readers: Readers, creds: Credentials, if_none_match: Annotated[str | None, Header()] = None):
     authenticate(readers, creds)
     with readers.connection() as conn:
@@ -35,9 +39,15 @@ def get_services(readers: Readers, creds: Credentials, if_none_match: Annotated[
     return JSONResponse({"revision": rev, **body}, headers=headers)
 
 
-@router.put("/api/v1/admin/services", summary="Replace the service directory (admin token)", responses={
-    401: {"description": "unknown or revoked admin token"}, 413: {"description": "body too large"},
-    422: {"description": "the directory has bad cells; `detail` names each (line or item, column)"}})
+@router.put(
+    "/api/v1/admin/services",
+    summary="Replace the service directory (admin token)",
+    responses={
+        401: {"description": "unknown or revoked admin token"},
+        413: {"description": "body too large"},
+        422: {"description": "the directory has bad cells; `detail` names each (line or item, column)"},
+    },
+)
 async def put_services(request: Request, admin: AdminToken, writer: Writer):
     raw = await read_capped(request, DIRECTORY_MAX_BODY)  # 413 while streaming
     try:  # parsed in a worker thread: the event loop keeps serving kiosks meanwhile
@@ -45,8 +55,10 @@ async def put_services(request: Request, admin: AdminToken, writer: Writer):
     except DirectoryError as exc:
         return JSONResponse({"detail": exc.as_json()}, status_code=422)
     except RecursionError:  # JSON nested deeper than the parser follows (a 500 before)
-        return JSONResponse({"detail": [{"where": "body", "field": "", "msg": "JSON 巢狀層數過多 / JSON nested too "
-                                         "deeply"}]}, status_code=422)
+        return JSONResponse(
+            {"detail": [{"where": "body", "field": "", "msg": "JSON 巢狀層數過多 / JSON nested too deeply"}]},
+            status_code=422,
+        )
 
     def save() -> int:
         with writer.lock:

@@ -15,8 +15,11 @@ from server_sync.collector.routes.etags import NOT_MODIFIED, matches
 router = APIRouter()
 
 
-@router.get("/api/v1/settings", response_model=Settings, responses={
-    **NOT_MODIFIED, 401: {"description": "unknown or revoked token"}})
+@router.get(
+    "/api/v1/settings",
+    response_model=Settings,
+    responses={**NOT_MODIFIED, 401: {"description": "unknown or revoked token"}},
+)
 def get_settings(readers: Readers, creds: KioskCredentials, if_none_match: Annotated[str | None, Header()] = None):
     kiosk = authenticate(readers, creds)
     with readers.connection() as conn:

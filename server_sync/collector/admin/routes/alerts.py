@@ -21,8 +21,15 @@ def alerts_page(request: Request, s: PageSession, readers: Readers, banners: Ban
     with readers.connection() as conn:
         rows = alerts_mod.list_alerts(conn, limit=300)
         opts = options.get_all(conn)
-    return render("alerts.html", request, s, open=[a for a in rows if not a["ack_at"]],
-                  done=[a for a in rows if a["ack_at"]], opts=opts, **banners)
+    return render(
+        "alerts.html",
+        request,
+        s,
+        open=[a for a in rows if not a["ack_at"]],
+        done=[a for a in rows if a["ack_at"]],
+        opts=opts,
+        **banners,
+    )
 
 
 @router.get("/api/alerts")
@@ -54,7 +61,7 @@ def _rule_fields(form) -> tuple[str, dict, str, str, bool]:
     try:
         params = json.loads(str(form.get("params") or "{}"))
     except ValueError:
-        raise alerts_mod.RuleError("參數須為 JSON / params must be JSON, e.g. {\"hours\": 24}") from None
+        raise alerts_mod.RuleError('參數須為 JSON / params must be JSON, e.g. {"hours": 24}') from None
     chans = ",".join(c for c in ("webhook", "email") if form.get(f"ch_{c}"))
     return str(form.get("name", "")), params, str(form.get("unit", "")), chans, bool(form.get("enabled"))
 
@@ -65,10 +72,16 @@ async def add_rule(post: ManagerPost, state: State):
     try:
         name, params, unit, chans, enabled = _rule_fields(form)
         with state.writing() as conn:
-            rid = alerts_mod.add_rule(conn, str(form.get("kind", "")), name, params, unit=unit, channels=chans,
-                                      enabled=enabled)
-            accounts.audit(conn, s.user.username, "add_rule", str(rid),
-                           {"kind": form.get("kind"), "params": params, "unit": unit, "channels": chans})
+            rid = alerts_mod.add_rule(
+                conn, str(form.get("kind", "")), name, params, unit=unit, channels=chans, enabled=enabled
+            )
+            accounts.audit(
+                conn,
+                s.user.username,
+                "add_rule",
+                str(rid),
+                {"kind": form.get("kind"), "params": params, "unit": unit, "channels": chans},
+            )
     except alerts_mod.RuleError as exc:
         return back("/admin/rules", error=str(exc))
     return back("/admin/rules", f"已新增規則 rule {rid} added")
@@ -84,10 +97,14 @@ async def edit_rule(rule_id: int, post: ManagerPost, state: State):
                 accounts.audit(conn, s.user.username, "delete_rule", str(rule_id))
                 return back("/admin/rules", f"已刪除規則 rule {rule_id} deleted")
             name, params, unit, chans, enabled = _rule_fields(form)
-            alerts_mod.update_rule(conn, rule_id, name=name, params=params, unit=unit, channels=chans,
-                                   enabled=enabled)
-            accounts.audit(conn, s.user.username, "update_rule", str(rule_id),
-                           {"params": params, "unit": unit, "channels": chans, "enabled": enabled})
+            alerts_mod.update_rule(conn, rule_id, name=name, params=params, unit=unit, channels=chans, enabled=enabled)
+            accounts.audit(
+                conn,
+                s.user.username,
+                "update_rule",
+                str(rule_id),
+                {"params": params, "unit": unit, "channels": chans, "enabled": enabled},
+            )
     except alerts_mod.RuleError as exc:
         return back("/admin/rules", error=str(exc))
     return back("/admin/rules", f"已更新規則 rule {rule_id} saved")

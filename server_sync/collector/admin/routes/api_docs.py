@@ -24,9 +24,11 @@ def _policy(html: str) -> str:
     """This page's own CSP: the CDN's script and style sheet, and its one inline script by hash."""
     inline = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
     hashes = " ".join("'sha256-%s'" % base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() for s in inline)
-    return (f"default-src 'none'; script-src {CDN} {hashes}; style-src {CDN} 'unsafe-inline'; "
-            "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; base-uri 'none'; "
-            "form-action 'self'; frame-ancestors 'none'")
+    return (
+        f"default-src 'none'; script-src {CDN} {hashes}; style-src {CDN} 'unsafe-inline'; "
+        "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
 
 
 @router.get("/api-docs")

@@ -26,9 +26,20 @@ def dashboard_page(request: Request, s: PageSession, readers: Readers):
         min_n = options.get(conn, "report.min_n")
         d, choices = q.dashboard(conn, f, min_n), q.choices(conn)
         open_alerts = alerts_mod.list_alerts(conn, open_only=True, limit=20)
-    return render("dashboard.html", request, s, d=d, f=f, error=error, choices=choices, open_alerts=open_alerts,
-                  qs=urlencode(f.query()), levels_svg=charts.levels_svg(d.total, d.max_level, width=760),
-                  trend_svg=charts.trend_svg(d.trend), heat_svg=charts.heatmap_svg(d.heat, q.WEEKDAYS))
+    return render(
+        "dashboard.html",
+        request,
+        s,
+        d=d,
+        f=f,
+        error=error,
+        choices=choices,
+        open_alerts=open_alerts,
+        qs=urlencode(f.query()),
+        levels_svg=charts.levels_svg(d.total, d.max_level, width=760),
+        trend_svg=charts.trend_svg(d.trend),
+        heat_svg=charts.heatmap_svg(d.heat, q.WEEKDAYS),
+    )
 
 
 @router.get("/api/dashboard")

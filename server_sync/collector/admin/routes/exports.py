@@ -55,5 +55,11 @@ def export(request: Request, name: str, ext: str, s: ApiSession, readers: Reader
     else:
         body = exports.to_xlsx(tables)
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, media_type=mime, headers={
-        "Content-Disposition": f'attachment; filename="kiosk-{name}-{stamp}.{ext}"', "Cache-Control": "no-store"})
+    return Response(
+        body,
+        media_type=mime,
+        headers={
+            "Content-Disposition": f'attachment; filename="kiosk-{name}-{stamp}.{ext}"',
+            "Cache-Control": "no-store",
+        },
+    )

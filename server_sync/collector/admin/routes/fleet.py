@@ -31,10 +31,12 @@ def fleet_rows(conn, pending: dict[str, tuple[int, int]] | None = None) -> list[
     limits = [r["params"]["hours"] for r in alerts_mod.rules(conn, enabled_only=True) if r["kind"] == "silent"]
     now = time.time()
     for r in rows:
-        r["silent_hours"] = (round((now - datetime.fromisoformat(r["last_seen"]).timestamp()) / 3600, 1)
-                             if r["last_seen"] else None)
-        r["silent"] = r["status"] == "active" and bool(limits) and (
-            r["silent_hours"] is None or r["silent_hours"] > min(limits))
+        r["silent_hours"] = (
+            round((now - datetime.fromisoformat(r["last_seen"]).timestamp()) / 3600, 1) if r["last_seen"] else None
+        )
+        r["silent"] = (
+            r["status"] == "active" and bool(limits) and (r["silent_hours"] is None or r["silent_hours"] > min(limits))
+        )
     return rows
 
 
@@ -60,8 +62,13 @@ async def fleet_add(request: Request, post: ManagerPost, state: State, readers: 
         levels = int(form.get("levels") or 5)
         with state.write_lock:
             token = add_kiosk(state.write_conn, name, levels=levels, unit=unit, window=window)
-            accounts.audit(state.write_conn, s.user.username, "add_kiosk", name,
-                           {"levels": levels, "unit": unit.strip(), "window": window.strip()})
+            accounts.audit(
+                state.write_conn,
+                s.user.username,
+                "add_kiosk",
+                name,
+                {"levels": levels, "unit": unit.strip(), "window": window.strip()},
+            )
     except KioskExists:
         return back("/admin/fleet", error=f"已有此機台 kiosk {name!r} already exists")
     except ValueError as exc:
@@ -69,8 +76,9 @@ async def fleet_add(request: Request, post: ManagerPost, state: State, readers: 
     with readers.connection() as conn:
         rows = fleet_rows(conn)
     # The token is shown once, in this response only; it is never stored in plain text.
-    return render("fleet.html", request, s, rows=rows, msg=f"已新增機台 added kiosk {name}", new_token=token,
-                  new_name=name)
+    return render(
+        "fleet.html", request, s, rows=rows, msg=f"已新增機台 added kiosk {name}", new_token=token, new_name=name
+    )
 
 
 @router.post("/fleet/{name:path}/place")
@@ -79,10 +87,16 @@ async def fleet_place(name: str, post: ManagerPost, state: State):
     form = post.form
     try:
         with state.write_lock:
-            old, new = set_place(state.write_conn, name, unit=str(form.get("unit", "")),
-                                 window=str(form.get("window", "")))
-            accounts.audit(state.write_conn, post.session.user.username, "set_kiosk_place", name,
-                           {"unit": new[0], "window": new[1], "was": {"unit": old[0], "window": old[1]}})
+            old, new = set_place(
+                state.write_conn, name, unit=str(form.get("unit", "")), window=str(form.get("window", ""))
+            )
+            accounts.audit(
+                state.write_conn,
+                post.session.user.username,
+                "set_kiosk_place",
+                name,
+                {"unit": new[0], "window": new[1], "was": {"unit": old[0], "window": old[1]}},
+            )
     except NoSuchKiosk:
         return back("/admin/fleet", error="沒有此機台 no such kiosk")
     except ValueError as exc:

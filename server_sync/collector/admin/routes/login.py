@@ -17,13 +17,23 @@ from starlette.concurrency import run_in_threadpool
 
 from server_sync.collector import options
 from server_sync.collector.admin import accounts, login_limits
-from server_sync.collector.admin.deps import (COOKIE, FORBIDDEN_CSRF, LOGIN_COOKIE, AnyPost, Banners,
-                                              ManagerPageSession, ManagerPost, State, back, render)
+from server_sync.collector.admin.deps import (
+    COOKIE,
+    FORBIDDEN_CSRF,
+    LOGIN_COOKIE,
+    AnyPost,
+    Banners,
+    ManagerPageSession,
+    ManagerPost,
+    State,
+    back,
+    render,
+)
 from server_sync.collector.bodies import LOGIN_LIMIT, capped_form
 from server_sync.collector.deps import Readers, Writer
 
-HASHERS = 2          # argon2 verifications at once (each ~50 ms of CPU and 64 MiB)
-MAX_WAITING = 64     # logins queued for a hasher beyond which more are told to retry
+HASHERS = 2  # argon2 verifications at once (each ~50 ms of CPU and 64 MiB)
+MAX_WAITING = 64  # logins queued for a hasher beyond which more are told to retry
 BUSY = "登入要求過多，請稍後再試 / too many logins at once: try again in a moment"
 
 router = APIRouter()
@@ -50,10 +60,17 @@ def _next(value) -> str:
 def _login_form(request: Request, readers, *, next: str = "/admin", status: int = 200, **ctx):
     with readers.connection() as conn:
         cookie, field = accounts.login_csrf(accounts.login_secret(conn))
-    resp = render("login.html", request, login_csrf=field, next=next if next.startswith("/admin") else "/admin",
-                  status=status, **ctx)
-    resp.set_cookie(LOGIN_COOKIE, cookie, httponly=True, samesite="lax", path="/admin",
-                    secure=request.url.scheme == "https")
+    resp = render(
+        "login.html",
+        request,
+        login_csrf=field,
+        next=next if next.startswith("/admin") else "/admin",
+        status=status,
+        **ctx,
+    )
+    resp.set_cookie(
+        LOGIN_COOKIE, cookie, httponly=True, samesite="lax", path="/admin", secure=request.url.scheme == "https"
+    )
     return resp
 
 
@@ -79,8 +96,7 @@ async def login(request: Request, state: State, readers: Readers, writer: Writer
         hashers = _hashers(request)
         if hashers.statistics().tasks_waiting >= MAX_WAITING:
             raise HTTPException(429, BUSY, headers={"Retry-After": "5"})
-        ok = await anyio.to_thread.run_sync(accounts.password_matches, plan.hash_to_check, password,
-                                            limiter=hashers)
+        ok = await anyio.to_thread.run_sync(accounts.password_matches, plan.hash_to_check, password, limiter=hashers)
 
     def save():
         with state.writing() as conn:  # brief: the hash is already checked
@@ -103,8 +119,15 @@ async def login(request: Request, state: State, readers: Readers, writer: Writer
     secure = request.url.scheme == "https"
     resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/", max_age=int(hours * 3600), secure=secure)
     if outcome.new_device:
-        resp.set_cookie(login_limits.DEVICE_COOKIE, outcome.new_device, httponly=True, samesite="strict",
-                        path="/admin/login", max_age=login_limits.DEVICE_DAYS * 86400, secure=secure)
+        resp.set_cookie(
+            login_limits.DEVICE_COOKIE,
+            outcome.new_device,
+            httponly=True,
+            samesite="strict",
+            path="/admin/login",
+            max_age=login_limits.DEVICE_DAYS * 86400,
+            secure=secure,
+        )
     resp.delete_cookie(LOGIN_COOKIE, path="/admin")
     return resp
 
@@ -120,14 +143,18 @@ async def logout(request: Request, post: AnyPost, state: State):
 
 # -- accounts: who is locked, and unlocking (managers) -----------------------------------------
 
+
 @router.get("/accounts")
 def accounts_page(request: Request, s: ManagerPageSession, readers: Readers, writer: Writer, banners: Banners):
     now = writer.clock()
     with readers.connection() as conn:
         users = accounts.users(conn, now)
-        blocked = [{"address": a, "until": u} for a, u in conn.execute(
-            "SELECT address, blocked_until FROM admin_login_sources WHERE blocked_until > ? ORDER BY address",
-            [now])]
+        blocked = [
+            {"address": a, "until": u}
+            for a, u in conn.execute(
+                "SELECT address, blocked_until FROM admin_login_sources WHERE blocked_until > ? ORDER BY address", [now]
+            )
+        ]
     return render("accounts.html", request, s, users=users, blocked=blocked, **banners)
 
 

@@ -25,10 +25,19 @@ def self_eval_page(request: Request, s: PageSession, readers: Readers):
         year = int(request.query_params.get("year") or date.today().year)
         unit = request.query_params.get("unit", "")
         cur, prev = exports.self_evaluation(conn, year, unit, min_n)
-    return render("self_evaluation.html", request, s, units=units, year=year, unit=unit,
-                  headers=exports.SELF_EVAL_HEADERS, rows=exports.self_evaluation_rows(cur, prev),
-                  note=exports.significance_note(cur, prev), years=list(range(date.today().year, 2019, -1)),
-                  qs=urlencode({"year": year, "unit": unit}))
+    return render(
+        "self_evaluation.html",
+        request,
+        s,
+        units=units,
+        year=year,
+        unit=unit,
+        headers=exports.SELF_EVAL_HEADERS,
+        rows=exports.self_evaluation_rows(cur, prev),
+        note=exports.significance_note(cur, prev),
+        years=list(range(date.today().year, 2019, -1)),
+        qs=urlencode({"year": year, "unit": unit}),
+    )
 
 
 @router.get("/self-evaluation.{ext}")
@@ -39,8 +48,9 @@ def self_eval_file(ext: str, s: ApiSession, readers: Readers, year: int | None =
     with readers.connection() as conn:
         min_n = options.get(conn, "report.min_n")
         if ext == "pdf":
-            body = exports.self_evaluation_pdf(conn, year, unit, min_n, OFFICE,
-                                               lambda t, **ctx: templates.get_template(t).render(**ctx))
+            body = exports.self_evaluation_pdf(
+                conn, year, unit, min_n, OFFICE, lambda t, **ctx: templates.get_template(t).render(**ctx)
+            )
             mime = "application/pdf"
         elif ext == "xlsx":
             body = exports.self_evaluation_xlsx(conn, year, unit, min_n, OFFICE)
@@ -48,5 +58,8 @@ def self_eval_file(ext: str, s: ApiSession, readers: Readers, year: int | None =
         else:
             raise HTTPException(404, "格式須為 pdf 或 xlsx / format must be pdf or xlsx")
     fname = f"self-evaluation-{year}-{unit or 'office'}.{ext}"
-    return Response(body, media_type=mime, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(fname)}", "Cache-Control": "no-store"})
+    return Response(
+        body,
+        media_type=mime,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(fname)}", "Cache-Control": "no-store"},
+    )

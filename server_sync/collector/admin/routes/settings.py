@@ -14,8 +14,7 @@ from fastapi import APIRouter, Request
 from server_sync.collector import alerts as alerts_mod
 from server_sync.collector import options
 from server_sync.collector.admin import accounts
-from server_sync.collector.admin.deps import (Banners, ManagerPageSession, ManagerPost, PageSession, State, back,
-                                              render)
+from server_sync.collector.admin.deps import Banners, ManagerPageSession, ManagerPost, PageSession, State, back, render
 from server_sync.collector.deps import Readers
 
 router = APIRouter()
@@ -45,9 +44,19 @@ def settings_page(request: Request, s: PageSession, readers: Readers, banners: B
         values = options.get_all(conn)
     secrets = {o.key: values.pop(o.key) for o in options.OPTIONS if o.secret}
     shown = {k: masked(v) for k, v in secrets.items()} if s.user.is_manager else {}
-    return render("settings.html", request, s, options=options.OPTIONS, values=values, shown=shown,
-                  is_set={k: bool(v) for k, v in secrets.items()}, clear=CLEAR, **banners,
-                  env_smtp=alerts_mod.SMTP_PASSWORD_ENV, env_hook=alerts_mod.WEBHOOK_SECRET_ENV)
+    return render(
+        "settings.html",
+        request,
+        s,
+        options=options.OPTIONS,
+        values=values,
+        shown=shown,
+        is_set={k: bool(v) for k, v in secrets.items()},
+        clear=CLEAR,
+        **banners,
+        env_smtp=alerts_mod.SMTP_PASSWORD_ENV,
+        env_hook=alerts_mod.WEBHOOK_SECRET_ENV,
+    )
 
 
 @router.post("/settings")
