@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Developer entry point for a fresh Debian or Raspberry Pi OS machine.
 #   ./dev.sh demo   kiosk with simulated buttons plus a local collector
-#   ./dev.sh test   the whole test suite, in random order, then again with the clock a month ahead
+#   ./dev.sh test   the checks (ruff, mypy, import contracts), then the whole test suite in random
+#                   order, then again with the clock a month ahead
 #   ./dev.sh test ARGS  only pytest ARGS (one pass, random order), e.g. ./dev.sh test tests/test_flow.py
 #   ./dev.sh test-shifted ARGS  pytest ARGS with the clock a month ahead (to replay a pass-2 failure)
+#   ./dev.sh check  only the checks the test command starts with: ruff, mypy, import contracts
 #   ./dev.sh setup  only install what the other two need
 # Safe to run again: apt only installs what is missing; the venv is reused.
 set -euo pipefail
@@ -42,7 +44,7 @@ install_python() {
   if [ ! -f "$stamp" ]; then
     echo "==> pip: installing the project and its test dependencies"
     "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q -e '.[test,collector]'
+    "$VENV/bin/pip" install -q -e '.[test]'
     rm -f "$VENV"/.installed-*
     touch "$stamp"
   fi
@@ -66,8 +68,23 @@ clock_shifted() {
     faketime -f "$CLOCK_SHIFT" "$@"
 }
 
+# Lint, format, types and the import contracts (settings in pyproject.toml; .pre-commit-config.yaml runs the same).
+checks() {
+  local status=0
+  echo "==> checks: ruff, mypy, import contracts"
+  "$VENV/bin/ruff" check --no-cache . || status=$?
+  "$VENV/bin/ruff" format --no-cache --check . || status=$?
+  "$VENV/bin/mypy" || status=$?
+  "$VENV/bin/lint-imports" || status=$?
+  return "$status"
+}
+
 case "${1:-}" in
   setup) setup ;;
+  check)
+    setup
+    checks
+    ;;
   test)
     setup
     shift
@@ -78,6 +95,7 @@ case "${1:-}" in
       exec "$VENV/bin/python" -m pytest "$@"
     fi
     status=0
+    checks || status=$?
     echo "==> pass 1: the whole suite, random order"
     "$VENV/bin/python" -m pytest || status=$?
     # The clock-shifted pass leaves out two kinds of test. The deploy tests build wheels and
@@ -102,7 +120,7 @@ case "${1:-}" in
     exec "$VENV/bin/python" -m kiosk.demo "$@"
     ;;
   *)
-    echo "usage: ./dev.sh demo | test [pytest args] | test-shifted [pytest args] | setup" >&2
+    echo "usage: ./dev.sh demo | test [pytest args] | test-shifted [pytest args] | check | setup" >&2
     exit 2
     ;;
 esac
