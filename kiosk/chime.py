@@ -64,9 +64,10 @@ def speak_command(text: str, lang: str) -> list[str] | None:
 def speak(number: str, window: str) -> threading.Thread | None:
     """Speak the call in zh-TW then English, without waiting; None when espeak-ng is missing."""
     zh, en = call_words(number, window)
-    commands = [speak_command(zh, "zh-TW"), speak_command(en, "en")]
-    if commands[0] is None:
+    zh_command, en_command = speak_command(zh, "zh-TW"), speak_command(en, "en")
+    if zh_command is None or en_command is None:
         return None
+    commands = [zh_command, en_command]
 
     def run():
         for command in commands:

@@ -393,7 +393,8 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
     raw_levels = values["buttons.levels"]
     if not 3 <= len(raw_levels) <= 5:
         raise ConfigError(path, "buttons.levels", f"expected 3 to 5 rating buttons, got {len(raw_levels)}")
-    levels, pins_seen = [], {}
+    levels: list[Level] = []
+    pins_seen: dict[int | str, str] = {}  # _pin_key(pin) → where it is used
     for i, item in enumerate(raw_levels, start=1):
         key = f"buttons.levels[{i}]"
         _label_table(path, key, item, ("label", "label_en"))

@@ -58,6 +58,7 @@ def check_store(config, data_dir: Path) -> Check:
         store = Store(data_dir, kiosk_id=config.kiosk_id)
     except StoreUnavailable as exc:
         return Check("database 資料庫", False, str(exc))
+    assert store.conn is not None  # must_open (the default): Store raised StoreUnavailable otherwise
     try:
         result = store.conn.execute("PRAGMA integrity_check").fetchone()[0]
         n = store.count()
@@ -112,6 +113,7 @@ def check_sync(config, data_dir: Path) -> Check:
         store = Store(data_dir, kiosk_id=config.kiosk_id)
     except StoreUnavailable as exc:
         return Check("sync 同步", False, f"cannot read the sync state 無法讀取同步狀態: {exc}")
+    assert store.conn is not None  # must_open (the default): Store raised StoreUnavailable otherwise
     try:
         status = read_status(store.conn)
     except sqlite3.Error as exc:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from server_sync.wire.events import Event
 
-SCREENS = ("home", "thanks", "reasons", "guidance", "lookup", "case_result", "notice")
+SCREENS: tuple[str, ...] = ("home", "thanks", "reasons", "guidance", "lookup", "case_result", "notice")
 # The queue's screens (kiosk/queue.py): a ticket just taken, a number called, the staff panel.
 QUEUE_SCREENS = ("ticket", "calling", "staff")
 SCREENS += QUEUE_SCREENS

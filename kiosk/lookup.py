@@ -248,8 +248,8 @@ class CaseLookup:
             result.result, result.retry_after = "locked", lock_left
         else:
             found = self.find(case_no)
-            ok = self.check(code, found[1] if found else self._dummy) and found is not None
-            if ok:
+            ok = self.check(code, found[1] if found else self._dummy)
+            if ok and found is not None:
                 result.result, result.case = "found", found[0]
         try:
             self._record(result, case_no, now, lock_seconds)

@@ -92,7 +92,7 @@ class KioskOutbox:
                     pass
             raise errors.local_data(str(exc)) from exc
 
-    def _transaction(self, fn: Callable[[sqlite3.Connection], None]) -> None:
+    def _transaction(self, fn: Callable[[sqlite3.Connection], object]) -> None:
         """fn(conn) in one transaction, durable when this returns (synchronous=FULL)."""
 
         def go(conn: sqlite3.Connection) -> None:

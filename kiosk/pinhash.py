@@ -45,10 +45,10 @@ def hash_pin(pin: str, *, kdf: tuple = KDF) -> str:
 
 
 def _parse(record: str) -> tuple[bytes, int, int, int, bytes]:
-    alg, n, r, p, salt, digest = record.split(":")
+    alg, n_s, r_s, p_s, salt, digest = record.split(":")
     if alg != "scrypt":
         raise ValueError(alg)
-    n, r, p = int(n), int(r), int(p)
+    n, r, p = int(n_s), int(r_s), int(p_s)
     if not (n >= 1 << 14 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16 and 128 * n * r <= _MAXMEM):
         raise ValueError("costs")
     salt_b, digest_b = base64.b64decode(salt, validate=True), base64.b64decode(digest, validate=True)

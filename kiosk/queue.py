@@ -222,7 +222,7 @@ class Queue:
         if local_day(wall) != self.day:
             return
         if e.type == "ticket_issued":
-            t = Ticket(
+            issued = Ticket(
                 d["ticket"],
                 d.get("service", ""),
                 d.get("service_name", ""),
@@ -236,11 +236,11 @@ class Queue:
                 d.get("estimate_band", estimate.CLOSED),
                 d.get("ahead", 0),
             )
-            self.tickets[t.number] = t
-            self.by_id[e.id] = t
-            self.waiting.append(t)
-            series = t.number[0]
-            self.counters[series] = max(self.counters.get(series, 0), int(t.number[1:]))
+            self.tickets[issued.number] = issued
+            self.by_id[e.id] = issued
+            self.waiting.append(issued)
+            series = issued.number[0]
+            self.counters[series] = max(self.counters.get(series, 0), int(issued.number[1:]))
             return
         t = self.by_id.get(e.ref or "")
         if t is None:
@@ -279,7 +279,7 @@ class Queue:
 
     def _current_elapsed(self) -> tuple[str, float] | None:
         t = self.current
-        if t is None or t.called_mono is None:
+        if t is None or t.called_at is None or t.called_mono is None:  # set together at the first call
             return None
         return t.service, self._elapsed(t.called_at, t.called_mono, t.called_boot)
 
@@ -372,7 +372,7 @@ class Queue:
     # -- staff -------------------------------------------------------------------------
     def _finish_current(self, via: str) -> Ticket | None:
         t = self.current
-        if t is None or t.called_mono is None:
+        if t is None or t.called_at is None or t.called_mono is None:  # set together at the first call
             return None
         seconds = self._elapsed(t.called_at, t.called_mono, t.called_boot)
         self._append(
@@ -469,7 +469,7 @@ class Queue:
         with self._lock:
             self._check_day()
             t = self.current
-            if t is not None and t.called_mono is not None:
+            if t is not None and t.called_at is not None and t.called_mono is not None:
                 in_service = self._elapsed(t.called_at, t.called_mono, t.called_boot)
                 if in_service >= RATING_GRACE or self.previous is None:
                     return t.issued_id, {

@@ -26,7 +26,7 @@ from kiosk import estimate
 from kiosk.buttons import press_mock_pin
 from kiosk.clock import SimulatedClock
 from kiosk.config import Config
-from kiosk.queue import QueueRefused
+from kiosk.queue import QueueRefused, Ticket
 from kiosk.runtime import Kiosk
 from server_sync.wire.tz import OFFICE_TZ
 
@@ -86,7 +86,8 @@ class SimResult:
 
 def office_days(n: int, end: date) -> list[date]:
     """The last ``n`` weekdays up to ``end``."""
-    out, d = [], end
+    out: list[date] = []
+    d = end
     while len(out) < n:
         if d.weekday() < 5:
             out.append(d)
@@ -99,7 +100,8 @@ def _arrivals(rng: random.Random, day: date) -> list[float]:
     peak = max(ARRIVALS_PER_HOUR.values()) / 3600
     opening = datetime.combine(day, OPEN, tzinfo=OFFICE_TZ)
     end = (datetime.combine(day, LAST_ARRIVAL, tzinfo=OFFICE_TZ) - opening).total_seconds()
-    t, out = 0.0, []
+    t = 0.0
+    out: list[float] = []
     while True:
         t += rng.expovariate(peak)
         if t >= end:
@@ -160,10 +162,10 @@ def _one_day(kiosk: Kiosk, q, clock: SimulatedClock, rng: random.Random, day: da
     weights = [DEMAND.get(s.code, 1.0) for s in here]
     levels = len(kiosk.config.levels)
 
-    heap: list[tuple[float, int, str, object]] = []
+    heap: list[tuple[float, int, str, Ticket | None]] = []  # (at, order, kind, the ticket a rating is for)
     order = 0
 
-    def push(at: float, kind: str, payload=None):
+    def push(at: float, kind: str, payload: Ticket | None = None):
         nonlocal order
         order += 1
         heapq.heappush(heap, (at, order, kind, payload))
@@ -234,6 +236,7 @@ def _one_day(kiosk: Kiosk, q, clock: SimulatedClock, rng: random.Random, day: da
             else:
                 push(at + RECALL_GAP, "recall")
         elif kind == "rate":
+            assert payload is not None  # begin() pushes every "rate" with its ticket
             weights_by_wait = _level_weights(levels, payload.wait_seconds or 0)
             level = rng.choices(range(1, levels + 1), weights_by_wait)[0]
             press_mock_pin(kiosk.buttons.buttons[level])

@@ -8,6 +8,7 @@ terminals do: one visitor hammering a button must not outvote the queue.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiosk.store import Store
@@ -38,7 +39,7 @@ class RatingRecorder:
         self._last_press: float | None = None
         self._lock = threading.Lock()
         # Ties a rating to the visitor's ticket: returns (ref, detail) or None (kiosk.queue.Queue.rating_link).
-        self.link = None
+        self.link: Callable[[], tuple[str, dict] | None] | None = None
 
     def press(self, level: int) -> PressOutcome:
         """Store a press of the button for ``level``; raises StoreUnavailable if it could not be."""

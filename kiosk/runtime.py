@@ -8,9 +8,11 @@ from kiosk.buttons import RatingButtons
 from kiosk.config import Config
 from kiosk.flow import Flow
 from kiosk.outbox import StatusReader, sync_worker
+from kiosk.queue import CallOutcome, LocalDirectory, Queue
 from kiosk.ratings import RatingRecorder
-from kiosk.store import Store
+from kiosk.store import Store, StoreUnavailable
 from server_sync.client.status import status_line
+from server_sync.client.worker import SyncWorker
 
 
 def make_flow(config: Config) -> Flow:
@@ -58,11 +60,10 @@ class Kiosk:
         )
         self.recorder = RatingRecorder(self.store, repeat_window=config["buttons.repeat_window"])
         # The window's queue (kiosk.queue): the "next" button calls numbers, ratings name their ticket.
-        self.directory = self.queue = None
+        self.directory: LocalDirectory | None = None
+        self.queue: Queue | None = None
         self.on_call, self._on_next = on_call, on_next
         if self.store.conn is not None:
-            from kiosk.queue import LocalDirectory, Queue
-
             self.directory = LocalDirectory(self.store, config["queue.directory"] or None)
             if config["queue.enabled"]:
                 self.queue = Queue(
@@ -84,14 +85,13 @@ class Kiosk:
             on_next=self._next_pressed,
             pin_factory=pin_factory,
         )
-        self._sync = None  # server_sync.client.SyncWorker once start_sync ran
+        self._sync: SyncWorker | None = None  # once start_sync ran
         self._sync_status: StatusReader | None = None  # made on first status_line
 
     def _next_pressed(self) -> None:
         """The staff "next" button (a gpiozero thread): call the next number, then tell the UI."""
         if self.queue is not None:
-            from kiosk.store import StoreUnavailable
-
+            outcome: CallOutcome | StoreUnavailable
             try:
                 outcome = self.queue.call_next(via="button")
             except StoreUnavailable as exc:  # nothing was called; the UI says so to staff

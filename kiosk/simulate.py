@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta, timezone
 from kiosk.buttons import press_mock_pin
 from kiosk.clock import SimulatedClock
 from kiosk.config import Config
+from kiosk.ratings import PressOutcome
 from kiosk.runtime import Kiosk
 
 TAIPEI = timezone(timedelta(hours=8))
@@ -55,7 +56,7 @@ def simulate_ratings(
     start = end - timedelta(days=days * 7 / 5 + 1)
     clock = SimulatedClock(_next_open(start.replace(hour=8, minute=30, second=0, microsecond=0)))
     counts = {"presses": 0, "misuse": 0, "reasons": 0}
-    outcomes = []
+    outcomes: list[object] = []  # what the listener heard: PressOutcome or PressFailed
     kiosk = Kiosk(config, data_dir, pin_factory=MockFactory(), clock=clock, listener=outcomes.append)
     weights = LEVEL_WEIGHTS[len(config.levels)]
     try:
@@ -74,7 +75,7 @@ def simulate_ratings(
             clock.advance(0.3)
             counts["presses"] += 1
             outcome = outcomes[-1] if outcomes else None
-            if outcome is not None and getattr(outcome, "event", None) is not None:
+            if isinstance(outcome, PressOutcome):
                 if outcome.event.misuse:
                     counts["misuse"] += 1
                 elif level >= config.ask_from_level and config.reasons and rng.random() < REASON_SHARE:

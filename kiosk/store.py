@@ -65,10 +65,11 @@ def _read_only(path: Path) -> bool:
 
 
 def _unavailable(exc: BaseException, where: Path | None = None) -> StoreUnavailable:
+    zh, en = ("無法寫入資料", "cannot write data")
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
-        code &= 0xFF  # extended codes share the primary code's low byte
-    zh, en = _UNAVAILABLE_CODES.get(code, ("無法寫入資料", "cannot write data"))
+        # extended codes share the primary code's low byte
+        zh, en = _UNAVAILABLE_CODES.get(code & 0xFF, (zh, en))
     if isinstance(exc, OSError):
         zh, en = ("無法寫入資料目錄", "cannot write the data directory")
         if exc.errno == errno.ENOSPC:
@@ -164,14 +165,14 @@ class Store:
             if code not in _CORRUPT_CODES:
                 raise _unavailable(exc, self.data_dir) from exc
             try:
-                self._move_aside(str(exc))
+                moved_to = self._move_aside(str(exc))
             except OSError as move_exc:  # e.g. a corrupt file on a read-only card
                 raise _unavailable(move_exc, self.data_dir) from exc
             try:
                 self.conn = self._open_checked()
             except sqlite3.DatabaseError as exc2:
                 raise _unavailable(exc2, self.data_dir) from exc2
-            self.append(STORE_RECOVERED, detail={"moved_to": self.recovered_from.name, "reason": str(exc)})
+            self.append(STORE_RECOVERED, detail={"moved_to": moved_to.name, "reason": str(exc)})
         self.db = sqlite_utils.Database(self.conn)
 
     def _open_checked(self) -> sqlite3.Connection:
@@ -190,7 +191,8 @@ class Store:
             raise
         return conn
 
-    def _move_aside(self, reason: str) -> None:
+    def _move_aside(self, reason: str) -> Path:
+        """Move the corrupt file (and its -wal, -shm) aside; return where it went."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         target = self.path.with_name(f"{DB_NAME}.corrupt-{stamp}")
         n = 1
@@ -203,6 +205,7 @@ class Store:
                 src.rename(Path(str(target) + suffix))
         self.recovered_from = target
         log.error("Corrupt database %s (%s) moved aside to %s; started a fresh one", self.path, reason, target)
+        return target
 
     def close(self) -> None:
         with self._lock:
@@ -222,14 +225,14 @@ class Store:
     ) -> Event:
         """Durably record one event and return it; raise StoreUnavailable if it could not be."""
         with self._lock:
-            self._ensure_open()
+            conn = self._ensure_open()
             event_id = str(uuid.uuid4())
             recorded_at = self.clock.now().isoformat(timespec="milliseconds")
             mono = self.clock.monotonic()
             detail_json = json.dumps(detail, ensure_ascii=False) if detail else None
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
-                cur = self.conn.execute(
+                conn.execute("BEGIN IMMEDIATE")
+                cur = conn.execute(
                     "INSERT INTO events (id, type, kiosk_id, unit, window, level, misuse, ref,"
                     " recorded_at, boot_id, monotonic, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
@@ -248,10 +251,11 @@ class Store:
                     ],
                 )
                 seq = cur.lastrowid
-                self.conn.execute("COMMIT")
+                conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._abandon()
                 raise _unavailable(exc, self.data_dir) from exc
+            assert seq is not None  # an INSERT that succeeded always sets lastrowid
             return Event(
                 seq,
                 event_id,
@@ -283,13 +287,16 @@ class Store:
 
     def _abandon(self) -> None:
         """After a failed write: roll back and drop the connection so the next try reopens."""
+        conn = self.conn
+        if conn is None:
+            return
         try:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
         except sqlite3.Error:
             pass
         try:
-            self.conn.close()
+            conn.close()
         except sqlite3.Error:
             pass
         self.conn = None
@@ -328,4 +335,6 @@ class Store:
 
     @property
     def store_id(self) -> str:
-        return self.meta("store_id")
+        value = self.meta("store_id")
+        assert value is not None  # _open_checked writes it before a connection is used
+        return value

@@ -214,6 +214,7 @@ class KioskApp(App):
         return root
 
     def on_start(self):
+        assert self.kiosk is not None  # Kivy runs build() before on_start
         try:
             self.kiosk.start_sync()
         except Exception:  # sync is optional; the kiosk records on its own
@@ -319,8 +320,8 @@ class KioskApp(App):
 
     def choose_reason(self, reason) -> None:
         rating = self.flow.rating
-        if self.flow.screen != "reasons" or rating is None or reason is None:
-            return  # a second tap after the screen already moved on
+        if self.flow.screen != "reasons" or rating is None or reason is None or self.kiosk is None:
+            return  # a second tap after the screen already moved on (or the app stopped)
         now = self.now()
         try:
             self.kiosk.recorder.reason(rating, reason.code)

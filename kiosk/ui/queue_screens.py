@@ -35,7 +35,7 @@ from kiosk import estimate
 from kiosk.chime import CHIME_PATH, speak
 from kiosk.fonts import find_cjk_font
 from kiosk.i18n import text
-from kiosk.printer import TicketPrint, parse_spec, print_ticket
+from kiosk.printer import PrinterSpec, TicketPrint, parse_spec, print_ticket
 from kiosk.queue import QueueRefused
 from kiosk.staffpin import StaffPinGuard
 from kiosk.store import StoreUnavailable
@@ -149,8 +149,8 @@ class QueueUI:
         self._pin_guard: StaffPinGuard | None = None  # made once the kiosk's store is there
         self._lock_ends = 0.0  # time.monotonic() when the shown lock is over
         self._lock_tick = None
-        self._ticket_t0: float | None = None
-        self._ticket_pending: str | None = None
+        # (number, perf_counter at the press) of a ticket not yet on screen
+        self._ticket_pending: tuple[str, float] | None = None
         Window.bind(on_flip=self._on_flip)
 
     def band(self, key: str, lang: str) -> str:
@@ -236,17 +236,17 @@ class QueueUI:
         shown.window = str(self.app.kiosk_config["kiosk.window"])
         shown.ticket = ticket
         shown.print_key = "printing" if self.printer else "no_printer"
-        self._ticket_t0, self._ticket_pending = t0, ticket.number
+        self._ticket_pending = (ticket.number, t0)
         self.app.flow.queue_screen("ticket", self.app.now())
         self.app._show()
         if self.printer is not None:
-            threading.Thread(target=self._print, args=(ticket,), name="kiosk-print", daemon=True).start()
+            threading.Thread(target=self._print, args=(self.printer, ticket), name="kiosk-print", daemon=True).start()
 
-    def _print(self, ticket) -> None:
+    def _print(self, printer: PrinterSpec, ticket) -> None:
         cfg = self.app.kiosk_config
         try:
             print_ticket(
-                self.printer,
+                printer,
                 TicketPrint(
                     number=ticket.number,
                     service=ticket.name,
@@ -271,7 +271,7 @@ class QueueUI:
 
     def _on_flip(self, _window) -> None:
         if self._ticket_pending is not None and self.app.sm.current == "ticket":
-            number, t0 = self._ticket_pending, self._ticket_t0
+            number, t0 = self._ticket_pending
             self._ticket_pending = None
             ms = (time.perf_counter() - t0) * 1000
             Clock.schedule_once(lambda dt: log.info("ticket-on-screen %s %.1f", number, ms))

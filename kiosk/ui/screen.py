@@ -28,7 +28,12 @@ class KioskScreen(Screen):
 
     def refit_labels(self) -> None:
         """Labels fit themselves only while on screen: fit them on the next frame, once they are."""
-        Clock.schedule_once(lambda dt: [w.refit() for w in walk(self) if isinstance(w, widgets.FitLabel)], -1)
+        Clock.schedule_once(self._refit_now, -1)
+
+    def _refit_now(self, _dt) -> None:
+        for w in walk(self):
+            if isinstance(w, widgets.FitLabel):
+                w.refit()
 
     def touch_targets(self) -> dict[str, Widget]:
         """Every named touch target on this screen: {target: widget}."""

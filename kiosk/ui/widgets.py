@@ -246,7 +246,7 @@ class DrawnIcon(Widget):
     """
 
     colour = ColorProperty(GREEN)
-    redraw_on = ("pos", "size", "colour")
+    redraw_on: tuple[str, ...] = ("pos", "size", "colour")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
