@@ -26,8 +26,10 @@ import math
 import sqlite3
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from server_sync.collector import labels, rollup
 from server_sync.collector.auth import MAX_LABEL, Kiosk
@@ -98,7 +100,7 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def number_errors(i: int, e: dict) -> list[dict]:
+def number_errors(i: int, e: Mapping[str, Any]) -> list[dict]:
     """What is wrong with the numbers event ``i`` carries beside the common fields (wire/events.py)."""
     errors = []
 
@@ -242,6 +244,7 @@ class Ingestor:
                     self._write(group)
         if item.error is not None:
             raise item.error
+        assert item.result is not None  # _write sets a result or an error on every item it marks done
         return item.result
 
     def _write(self, group: list[_Pending]) -> None:
@@ -418,8 +421,8 @@ class Ingestor:
         return unit, window
 
     @staticmethod
-    def _hourly(rows: list[EventRow]) -> dict:
-        hourly = {}
+    def _hourly(rows: list[EventRow]) -> dict[tuple, int]:
+        hourly: dict[tuple, int] = {}
         for r in rows:
             if r.type == "rating" and MIN_EPOCH <= r.corrected_at <= MAX_EPOCH:
                 key = (local_hour(r.corrected_at), r.unit, r.window, r.level, r.misuse)
@@ -436,14 +439,14 @@ class Ingestor:
         now_iso: str,
         seen: set,
         place: tuple[str, str],
-    ) -> tuple[list[EventRow], dict]:
+    ) -> tuple[list[EventRow], dict[tuple, int]]:
         """Event rows to insert (skipping ids in ``seen``) and their rollup increments. Every row
         names the kiosk's own ``place`` (unit, window), whatever the event said."""
         kid, store_id = kiosk.id, batch.store_id
         unit, window = place
-        rows, hourly = [], {}
+        rows: list[EventRow] = []
+        hourly: dict[tuple, int] = {}
         lo, hi = EPOCH_2020, now + FUTURE_SLACK
-        get = dict.get
         for e, rec in zip(batch.events, recorded):
             eid = e["id"]
             if eid in seen:
@@ -452,7 +455,7 @@ class Ingestor:
             anchor = anchors.get(e["boot_id"])
             corrected = rec if anchor is None else anchor + e["monotonic"]
             suspect = corrected < lo or corrected > hi
-            level, misuse = get(e, "level"), get(e, "misuse", False)
+            level, misuse = e.get("level"), e.get("misuse", False)
             if e["type"] == "rating" and MIN_EPOCH <= corrected <= MAX_EPOCH:
                 key = (local_hour(corrected), unit, window, level, misuse)
                 hourly[key] = hourly.get(key, 0) + 1
@@ -469,12 +472,12 @@ class Ingestor:
                     eid,
                     e["seq"],
                     e["type"],
-                    get(e, "kiosk_id", ""),
+                    e.get("kiosk_id", ""),
                     unit,
                     window,
                     level,
                     misuse,
-                    get(e, "ref"),
+                    e.get("ref"),
                     e["recorded_at"],
                     e["boot_id"],
                     e["monotonic"],

@@ -48,7 +48,8 @@ class Known:
 
 
 def _directory_codes(conn: sqlite3.Connection) -> frozenset[str] | None:
-    codes, any_revision = set(), False
+    codes: set[str] = set()
+    any_revision = False
     for (body,) in conn.execute("SELECT directory FROM services_revisions"):
         any_revision = True
         try:

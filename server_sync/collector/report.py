@@ -96,6 +96,18 @@ def _next_month(d: date) -> date:
     return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
+def _hour_bound(d: date | None) -> str | None:
+    return None if d is None else f"{d.isoformat()} 00"
+
+
+def _day_bound(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+def _month_bound(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()[:7]
+
+
 def plan(
     date_from: date | None, date_to: date | None, group_by: str, source: str = "auto"
 ) -> list[tuple[str, str, str | None, str | None]]:
@@ -105,20 +117,20 @@ def plan(
     the days at either end from the daily ones. source="hour" reads hours only."""
     end = date_to + timedelta(days=1) if date_to else None  # exclusive
     if group_by == "hour" or source == "hour":
-        return [("rollups", "hour", date_from and f"{date_from.isoformat()} 00", end and f"{end.isoformat()} 00")]
-    day = lambda d: d and d.isoformat()  # noqa: E731
+        return [("rollups", "hour", _hour_bound(date_from), _hour_bound(end))]
     if group_by == "day":
-        return [("rollups_day", "day", day(date_from), day(end))]
+        return [("rollups_day", "day", _day_bound(date_from), _day_bound(end))]
     # Whole months inside [date_from, end).
     m_lo = None if date_from is None else (date_from if date_from.day == 1 else _next_month(date_from))
     m_hi = None if end is None else _month_start(end)
     if m_lo is not None and m_hi is not None and m_lo >= m_hi:
-        return [("rollups_day", "day", day(date_from), day(end))]
-    parts = [("rollups_month", "month", m_lo and m_lo.isoformat()[:7], m_hi and m_hi.isoformat()[:7])]
-    if date_from is not None and date_from < m_lo:
-        parts.append(("rollups_day", "day", day(date_from), day(m_lo)))
-    if end is not None and m_hi < end:
-        parts.append(("rollups_day", "day", day(m_hi), day(end)))
+        return [("rollups_day", "day", _day_bound(date_from), _day_bound(end))]
+    parts = [("rollups_month", "month", _month_bound(m_lo), _month_bound(m_hi))]
+    # m_lo is None only when date_from is, m_hi only when end is.
+    if date_from is not None and m_lo is not None and date_from < m_lo:
+        parts.append(("rollups_day", "day", _day_bound(date_from), _day_bound(m_lo)))
+    if end is not None and m_hi is not None and m_hi < end:
+        parts.append(("rollups_day", "day", _day_bound(m_hi), _day_bound(end)))
     return parts
 
 

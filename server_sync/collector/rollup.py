@@ -250,7 +250,7 @@ def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None, known: labels.K
             svc_time = _num(detail, SERVICE_TIME_KEYS)
             if svc_time is not None:
                 service = svc_label(service_of(detail))
-                q = [0] * len(QUEUE_FIELDS)
+                q: list[float] = [0] * len(QUEUE_FIELDS)  # counts are ints, sums seconds
                 q[5], q[6] = 1, svc_time
                 inc.add("queue", (day, hod, unit, window, service), tuple(q))
                 inc.add("hist", (day, unit, window, service, "service", int(svc_time // 60)), (1,))

@@ -76,6 +76,7 @@ def add_user(conn: sqlite3.Connection, username: str, password: str, role: str =
     except sqlite3.IntegrityError:
         raise AccountError(f"已有此帳號 user {username!r} already exists") from None
     audit(conn, "cli", "add_user", username, {"role": role})
+    assert cur.lastrowid is not None  # set by every successful INSERT
     return User(cur.lastrowid, username, role)
 
 
@@ -188,7 +189,9 @@ def end_session(conn: sqlite3.Connection, token: str | None) -> None:
 
 
 def csrf_ok(expected: str | None, given: str | None) -> bool:
-    return bool(expected) and bool(given) and hmac.compare_digest(expected.encode(), given.encode())
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 # -- the login form's CSRF pair -----------------------------------------------------------------

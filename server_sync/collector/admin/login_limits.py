@@ -75,7 +75,8 @@ class Plan:
 
     @property
     def hash_to_check(self) -> str | None:
-        return self.candidate.password_hash if self.usable() else None
+        c = self.candidate
+        return c.password_hash if c is not None and self.usable() else None
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,10 @@ def record(conn: sqlite3.Connection, p: Plan, password_ok: bool, password: str) 
     """Write what the attempt changes (the caller holds the write lock, briefly: no hashing here
     unless a stored hash needs upgrading after a right password)."""
     if p.refused_unchecked:
+        assert p.address_blocked_until is not None  # refused_unchecked says so
         return Outcome(None, "address_blocked", retry_after=p.address_blocked_until - p.now)
-    if password_ok and p.usable():
-        cand = p.candidate
+    cand = p.candidate
+    if password_ok and cand is not None and p.usable():  # usable() needs a candidate anyway
         accounts.rehash_if_needed(conn, cand, password)
         new_device = None
         if p.device is not None:
@@ -131,7 +133,8 @@ def record(conn: sqlite3.Connection, p: Plan, password_ok: bool, password: str) 
 
 
 def _count_failure(conn: sqlite3.Connection, p: Plan) -> None:
-    now, detail = p.now, {"address": p.address}
+    now = p.now
+    detail: dict[str, object] = {"address": p.address}
     cand = p.candidate
     if cand is None:
         detail["reason"] = "unknown_user"

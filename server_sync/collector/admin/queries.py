@@ -165,7 +165,9 @@ def ranking(conn, f: Filter, by: list[str], min_n: int) -> list[tuple[tuple, Fig
 
 
 def _day_bounds(f: Filter) -> tuple[str | None, str | None]:
-    return (f.date_from and f.date_from.isoformat(), f.date_to and (f.date_to + timedelta(days=1)).isoformat())
+    lo = None if f.date_from is None else f.date_from.isoformat()
+    hi = None if f.date_to is None else (f.date_to + timedelta(days=1)).isoformat()
+    return lo, hi
 
 
 def reasons(conn, f: Filter) -> list[dict[str, Any]]:

@@ -38,8 +38,9 @@ def install(app: FastAPI, db_path: Path, *, with_api_docs: bool = False) -> None
         app.include_router(area.router, prefix="/admin", include_in_schema=False)
     if with_api_docs:
         app.include_router(api_docs.router, prefix="/admin", include_in_schema=False)
-    app.add_exception_handler(NeedLogin, _login_first)
-    app.add_exception_handler(HTTPException, _http_error)
+    # Starlette types a handler as taking any Exception, not the class it is registered for.
+    app.add_exception_handler(NeedLogin, _login_first)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
 
 
 async def _login_first(request: Request, exc: NeedLogin):

@@ -14,7 +14,7 @@ from server_sync.collector.admin_tokens import admin_for_token  # `kiosk-collect
 from server_sync.collector.cases import codes
 from server_sync.collector.cases.parsing import case_from_json
 from server_sync.collector.cases.pull import DEFAULT_PAGE, MAX_PAGE, delta
-from server_sync.collector.cases.record import CaseError, check_case_no
+from server_sync.collector.cases.record import Case, CaseError, check_case_no
 from server_sync.collector.cases.served import units_served
 from server_sync.collector.cases.storing import apply_cases, refresh
 from server_sync.collector.deps import Readers, Writer, authenticate
@@ -93,7 +93,8 @@ async def put_cases(request: Request, readers: Readers, writer: Writer, creds: C
             {"loc": ["body", "remove"], "msg": "expected a list of at most 10000 case numbers", "type": "value_error"}
         )
         remove = []
-    cases, seen = [], {}
+    cases: list[Case] = []
+    seen: dict[str, int] = {}  # case number: its index in ``cases``
     for i, item in enumerate(items):
         case, problems = case_from_json(item, i, min_digits)
         errors += [

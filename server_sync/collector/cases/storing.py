@@ -114,20 +114,7 @@ def apply_cases(
 
     def settle(item: tuple[Case, str, tuple | None]) -> None:
         case, fp, old = item
-        live = old is not None and not old[6] and old[4] is not None and old[3] == kdf
-        if live and old[2]:  # the plain code is kept (cases.keep_plain_codes): compare it
-            same_code = old[2] == case.verify_code
-        elif live and old[1] == fp:  # only the code may differ: check it against its hash
-            same_code = wire_cases.check(case.verify_code, wire_cases.verifier(old[3], old[4], old[5]))
-        else:  # other fields changed, so the kiosks get a new record anyway: hash afresh
-            same_code = False
-        if same_code and old[1] == fp:
-            outcome = None
-        elif same_code:
-            outcome = (old[3], old[4], old[5])
-        else:
-            salt = secrets.token_bytes(16)
-            outcome = (kdf, salt, wire_cases.hash_code(case.verify_code, salt))
+        outcome = _settled(case, fp, old, kdf)
         with lock:
             settled[case.case_no] = outcome
         progress(1)
@@ -150,6 +137,21 @@ def apply_cases(
         if applied.removed or applied.purged or applied.forgotten or retention.wipe_pending(conn):
             retention.wipe(conn)
         return applied
+
+
+def _settled(case: Case, fp: str, old: tuple | None, kdf: str) -> tuple[str, bytes, bytes] | None:
+    """The case's (kdf, salt, hash) to store, or None if it is unchanged. ``old``: its stored row."""
+    if old is not None and not old[6] and old[4] is not None and old[3] == kdf:  # live, hashed alike
+        if old[2]:  # the plain code is kept (cases.keep_plain_codes): compare it
+            same_code = old[2] == case.verify_code
+        elif old[1] == fp:  # only the code may differ: check it against its hash
+            same_code = wire_cases.check(case.verify_code, wire_cases.verifier(old[3], old[4], old[5]))
+        else:  # other fields changed, so the kiosks get a new record anyway: hash afresh
+            same_code = False
+        if same_code:
+            return None if old[1] == fp else (old[3], old[4], old[5])
+    salt = secrets.token_bytes(16)
+    return (kdf, salt, wire_cases.hash_code(case.verify_code, salt))
 
 
 def _write(conn, todo, remove, remove_missing, want, now, stamp, source, result, keep_plain) -> Applied:

@@ -9,6 +9,7 @@ hoists its ``$defs`` into the components, for ``/openapi.json`` to describe the 
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +24,7 @@ from server_sync.collector.models import Ack, Batch
 
 PATH = "/api/v1/events"
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "unknown or revoked token"},
     413: {"description": "body over the size limit"},
     415: {"description": "Content-Encoding other than gzip"},

@@ -34,6 +34,6 @@ def _policy(html: str) -> str:
 @router.get("/api-docs")
 def api_docs(s: PageSession):
     page = get_swagger_ui_html(openapi_url="/openapi.json", title="counter-kiosk collector API")
-    page.headers["Content-Security-Policy"] = _policy(page.body.decode())
+    page.headers["Content-Security-Policy"] = _policy(bytes(page.body).decode())
     page.headers["Cache-Control"] = "no-store"
     return page
