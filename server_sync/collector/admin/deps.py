@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypedDict
 from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request
@@ -68,12 +68,19 @@ def back(url: str, message: str = "", error: str = "") -> RedirectResponse:
     return RedirectResponse(url + ("?" + urlencode(params) if params else ""), status_code=303)
 
 
-def banners(msg: str = "", err: str = "") -> dict[str, str]:
+class BannerTexts(TypedDict):
+    """A page's banners, spread into ``render``'s keywords (their names known, unlike a dict's)."""
+
+    msg: str
+    err: str
+
+
+def banners(msg: str = "", err: str = "") -> BannerTexts:
     """A page's ``msg`` and ``err`` banners: the texts ``back`` kept under the URL's keys, else none."""
     return {"msg": NOTICES.text(msg) if msg else "", "err": NOTICES.text(err) if err else ""}
 
 
-Banners = Annotated[dict[str, str], Depends(banners)]
+Banners = Annotated[BannerTexts, Depends(banners)]
 
 
 # -- the pages' own writer ----------------------------------------------------------------------
@@ -159,7 +166,8 @@ async def checked_post(
     if session is None:
         raise HTTPException(401, UNAUTH)
     form = await capped_form(request, limit, max_files=max_files)
-    token = form.get("csrf") or request.headers.get("x-csrf-token")
+    field = form.get("csrf")  # an UploadFile if sent as a file part: no token
+    token = (field if isinstance(field, str) else None) or request.headers.get("x-csrf-token")
     if not accounts.csrf_ok(session.csrf, token):
         raise HTTPException(403, FORBIDDEN_CSRF)
     if manager and not session.user.is_manager:

@@ -59,7 +59,7 @@ async def fleet_add(request: Request, post: ManagerPost, state: State, readers: 
     name = str(form.get("name", "")).strip()
     unit, window = str(form.get("unit", "")), str(form.get("window", ""))
     try:
-        levels = int(form.get("levels") or 5)
+        levels = int(str(form.get("levels") or 5))
         with state.write_lock:
             token = add_kiosk(state.write_conn, name, levels=levels, unit=unit, window=window)
             accounts.audit(

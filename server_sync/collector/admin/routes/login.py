@@ -84,7 +84,8 @@ async def login(request: Request, state: State, readers: Readers, writer: Writer
     form = await capped_form(request, LOGIN_LIMIT)  # 413 before any parsing
     with readers.connection() as conn:
         secret = accounts.login_secret(conn)
-    if not accounts.login_csrf_ok(secret, request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
+    field = form.get("csrf")  # never a file: capped_form allows no file parts here
+    if not accounts.login_csrf_ok(secret, request.cookies.get(LOGIN_COOKIE), field if isinstance(field, str) else None):
         raise HTTPException(403, FORBIDDEN_CSRF)
     username, password = str(form.get("username", ""))[:200], str(form.get("password", ""))[:1000]
     nxt, address, now = _next(form.get("next")), _address(request), writer.clock()

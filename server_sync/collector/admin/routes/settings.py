@@ -63,7 +63,7 @@ def settings_page(request: Request, s: PageSession, readers: Readers, banners: B
 async def settings_save(post: ManagerPost, state: State):
     s, form = post.session, post.form
     try:
-        new = {}
+        new: dict[str, object] = {}  # option values: bools, strs, ints… (options.parse)
         for opt in options.OPTIONS:
             if opt.kind is bool:
                 new[opt.key] = bool(form.get(opt.key))
