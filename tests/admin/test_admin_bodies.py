@@ -162,3 +162,14 @@ def test_a_case_file_over_the_row_cap_is_refused_whole(server):
     )
     assert r.status_code == 422 and f"more than {uploads.MAX_ROWS} rows" in r.text
     assert len(r.content) < 1 * MB
+
+
+def test_a_csrf_token_sent_as_a_file_is_refused_not_a_crash(server):
+    # A form's csrf field as a file part used to reach .encode() on an UploadFile: a 500.
+    s = login(server.url, "mgr")
+    r = s.post(
+        f"{server.url}/admin/cases",
+        files={"csrf": ("x.txt", s.csrf.encode(), "text/plain")},
+        timeout=30,
+    )
+    assert r.status_code == 403 and "CSRF" in r.text, (r.status_code, r.text[:300])
