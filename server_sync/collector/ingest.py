@@ -243,8 +243,10 @@ class Ingestor:
                         del self._queue[: self.max_group]
                     self._write(group)
         if item.error is not None:
+            self.limits.give_back(kiosk.id, len(batch.events))
             raise item.error
         assert item.result is not None  # _write sets a result or an error on every item it marks done
+        self.limits.give_back(kiosk.id, len(batch.events) - item.result.stored)
         return item.result
 
     def _write(self, group: list[_Pending]) -> None:

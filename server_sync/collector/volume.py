@@ -6,7 +6,8 @@ cannot fill the disk or the figures:
 * **Upload rate**: a token bucket of ``BURST`` events refilled at ``RATE`` events a second.
   A batch that would overdraw it is refused whole with 429 and a Retry-After saying when it
   would fit; the kiosk keeps it and sends it again. A kiosk back after 30 days offline with a
-  normal backlog (5,000 ratings) is well inside the burst; a much larger one drains at
+  normal backlog (5,000 ratings) is well inside the burst, and what a batch did not store
+  (duplicates resent after a lost ack) is given back; a much larger one drains at
   ``RATE`` (18,000 events an hour), losing nothing.
 * **Event time**: at most ``HOUR_CAP`` events stored per kiosk per hour of (clock-corrected)
   event time, one a second for the whole hour. Events beyond it are acknowledged but not
@@ -25,7 +26,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 
-BURST = 10_000
+BURST = 20_000  # a month's backlog of a busy window's ratings and reasons
 RATE = 5.0  # events per second
 HOUR_CAP = 3_600
 
@@ -74,6 +75,16 @@ class Limits:
             f"機台上傳過多，請 {wait} 秒後再試 / kiosk {name!r} is sending too fast: "
             f"{n} events refused, retry in {wait} s",
         )
+
+    def give_back(self, kiosk_id: int, n: int) -> None:
+        """Return ``n`` events of an allowance spent on a batch: those it did not store (duplicates a
+        kiosk resent after a lost ack, or a batch that failed). Only what is stored costs a kiosk."""
+        if n <= 0:
+            return
+        with self._lock:
+            b = self._buckets.get(kiosk_id)
+            if b is not None:
+                b.tokens = min(float(self.burst), b.tokens + n)
 
     def _note(self, name: str, *, refused: int = 0, dropped: int = 0) -> None:
         p = self._pending.setdefault(name, [0, 0, None])

@@ -50,7 +50,9 @@ def page(admin_server):
         pytest.skip("Debian's chromium is not installed")
     # The fixture's ratings are from last week: let them raise alerts as if they had just arrived.
     assert cli(admin_server.db_path, "admin-setting", "alerts.max_age_hours", str(15 * 24)).returncode == 0
-    token = admin_server.new_kiosk("front-desk")
+    # The collector counts a kiosk's events under the unit and window it records for the kiosk.
+    token = admin_server.new_kiosk("front-desk", unit="第一組", window="1")
+    token2 = admin_server.new_kiosk("unit2-desk", unit="第二組", window="2")
     events, seq = [], 0
     for i, lv in enumerate(UNIT1 + [1, 1]):
         seq += 1
@@ -64,11 +66,11 @@ def page(admin_server):
                 boot_id="unanchored",
             )
         )
+    events2 = []
     for i, lv in enumerate(UNIT2):
-        seq += 1
-        events.append(
+        events2.append(
             make_event(
-                seq,
+                i + 1,
                 level=lv,
                 unit="第二組",
                 window="2",
@@ -91,6 +93,8 @@ def page(admin_server):
     )
     r = admin_server.post(token, make_batch(events))
     assert r.status_code == 200 and r.json()["stored"] == len(events)
+    r = admin_server.post(token2, make_batch(events2))
+    assert r.status_code == 200 and r.json()["stored"] == len(events2)
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

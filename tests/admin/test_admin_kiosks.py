@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from adminhelp import cli, login
-from collector_helpers import make_batch, make_event
+from adminhelp import add_admins, cli, login
+from collector_helpers import make_batch, make_event, start_server, stop_server
 
 from server_sync.collector import admin_tables, auth, volume
 from server_sync.collector import db as dbmod
@@ -101,7 +101,19 @@ def two_days() -> str:
     return f"from={day - timedelta(days=1)}&to={day}"
 
 
-def test_thirty_thousand_made_up_labels_do_not_grow_the_dashboard(admin_server):
+@pytest.fixture
+def own_server(tmp_path):
+    """A collector of this test's own: its figures count only what this test sent."""
+    path = tmp_path / "collector.db"
+    cli(path, "kiosks")
+    add_admins(path)
+    server = start_server(path)
+    yield server
+    stop_server(server)
+
+
+def test_thirty_thousand_made_up_labels_do_not_grow_the_dashboard(own_server):
+    admin_server = own_server
     assert cli(admin_server.db_path, "import-services", str(ROOT / "assets" / "services.zh-TW.csv")).returncode == 0
     s = login(admin_server.url, "viewer")
     tokens = [admin_server.new_kiosk(f"junk-{i}", unit="第一組", window=str(i + 1)) for i in range(4)]
