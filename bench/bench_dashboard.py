@@ -40,6 +40,7 @@ from collector_helpers import start_server, stop_server  # noqa: E402
 
 from server_sync.collector import db as dbmod  # noqa: E402
 from server_sync.collector import rollup as admin_rollup  # noqa: E402
+from server_sync.collector import volume  # noqa: E402
 from server_sync.collector.admin import accounts  # noqa: E402
 from server_sync.collector.auth import add_kiosk, kiosk_by_name  # noqa: E402
 from server_sync.collector.event_row import INSERT_EVENT  # noqa: E402
@@ -59,7 +60,9 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
     ks = [kiosk_by_name(conn, f"k{k}") for k in range(kiosks)]
     days = working_days(max(1, n_events // (kiosks * per_day)), date.today() - timedelta(days=1))
     now = time.time()
-    ingestor = Ingestor(conn, clock=lambda: now)
+    # The write path's own cost, not a kiosk's allowance: years of history arrive here in seconds.
+    unlimited = volume.Limits(lambda: now, burst=10**12, hour_cap=10**9)
+    ingestor = Ingestor(conn, clock=lambda: now, limits=unlimited)
     done, bulk_open = 0, False
     bulk_rollups: dict[int, dict] = {}
     admin_inc = admin_rollup.Increments()
@@ -94,6 +97,7 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
                         now,
                         iso_utc(now),
                         set(),
+                        (events[0]["unit"], events[0]["window"]),  # the place a kiosk adopts from its first batch
                     )
                     conn.executemany(INSERT_EVENT, rows)
                     acc = bulk_rollups.setdefault(ks[k].id, {})

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server_sync.collector import db as dbmod  # noqa: E402
+from server_sync.collector import volume  # noqa: E402
 from server_sync.collector.auth import add_kiosk, kiosk_by_name  # noqa: E402
 from server_sync.collector.event_row import INSERT_EVENT  # noqa: E402
 from server_sync.collector.ingest import Ingestor, prepare  # noqa: E402
@@ -123,7 +124,9 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
     last = date.today() - timedelta(days=1)
     days = working_days(n_days, last)
     now = time.time()
-    ingestor = Ingestor(conn, clock=lambda: now)
+    # The write path's own cost, not a kiosk's allowance: years of history arrive here in seconds.
+    unlimited = volume.Limits(lambda: now, burst=10**12, hour_cap=10**9)
+    ingestor = Ingestor(conn, clock=lambda: now, limits=unlimited)
     t0 = time.perf_counter()
     done = 0
     bulk_rollups: dict[int, dict] = {}
@@ -151,7 +154,14 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
                     bulk_open = True
                 recorded = [t for _, t in pairs]
                 rows, rollup = Ingestor._rows(
-                    ks[k], SimpleNamespace(events=events, store_id=f"s{k}"), recorded, {}, now, iso_utc(now), set()
+                    ks[k],
+                    SimpleNamespace(events=events, store_id=f"s{k}"),
+                    recorded,
+                    {},
+                    now,
+                    iso_utc(now),
+                    set(),
+                    (events[0]["unit"], events[0]["window"]),  # the place a kiosk adopts from its first batch
                 )
                 conn.executemany(INSERT_EVENT, rows)
                 acc = bulk_rollups.setdefault(ks[k].id, {})

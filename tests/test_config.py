@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from kiosk.cli import main
-from kiosk.config import SETTINGS, ConfigError, load, validate
+from kiosk.config import DEFAULT_REASONS, SETTINGS, ConfigError, load, validate
+from server_sync.wire.events import DEFAULT_REASON_CODES
 
 
 def levels_toml(pins):
@@ -281,3 +282,8 @@ def test_other_commands_report_bad_config_too(tmp_path, command):
     assert result.exit_code != 0
     assert str(Path(path)) in result.output
     assert "[display] rotation" in result.output
+
+
+def test_the_default_reasons_are_the_codes_the_collector_knows():
+    # The collector groups reason codes it does not know as 其他 other: the kiosk's defaults must be its own.
+    assert tuple(r["code"] for r in DEFAULT_REASONS) == DEFAULT_REASON_CODES
