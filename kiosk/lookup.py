@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk import i18n
-from kiosk.store import Store, _unavailable, connect
+from kiosk.store import Store, unavailable
 from server_sync.wire import cases as wire_cases
 from server_sync.wire.tz import OFFICE_TZ
 
@@ -179,11 +179,7 @@ class CaseLookup:
 
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.store._ensure_open()  # creates and migrates the file if need be
-            try:
-                self._conn = connect(self.store.path)
-            except sqlite3.Error as exc:
-                raise _unavailable(exc, self.store.data_dir) from exc
+            self._conn = self.store.side_connection()
         return self._conn
 
     # -- reading ------------------------------------------------------------------
@@ -239,7 +235,7 @@ class CaseLookup:
             tokens = self._bucket(conn, now)
             lock_left = self._lock_left(conn, case_no, now)
         except sqlite3.Error as exc:
-            raise _unavailable(exc, self.store.data_dir) from exc
+            raise unavailable(exc, self.store.data_dir) from exc
         result = LookupResult("not_found", lock_minutes=int(round(self.lock_minutes)))
         if tokens < 1.0:
             result.result = "rate_limited"
@@ -254,7 +250,7 @@ class CaseLookup:
         try:
             self._record(result, case_no, now, lock_seconds)
         except sqlite3.Error as exc:
-            raise _unavailable(exc, self.store.data_dir) from exc
+            raise unavailable(exc, self.store.data_dir) from exc
         event = self.store.append(EVENT, detail={"result": result.result, "source": source})
         result.event_seq = event.seq
         return result

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk.pinhash import check_pin
-from kiosk.store import Store, _unavailable, connect
+from kiosk.store import Store, unavailable
 
 FREE_TRIES = 5  # wrong PINs in a row before the first lock
 FIRST_LOCK = 60.0  # seconds; doubled for each further wrong PIN
@@ -66,11 +66,7 @@ class StaffPinGuard:
 
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.store._ensure_open()  # creates and migrates the file if need be
-            try:
-                self._conn = connect(self.store.path)
-            except sqlite3.Error as exc:
-                raise _unavailable(exc, self.store.data_dir) from exc
+            self._conn = self.store.side_connection()
         return self._conn
 
     def _now(self) -> float:
@@ -102,7 +98,7 @@ class StaffPinGuard:
         try:
             return self._state(self.conn(), self._now())[1]
         except sqlite3.Error as exc:
-            raise _unavailable(exc, self.store.data_dir) from exc
+            raise unavailable(exc, self.store.data_dir) from exc
 
     def attempt(self, pin: str) -> Attempt:
         """Check ``pin`` unless locked; the new count and lock are durable before this returns.
@@ -113,7 +109,7 @@ class StaffPinGuard:
             conn = self.conn()
             failures, left = self._state(conn, self._now())
         except sqlite3.Error as exc:
-            raise _unavailable(exc, self.store.data_dir) from exc
+            raise unavailable(exc, self.store.data_dir) from exc
         if left:
             return Attempt(False, False, left, failures)
         # The slow hash runs outside any transaction: presses keep being stored meanwhile.
@@ -139,5 +135,5 @@ class StaffPinGuard:
                     conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            raise _unavailable(exc, self.store.data_dir) from exc
+            raise unavailable(exc, self.store.data_dir) from exc
         return Attempt(right, True, length, failures)

@@ -64,7 +64,7 @@ def _read_only(path: Path) -> bool:
     return False
 
 
-def _unavailable(exc: BaseException, where: Path | None = None) -> StoreUnavailable:
+def unavailable(exc: BaseException, where: Path | None = None) -> StoreUnavailable:
     zh, en = ("無法寫入資料", "cannot write data")
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
@@ -157,21 +157,21 @@ class Store:
         try:
             make_dirs(self.data_dir)  # fsynced into its parent: a power cut must not take the folder
         except OSError as exc:
-            raise _unavailable(exc, self.data_dir) from exc
+            raise unavailable(exc, self.data_dir) from exc
         try:
             self.conn = self._open_checked()
         except sqlite3.DatabaseError as exc:
             code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
             if code not in _CORRUPT_CODES:
-                raise _unavailable(exc, self.data_dir) from exc
+                raise unavailable(exc, self.data_dir) from exc
             try:
                 moved_to = self._move_aside(str(exc))
             except OSError as move_exc:  # e.g. a corrupt file on a read-only card
-                raise _unavailable(move_exc, self.data_dir) from exc
+                raise unavailable(move_exc, self.data_dir) from exc
             try:
                 self.conn = self._open_checked()
             except sqlite3.DatabaseError as exc2:
-                raise _unavailable(exc2, self.data_dir) from exc2
+                raise unavailable(exc2, self.data_dir) from exc2
             self.append(STORE_RECOVERED, detail={"moved_to": moved_to.name, "reason": str(exc)})
         self.db = sqlite_utils.Database(self.conn)
 
@@ -254,7 +254,7 @@ class Store:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._abandon()
-                raise _unavailable(exc, self.data_dir) from exc
+                raise unavailable(exc, self.data_dir) from exc
             assert seq is not None  # an INSERT that succeeded always sets lastrowid
             return Event(
                 seq,
@@ -272,6 +272,15 @@ class Store:
                 detail or {},
             )
 
+    def side_connection(self) -> sqlite3.Connection:
+        """A connection of its own to this store's file (made and migrated if need be), for a part
+        that keeps its own tables beside the event log: case lookups, the staff PIN's lock."""
+        self._ensure_open()
+        try:
+            return connect(self.path)
+        except sqlite3.Error as exc:
+            raise unavailable(exc, self.data_dir) from exc
+
     def _ensure_open(self) -> sqlite3.Connection:
         """The connection, reopened if a failure closed it: the medium may be back."""
         if self.conn is None:
@@ -282,7 +291,7 @@ class Store:
                 self.open_error = None
             except (sqlite3.Error, OSError) as exc:
                 self.conn = None
-                raise _unavailable(exc, self.data_dir) from exc
+                raise unavailable(exc, self.data_dir) from exc
         return self.conn
 
     def _abandon(self) -> None:
