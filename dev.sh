@@ -14,7 +14,8 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(python3 python3-venv python3-dev build-essential
   xvfb xauth x11-utils xdotool imagemagick fonts-noto-cjk
   libgl1 libegl1 libmtdev1 chromium chromium-driver sqlite3 curl
-  debootstrap systemd util-linux libpango-1.0-0 libpangoft2-1.0-0 fontconfig poppler-utils faketime fuse3)
+  debootstrap systemd util-linux libpango-1.0-0 libpangoft2-1.0-0 fontconfig poppler-utils faketime fuse3
+  libreoffice-calc libreoffice-writer espeak-ng)
 VENV=${KIOSK_VENV:-.venv}
 # How far ahead the clock-shifted pass puts the wall clock: past month ends, past "last 24 h".
 CLOCK_SHIFT=+31d
