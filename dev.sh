@@ -22,6 +22,10 @@ CLOCK_SHIFT=+31d
 SLEEP_FIX="$VENV/lib/faketime-monotonic-sleep.so"
 # What the clock-shifted pass runs (the reasons are at pass 2 below).
 SHIFTED="not deploy and not browser and not gui"
+# Both passes spread over pytest-xdist workers, one per CI core by default; most tests wait on
+# a subprocess, a window or a socket, so two workers nearly halve the wall time. The deploy
+# tests stay together on one worker (tests/conftest.py groups them).
+WORKERS=(-n "${KIOSK_TEST_WORKERS:-2}" --dist loadgroup)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -100,7 +104,7 @@ case "${1:-}" in
     status=0
     checks || status=$?
     echo "==> pass 1: the whole suite, random order"
-    "$VENV/bin/python" -m pytest || status=$?
+    "$VENV/bin/python" -m pytest "${WORKERS[@]}" || status=$?
     # The clock-shifted pass leaves out two kinds of test. The deploy tests build wheels and
     # Debian roots: nothing in them reads the date, and they would double the run's time.
     # Chromium under libfaketime 0.9.10 takes 30-60 s to start a page (1 s without) and the
@@ -110,7 +114,7 @@ case "${1:-}" in
     # office hours), which pass 2 covers without a window; leaving them out keeps the whole
     # command inside CI's 15 minutes.
     echo "==> pass 2: the clock $CLOCK_SHIFT ahead ($(clock_shifted date -Iseconds)), random order"
-    clock_shifted "$VENV/bin/python" -m pytest -m "$SHIFTED" || status=$?
+    clock_shifted "$VENV/bin/python" -m pytest "${WORKERS[@]}" -m "$SHIFTED" || status=$?
     exit "$status"
     ;;
   test-shifted)

@@ -51,3 +51,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if DEPLOY in Path(item.path).parents:
             item.add_marker(pytest.mark.deploy)
+            # Under pytest-xdist (--dist loadgroup) they share one worker: their session fixtures
+            # (the wheel, the Debian root's layers) are then built once, not once per worker.
+            item.add_marker(pytest.mark.xdist_group("deploy"))
