@@ -66,7 +66,24 @@ build_sleep_fix() {
   fi
 }
 
-setup() { install_apt; install_python; build_sleep_fix; }
+# axe-core checks the admin pages' accessibility in the browser tests (tests/admin/test_admin_browser.py
+# injects it into every page); npm puts it inside the venv, where the tests look for it. Debian's
+# nodejs and npm only when there is no npm at all: a machine with NodeSource's node has its npm.
+AXE_CORE_VERSION=4.14.1
+install_axe() {
+  local pkg="$VENV/node/node_modules/axe-core/package.json"
+  if ! command -v npm >/dev/null; then
+    echo "==> apt: installing nodejs npm"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  if ! grep -q "\"version\": \"$AXE_CORE_VERSION\"" "$pkg" 2>/dev/null; then
+    echo "==> npm: installing axe-core $AXE_CORE_VERSION into $VENV/node"
+    npm install --prefix "$VENV/node" --no-audit --no-fund --silent "axe-core@$AXE_CORE_VERSION"
+  fi
+}
+
+setup() { install_apt; install_python; install_axe; build_sleep_fix; }
 
 # Every process the tests start (collectors, kiosks, Chromium) inherits the shifted wall clock;
 # monotonic time stays real, so timeouts and rate limits behave as they do on any day.
