@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.config import validate
-from kiosk.flow import SCREENS, Flow
+from kiosk.flow import BANNER_SECONDS, SCREENS, TAKE_GUARD, TASK_SCREENS, WARNED_SCREENS, Flow
 from kiosk.runtime import make_flow
 from kiosk.store import Store
 
@@ -140,9 +140,11 @@ def test_only_touch_entries_can_be_opened(flow):
     assert flow.screen == "home"
 
 
-def test_rating_from_a_touch_entry(flow, rate):
+def test_rating_from_a_touch_entry_is_acknowledged_over_it(flow, rate):
     flow.open("guidance", now=0)
-    assert flow.rated(rate(4), now=5) == "reasons"
+    assert flow.rated(rate(4), now=5) == "guidance"
+    assert flow.banner.kind == "rated" and flow.banner.level == 4
+    assert flow.rating is None  # no reasons question takes the guidance away
 
 
 def test_language_toggle_and_reset_when_home(flow):
@@ -252,3 +254,142 @@ def test_make_flow_without_reasons_never_asks(rate):
     # An office that configures no follow-up reasons must not get an empty question screen.
     flow = make_flow(validate({"reasons": {"items": []}}))
     assert flow.rated(rate(5), now=0) == "thanks"
+
+
+# -- interruptions: every (screen, event) pair --------------------------------------------
+
+EVENTS = ("call", "rating_1", "rating_5", "rating_misuse", "press_failed", "timeout", "status")
+T = 100.0  # when the interrupting event happens; the screen was reached at 0
+
+
+def reach(flow: Flow, screen: str, rate) -> None:
+    """Bring ``flow`` to ``screen`` at time 0 the way the app would."""
+    if screen == "thanks":
+        flow.rated(rate(1), 0)
+    elif screen == "reasons":
+        flow.rated(rate(5), 0)
+    elif screen in ("guidance", "lookup"):
+        flow.open(screen, 0)
+    elif screen == "case_result":
+        flow.open("lookup", 0)
+        flow.case_found(0)
+    elif screen == "notice":
+        flow.press_failed("儲存空間已滿", "storage is full", 0)
+    elif screen == "calling":
+        flow.called("A001", "1", 0)
+    elif screen in ("ticket", "staff"):
+        flow.queue_screen(screen, 0)
+    assert flow.screen == screen
+
+
+@pytest.fixture
+def long_flow():
+    """Timeouts long enough that T falls inside every screen's time."""
+    return Flow(
+        idle_timeout=600,
+        thanks_seconds=600,
+        reasons_timeout=600,
+        notice_seconds=600,
+        ticket_seconds=600,
+        calling_seconds=8,
+    )
+
+
+@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("screen", SCREENS)
+def test_interruption_precedence(long_flow, rate, screen, event):
+    flow = long_flow
+    reach(flow, screen, rate)
+    busy = screen in TASK_SCREENS
+    if event == "call":
+        shown = flow.called("A007", "2", T)
+        if screen in ("home", "calling"):
+            assert shown == "calling" and flow.banner is None  # nobody busy: the whole screen
+        else:
+            assert shown == screen  # the visitor's screen stays; the call is a banner over it
+            assert (flow.banner.kind, flow.banner.number, flow.banner.window) == ("call", "A007", "2")
+            assert flow.tick(T + flow.calling_seconds) == screen and flow.banner is None
+    elif event.startswith("rating"):
+        level = {"rating_1": 1, "rating_5": 5, "rating_misuse": 3}[event]
+        misuse = event == "rating_misuse"
+        shown = flow.rated(rate(level, misuse=misuse), T)
+        if busy:
+            # Recorded (by the caller), acknowledged by name, and the task kept.
+            assert shown == screen
+            assert (flow.banner.kind, flow.banner.level, flow.banner.counted) == ("rated", level, not misuse)
+            assert flow.tick(T + BANNER_SECONDS) == screen and flow.banner is None
+        elif misuse and screen == "reasons":
+            assert shown == "reasons"  # the counted rating's question stays
+        elif level == 5 and not misuse:
+            assert shown == "reasons" and flow.rated_level == 5
+        else:
+            assert shown == "thanks" and flow.rated_level == level
+    elif event == "press_failed":
+        shown = flow.press_failed("儲存空間已滿", "storage is full", T)
+        if busy:
+            assert shown == screen and flow.banner.kind == "failed" and flow.banner.en == "storage is full"
+        else:
+            assert shown == "notice" and flow.notice == ("儲存空間已滿", "storage is full")
+    elif event == "timeout":
+        limit = flow.timeout()
+        if limit is None:
+            assert flow.tick(10 * T) == "home"
+            return
+        if screen in WARNED_SCREENS:
+            assert flow.warning(limit - flow.warn_seconds - 0.1) is None
+            assert flow.warning(limit - 1) == pytest.approx(1)  # warned before it fires
+            flow.touched(limit - 1)  # the touch that answers "need more time?"
+            assert flow.tick(limit) == screen and flow.warning(limit) is None
+            assert flow.tick(2 * limit - 1) == "home"
+        else:
+            assert flow.warning(limit - 1) is None  # thanks, calling, notice go by themselves
+            assert flow.tick(limit) == "home"
+    else:
+        banner, lang = flow.banner, flow.lang
+        assert flow.status_changed(T) == screen
+        assert (flow.banner, flow.lang) == (banner, lang)
+
+
+def test_every_screen_that_times_out_on_a_visitor_is_warned():
+    assert set(WARNED_SCREENS) == {"reasons", "guidance", "lookup", "case_result", "ticket", "staff"}
+    assert set(SCREENS) - set(WARNED_SCREENS) == {"home", "thanks", "calling", "notice"}
+
+
+def test_warning_is_at_most_half_of_a_short_timeout(rate):
+    flow = Flow(reasons_timeout=6, warn_seconds=10)
+    flow.rated(rate(5), 0)
+    assert flow.warning(2.9) is None
+    assert flow.warning(3) == pytest.approx(3)
+
+
+def test_a_second_tap_on_take_cannot_leave_the_ticket(flow):
+    flow.open("guidance", now=0)
+    flow.queue_screen("ticket", now=10)
+    assert not flow.ready(10 + TAKE_GUARD - 0.01)
+    assert flow.home(10.2) == "ticket"  # the second tap of a double tap on 取號
+    assert flow.ready(10 + TAKE_GUARD)
+    assert flow.home(10 + TAKE_GUARD) == "home"
+
+
+def test_ticket_stays_while_touched_and_warns_before_leaving(flow):
+    flow.queue_screen("ticket", now=0)
+    limit = flow.ticket_seconds
+    assert flow.warning(limit - flow.warn_seconds + 0.5) is not None
+    for t in range(10, 200, 10):
+        flow.touched(t)  # "keep my number"
+        assert flow.tick(t + limit - 1) == "ticket"
+    assert flow.tick(190 + limit) == "home"
+
+
+def test_thanks_names_the_level_and_a_reason_thanks_for_the_reason(flow, rate):
+    flow.rated(rate(2), now=0)
+    assert flow.rated_level == 2
+    flow.home(5)
+    flow.rated(rate(4), now=6)
+    flow.reason_chosen(7)
+    assert flow.rated_level is None
+
+
+def test_a_refused_ticket_or_reason_shows_the_notice_even_on_a_task_screen(flow):
+    flow.open("guidance", now=0)
+    assert flow.store_failed("儲存空間已滿", "storage is full", 1) == "notice"
