@@ -191,6 +191,24 @@ SETTINGS: list[Setting] = [
     ),
     Setting("queue.speak", bool, False, "Also speak each called number through espeak-ng, where installed."),
     Setting(
+        "audio.prompts",
+        bool,
+        False,
+        "Offer visitors a 🔊 button that reads the home screen, the thank-you, their ticket number and a case result aloud.",
+    ),
+    Setting(
+        "audio.language",
+        str,
+        "cmn",
+        "Language of spoken calls and prompts: cmn (華語), nan (台語: recorded clips, else the 華語 voice) or hak (客語).",
+    ),
+    Setting(
+        "audio.clips",
+        str,
+        "",
+        "Folder of the office's own recordings, one WAV per clip name in <folder>/<language>/ (docs/queue.md); empty: espeak-ng, else the chime.",
+    ),
+    Setting(
         "lookup.lock_after",
         int,
         5,
@@ -207,6 +225,9 @@ SETTINGS: list[Setting] = [
         "Failed lookups per minute this kiosk allows after the burst is spent.",
     ),
 ]
+
+# Spoken languages (kiosk.voice): 華語, 台語, 客語, as ISO 639-3 codes.
+AUDIO_LANGUAGES = ("cmn", "nan", "hak")
 
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 SECTIONS = sorted({s.key.split(".")[0] for s in SETTINGS})
@@ -346,6 +367,10 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
     for key in ("buttons.repeat_window", "buttons.bounce_time"):
         if values[key] < 0:
             raise ConfigError(path, key, f"expected 0 or more seconds, got {values[key]}")
+    if values["audio.language"] not in AUDIO_LANGUAGES:
+        raise ConfigError(
+            path, "audio.language", f"expected one of {', '.join(AUDIO_LANGUAGES)}, got {values['audio.language']!r}"
+        )
     if values["kiosk.language"] not in ("zh-TW", "en"):
         raise ConfigError(path, "kiosk.language", f'expected "zh-TW" or "en", got {values["kiosk.language"]!r}')
     if values["display.rotation"] not in (0, 90, 180, 270):
