@@ -40,7 +40,9 @@ def config():
 def pytest_configure(config):
     """In CI the GUI tests must run, not skip: missing X tools there are a broken setup."""
     if os.environ.get("CI"):
-        missing = [tool for tool in ("Xvfb", "xdotool", "import", "chromium", "espeak-ng") if shutil.which(tool) is None]
+        missing = [
+            tool for tool in ("Xvfb", "xdotool", "import", "chromium", "espeak-ng") if shutil.which(tool) is None
+        ]
         if missing:
             raise pytest.UsageError(f"CI is missing {', '.join(missing)}: ./dev.sh setup installs them")
 
