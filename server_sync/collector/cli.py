@@ -118,16 +118,31 @@ def serve(db_path, host, port, max_body, forwarded_allow_ips, access_log, log_le
 @click.option(
     "--keep", default=14, show_default=True, type=click.IntRange(min=1), help="How many of the newest backups to keep."
 )
-def backup(db_path, to_dir, keep):
-    """Copy the database while the collector runs (SQLite online backup), keeping the newest --keep."""
-    from server_sync.collector.backup import BackupError
+@click.option(
+    "--max-total-size",
+    "max_total",
+    default=None,
+    metavar="SIZE",
+    help="Delete the oldest backups until all of them fit in SIZE (500M, 20G …); the newest is always kept.",
+)
+def backup(db_path, to_dir, keep, max_total):
+    """Copy the database while the collector runs (SQLite online backup, gzipped), keeping the newest --keep."""
+    from server_sync.collector.backup import BackupError, parse_size
     from server_sync.collector.backup import backup as make_backup
 
     try:
-        target = make_backup(db_path or dbmod.default_db_path(), to_dir, keep=keep)
+        limit = None if max_total is None else parse_size(max_total)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--max-total-size") from None
+    try:
+        result = make_backup(db_path or dbmod.default_db_path(), to_dir, keep=keep, max_total=limit)
     except BackupError as exc:
         raise click.ClickException(f"備份失敗 backup failed: {exc}") from None
-    click.echo(f"已備份 backed up to {target}")
+    click.echo(f"已備份 backed up to {result.path}")
+    for old in result.deleted:
+        click.echo(f"已刪除舊備份 deleted old backup {old}")
+    for warning in result.warnings:
+        click.echo(warning, err=True)
 
 
 @main.command()
