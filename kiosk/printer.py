@@ -8,7 +8,8 @@ Thermal printers sold here rarely carry a Traditional Chinese font, and
 python-escpos encodes text through single-byte code pages only, so zh-TW lines
 are drawn with the kiosk's CJK font (Pillow) and sent as a raster image; the
 number, English name, window and time go as plain text, which every printer
-prints and a test can read back from the file.
+prints and a test can read back from the file. The ticket's QR code
+(kiosk/ticket_qr.py) goes as an image too: printers' own QR commands differ.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from kiosk.ticket_qr import modules
+
 log = logging.getLogger(__name__)
 
 PAPER_DOTS = 384  # printable width of a 58 mm printer at 203 dpi; 80 mm printers centre it
+QR_DOTS = 6  # dots per QR module: 0.75 mm at 203 dpi, large enough for a phone camera
 
 
 class PrinterSpecError(ValueError):
@@ -96,6 +100,24 @@ class TicketPrint:
     band_zh: str
     band_en: str
     priority: bool = False
+    qr_text: str = ""  # kiosk.ticket_qr.ticket_text; empty prints no code
+
+
+def _qr_image(text: str):
+    """The QR code for ``text``, black on white with its quiet zone, PAPER_DOTS wide, centred."""
+    from PIL import Image
+
+    grid = modules(text)
+    size = len(grid)
+    scale = max(1, min(QR_DOTS, (PAPER_DOTS - 8 * QR_DOTS) // size))
+    side = (size + 8) * scale  # 4 modules of quiet zone each side
+    image = Image.new("1", (PAPER_DOTS, side), 1)
+    left = (PAPER_DOTS - side) // 2 + 4 * scale
+    for y, row in enumerate(grid):
+        for x, dark in enumerate(row):
+            if dark:
+                image.paste(0, (left + x * scale, (y + 4) * scale, left + (x + 1) * scale, (y + 5) * scale))
+    return image
 
 
 def print_ticket(spec: PrinterSpec, ticket: TicketPrint, *, font_path: str | None = None) -> None:
@@ -119,6 +141,8 @@ def print_ticket(spec: PrinterSpec, ticket: TicketPrint, *, font_path: str | Non
         # ASCII only: a dash outside the code page makes python-escpos switch code pages mid-line.
         p.textln(f"{ticket.ahead} ahead, {ticket.band_en}".replace("\u2013", "-"))
         p.textln(ticket.issued_at.strftime("%Y-%m-%d %H:%M"))
+        if ticket.qr_text:
+            p.image(_qr_image(ticket.qr_text), center=False)
         p.cut()
     finally:
         p.close()

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 QUEUE_TYPES = ("ticket_issued", "ticket_called", "ticket_served", "ticket_no_show")
 NEXT_GUARD = 3.0  # seconds: a second "next" this soon is a bounce or a double press, not a second visitor
 RATING_GRACE = 45.0  # seconds: a rating this soon after a call is still the previous visitor's
+RECALL_SECONDS = 3600.0  # 我的號碼 on the home screen shows tickets issued this recently
 REPLAY_EVENTS = 20_000  # how far back start-up looks (today's queue and recent service times)
 
 
@@ -324,6 +325,20 @@ class Queue:
         with self._lock:
             self._check_day()
             return self.current
+
+    def recent(self, within: float = RECALL_SECONDS) -> list[Ticket]:
+        """Tickets issued here in the last ``within`` seconds and still to be served, newest first.
+
+        What the home screen's 我的號碼 recalls; rebuilt from the store at start-up, so
+        a restart does not lose them.
+        """
+        with self._lock:
+            self._check_day()
+            return [
+                t
+                for t in reversed(list(self.tickets.values()))
+                if t.status in ("waiting", "called") and self._elapsed(t.issued_at, t.issued_mono, t.boot_id) < within
+            ]
 
     def counts(self) -> tuple[int, int]:
         """(regular, priority) tickets waiting."""
