@@ -103,6 +103,12 @@ SETTINGS: list[Setting] = [
     ),
     Setting("buttons.led_seconds", (int, float), 1.0, "Seconds a button's LED lights to confirm a stored press."),
     Setting(
+        "buttons.touch_faces",
+        bool,
+        False,
+        "True: tapping a face on the home screen records that rating like its physical button (same repeat-press rule); false: the faces only point to the buttons.",
+    ),
+    Setting(
         "buttons.next_pin", (int, type(None)), 17, "GPIO (BCM) pin reserved for the staff 'next' button; 0 disables it."
     ),
     Setting(

@@ -113,6 +113,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "lock": ("離開", "Leave"),
     "queue_empty": ("目前無人等候", "Nobody is waiting"),
     "call_failed": ("無法叫號：{reason}", "Could not call: {reason}"),
+    # Interruptions, timeouts, face tiles and the ticket's recall (kiosk/flow.py; issue 12)
+    "hint_buttons": ("請按螢幕下方的實體按鈕評分", "Rate with the buttons below the screen"),
+    "hint_touch": ("請點選表情評分，或按螢幕下方的按鈕", "Tap a face, or press a button below the screen"),
+    "rated_level": ("您的評分：{level}", "Your rating: {level}"),
+    "rated_banner": ("已收到您的評分：{level}", "Rating received: {level}"),
+    "rated_again": ("已收到：{level}（連續按鍵只計一次）", "Received: {level} (repeated presses count once)"),
+    "rating_failed_banner": ("暫時無法記錄評分：{reason}", "Your rating could not be recorded: {reason}"),
+    "call_banner": ("來賓 {number} 號，請至 {window} 號窗口", "Number {number}, please go to window {window}"),
+    "more_time": ("需要更多時間嗎？", "Need more time?"),
+    "more_time_left": ("{seconds} 秒後返回首頁", "Returning home in {seconds} s"),
+    "more_time_yes": ("繼續", "Continue"),
+    "my_number": ("我的號碼", "My number"),
+    "ticket_issued_at": ("{time} 取號", "Taken at {time}"),
+    "ticket_earlier": ("前一張", "Earlier"),
+    "qr_photo": ("可用手機拍下此條碼", "Take a photo of this code"),
 }
 
 
