@@ -19,6 +19,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from server_sync.collector import admin_tables
+from server_sync.collector.courtesy import tables as courtesy_tables
 from server_sync.durable import make_dirs
 
 APP_NAME = "counter-kiosk-collector"
@@ -243,6 +244,12 @@ def m403_admin_logins(db):
     db.execute("INSERT OR IGNORE INTO admin_meta VALUES ('login_secret', ?)", [os.urandom(32).hex()])
     # A lock set by the old rule (re-extended by every wrong try) ends now; counting starts again.
     db.execute("UPDATE admin_users SET failed_logins = 0, locked_until = NULL")
+
+
+@migrations()
+def m501_courtesy(db):
+    # Telephone-courtesy tests and the tester role (courtesy/tables.py, docs/admin.md).
+    courtesy_tables.create(db)
 
 
 def default_db_path() -> Path:

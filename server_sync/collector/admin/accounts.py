@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-ROLES = ("viewer", "manager")
+# A tester records telephone-courtesy tests and sees only them (docs/admin.md "Telephone courtesy").
+ROLES = ("viewer", "manager", "tester")
 SESSION_HOURS = 8.0
 MIN_PASSWORD = 10
 
@@ -44,6 +45,10 @@ class User:
     @property
     def is_manager(self) -> bool:
         return self.role == "manager"
+
+    @property
+    def is_tester(self) -> bool:
+        return self.role == "tester"
 
 
 @dataclass(frozen=True)

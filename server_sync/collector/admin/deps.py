@@ -42,6 +42,14 @@ class NeedLogin(Exception):
     """A page asked for without a session: answered with a redirect to the login."""
 
 
+class TesterOnly(Exception):
+    """A tester asked for a page beyond the telephone-courtesy form: answered with a redirect to it."""
+
+
+FORBIDDEN_TESTER = "測試員帳號只能填寫電話禮貌測試 / a tester's account records telephone-courtesy tests only"
+TESTER_HOME = "/admin/courtesy"
+
+
 # -- templates ----------------------------------------------------------------------------------
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader(PACKAGE, "templates"), autoescape=select_autoescape(["html"]))
@@ -65,7 +73,8 @@ def back(url: str, message: str = "", error: str = "") -> RedirectResponse:
     """Redirect after a POST, with the message or error the next page shows: the URL carries
     only a key to the text (notices.py), so no link can make a page say something else."""
     params = {k: NOTICES.keep(v) for k, v in (("msg", message), ("err", error)) if v}
-    return RedirectResponse(url + ("?" + urlencode(params) if params else ""), status_code=303)
+    sep = "&" if "?" in url else "?"  # a URL that already has a query (the courtesy form's ?kind=)
+    return RedirectResponse(url + (sep + urlencode(params) if params else ""), status_code=303)
 
 
 class BannerTexts(TypedDict):
@@ -129,13 +138,24 @@ def page_session(session: MaybeSession) -> accounts.Session:
     """A page's session; without one, the login page (NeedLogin)."""
     if session is None:
         raise NeedLogin()
+    if session.user.is_tester:
+        raise TesterOnly()
+    return session
+
+
+def any_page_session(session: MaybeSession) -> accounts.Session:
+    """A page every role may open, a tester's included (the courtesy form)."""
+    if session is None:
+        raise NeedLogin()
     return session
 
 
 def api_session(session: MaybeSession) -> accounts.Session:
-    """A data or file request's session; without one, 401."""
+    """A data or file request's session; without one, 401; a tester's, 403."""
     if session is None:
         raise HTTPException(401, UNAUTH)
+    if session.user.is_tester:
+        raise HTTPException(403, FORBIDDEN_TESTER)
     return session
 
 
@@ -146,6 +166,7 @@ def manager_page_session(session: Annotated[accounts.Session, Depends(page_sessi
 
 
 PageSession = Annotated[accounts.Session, Depends(page_session)]
+AnyPageSession = Annotated[accounts.Session, Depends(any_page_session)]
 ApiSession = Annotated[accounts.Session, Depends(api_session)]
 ManagerPageSession = Annotated[accounts.Session, Depends(manager_page_session)]
 

@@ -12,10 +12,11 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from server_sync.collector import db as dbmod
-from server_sync.collector.admin.deps import PACKAGE, AdminState, NeedLogin, render
+from server_sync.collector.admin.deps import PACKAGE, TESTER_HOME, AdminState, NeedLogin, TesterOnly, render
 from server_sync.collector.admin.routes import (
     alerts,
     api_docs,
+    courtesy,
     dashboard,
     exports,
     fleet,
@@ -25,7 +26,7 @@ from server_sync.collector.admin.routes import (
     uploads,
 )
 
-AREAS = (login, dashboard, exports, alerts, fleet, settings, self_evaluation, uploads)
+AREAS = (login, dashboard, exports, alerts, fleet, settings, self_evaluation, uploads, courtesy)
 
 
 def install(app: FastAPI, db_path: Path, *, with_api_docs: bool = False) -> None:
@@ -40,12 +41,17 @@ def install(app: FastAPI, db_path: Path, *, with_api_docs: bool = False) -> None
         app.include_router(api_docs.router, prefix="/admin", include_in_schema=False)
     # Starlette types a handler as taking any Exception, not the class it is registered for.
     app.add_exception_handler(NeedLogin, _login_first)  # type: ignore[arg-type]
+    app.add_exception_handler(TesterOnly, _tester_home)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
 
 
 async def _login_first(request: Request, exc: NeedLogin):
     target = request.url.path + (("?" + request.url.query) if request.url.query else "")
     return RedirectResponse(f"/admin/login?next={quote(target)}", status_code=303)
+
+
+async def _tester_home(request: Request, exc: TesterOnly):
+    return RedirectResponse(TESTER_HOME, status_code=303)
 
 
 async def _http_error(request: Request, exc: HTTPException):
