@@ -90,12 +90,16 @@ class FixedEstimator:
 
         current: (service, seconds it has run) of the ticket being served, or None.
         """
+        return self.pooled_wait([current] if current is not None else [], ahead, servers=1)
+
+    def pooled_wait(self, current: Iterable[tuple[str, float]], ahead: Iterable[str], *, servers: int) -> float:
+        """The same for a line served by ``servers`` windows at once (the office's queue host):
+        the work left at those windows and of everyone ahead, shared among them."""
         total = 0.0
-        if current is not None:
-            service, elapsed = current
+        for service, elapsed in current:
             mean = self.expected(service)
             total += max(mean - elapsed, MIN_REMAINING * mean)
-        return total + sum(self.expected(s) for s in ahead)
+        return (total + sum(self.expected(s) for s in ahead)) / max(1, servers)
 
 
 class LearnedEstimator(FixedEstimator):

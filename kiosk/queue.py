@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from server_sync.wire.tz import OFFICE_TZ
 
 log = logging.getLogger(__name__)
 
-QUEUE_TYPES = ("ticket_issued", "ticket_called", "ticket_served", "ticket_no_show")
+QUEUE_TYPES = ("ticket_issued", "ticket_called", "ticket_served", "ticket_no_show", "ticket_transferred")
 NEXT_GUARD = 3.0  # seconds: a second "next" this soon is a bounce or a double press, not a second visitor
 RATING_GRACE = 45.0  # seconds: a rating this soon after a call is still the previous visitor's
 RECALL_SECONDS = 3600.0  # 我的號碼 on the home screen shows tickets issued this recently
@@ -72,6 +73,12 @@ class Ticket:
     status: str = "waiting"  # waiting, called, served, no_show
     wait_seconds: float | None = None
     service_seconds: float | None = None
+    window: str = ""  # the window calling or serving it
+    token: str = ""  # unguessable: the ticket's page on the office's queue host is /t/<token>
+    # When it joined its present line: issue, or its last transfer (the wait is counted from here).
+    queued_at: datetime | None = None
+    queued_mono: float | None = None
+    queued_boot: str = ""
 
     def label(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name
@@ -86,6 +93,7 @@ class CallOutcome:
     no_show: Ticket | None = None  # the ticket given up on
     recall: bool = False
     ignored: bool = False  # a double press inside NEXT_GUARD: nothing stored
+    transferred: Ticket | None = None  # the ticket sent on to another line
 
 
 @dataclass(frozen=True)
@@ -164,8 +172,11 @@ class Queue:
         directory: Callable[[], Directory],
         no_show_after_calls: int = 3,
         estimator: estimate.LearnedEstimator | None = None,
+        office: bool = False,
     ):
         self.store = store
+        # The office's queue host holds every window's line: tickets for any service, calls from any window.
+        self.office = office
         self.clock = store.clock
         self.window = str(window)
         self.directory = directory
@@ -175,14 +186,25 @@ class Queue:
         self.day: date | None = None
         self.tickets: dict[str, Ticket] = {}
         self.by_id: dict[str, Ticket] = {}
-        self.waiting: list[Ticket] = []  # regular and priority, in issue order
-        self.current: Ticket | None = None
-        self.previous: Ticket | None = None  # the last ticket served, for a late rating
+        self.waiting: list[Ticket] = []  # regular and priority, in issue order (a transfer may go to the front)
+        self.serving: dict[str, Ticket] = {}  # window -> the ticket it called last and has not finished
+        self.last_served: dict[str, Ticket] = {}  # window -> its last ticket served, for a late rating
+        self.presses: dict[str, Event] = {}  # idempotency key of a window's press -> the event it stored
         self.counters: dict[str, int] = {}
-        self._last_next: float | None = None
-        self._served_mono: tuple[float, str, datetime] = (0.0, "", datetime.min)  # when `previous` was served
+        self._last_next: dict[str, float] = {}
+        self._served_mono: dict[str, tuple[float, str, datetime]] = {}  # when last_served[window] was
         self._sync_priors(directory())
         self.replay()
+
+    @property
+    def current(self) -> Ticket | None:
+        """The ticket this kiosk's own window is serving."""
+        return self.serving.get(self.window)
+
+    @property
+    def previous(self) -> Ticket | None:
+        """The last ticket this kiosk's own window served."""
+        return self.last_served.get(self.window)
 
     # -- state ------------------------------------------------------------------------
     def _sync_priors(self, directory: Directory) -> None:
@@ -193,7 +215,7 @@ class Queue:
             log.info("new day %s: ticket numbers start again", day)
         self.day = day
         self.tickets, self.by_id, self.waiting, self.counters = {}, {}, [], {}
-        self.current = self.previous = None
+        self.serving, self.last_served, self.presses, self._served_mono = {}, {}, {}, {}
 
     def _check_day(self) -> None:
         today = local_day(self.clock.now())
@@ -237,52 +259,101 @@ class Queue:
                 d.get("estimate_band", estimate.CLOSED),
                 d.get("ahead", 0),
             )
+            issued.token = d.get("token", "")
+            issued.queued_at, issued.queued_mono, issued.queued_boot = wall, e.monotonic, e.boot_id
             self.tickets[issued.number] = issued
             self.by_id[e.id] = issued
             self.waiting.append(issued)
+            if d.get("press"):
+                self.presses[d["press"]] = e
             series = issued.number[0]
             self.counters[series] = max(self.counters.get(series, 0), int(issued.number[1:]))
             return
         t = self.by_id.get(e.ref or "")
         if t is None:
             return
+        if d.get("press"):
+            self.presses[d["press"]] = e
         if e.type == "ticket_called":
             if t in self.waiting:
                 self.waiting.remove(t)
+            # Older events name no window: they are this kiosk's own.
+            window = str(d.get("at_window") or e.window or self.window)
+            if t.window and self.serving.get(t.window) is t and t.window != window:
+                del self.serving[t.window]
             t.calls = d.get("call", t.calls + 1)
             if t.called_at is None:
                 t.called_at, t.called_mono, t.wait_seconds = wall, e.monotonic, d.get("wait_seconds")
                 t.called_boot = e.boot_id
-            t.status = "called"
-            self.current = t
+            t.status, t.window = "called", window
+            self.serving[window] = t
         elif e.type == "ticket_served":
             t.status, t.service_seconds = "served", d.get("service_seconds")
-            if self.current is t:
-                self.current = None
-            self.previous = t
-            self._served_mono = (e.monotonic, e.boot_id, wall)
+            if self.serving.get(t.window) is t:
+                del self.serving[t.window]
+            self.last_served[t.window] = t
+            self._served_mono[t.window] = (e.monotonic, e.boot_id, wall)
         elif e.type == "ticket_no_show":
             t.status = "no_show"
             if t in self.waiting:
                 self.waiting.remove(t)
-            if self.current is t:
-                self.current = None
+            if self.serving.get(t.window) is t:
+                del self.serving[t.window]
+        elif e.type == "ticket_transferred":
+            # Served at one window, now waiting in another line with the same number.
+            if self.serving.get(t.window) is t:
+                del self.serving[t.window]
+            t.service = d.get("service", t.service)
+            t.name, t.name_en = d.get("service_name", t.name), d.get("service_name_en", t.name_en)
+            t.status, t.calls, t.called_at, t.called_mono, t.called_boot = "waiting", 0, None, None, ""
+            t.wait_seconds = t.service_seconds = None
+            t.queued_at, t.queued_mono, t.queued_boot = wall, e.monotonic, e.boot_id
+            t.window = str(d.get("to_window") or "")
+            if t in self.waiting:
+                self.waiting.remove(t)
+            if d.get("position") == "front":
+                self.waiting.insert(0, t)
+            else:
+                self.waiting.append(t)
 
-    def _append(self, type_: str, ticket: Ticket | None, detail: dict) -> Event:
-        event = self.store.append(type_, ref=ticket.issued_id if ticket else None, detail=detail)
+    def _append(self, type_: str, ticket: Ticket | None, detail: dict, *, window: str | None = None) -> Event:
+        event = self.store.append(type_, ref=ticket.issued_id if ticket else None, detail=detail, window=window)
         self._apply(event)
         return event
 
     # -- reading -----------------------------------------------------------------------
-    def _ahead(self, priority: bool) -> list[Ticket]:
-        """Tickets that will be called before a new one: every priority ticket, and regular ones too for a regular ticket."""
-        return [t for t in self.waiting if t.priority or not priority]
+    def _windows_of(self, directory: Directory, service: str) -> tuple[str, ...]:
+        """The windows whose line ``service`` is in: this kiosk's own, unless it holds the office's queue."""
+        if not self.office:
+            return (self.window,)
+        found = directory.get(service)
+        return tuple(found.windows) if found is not None else ()
+
+    def _ahead(self, priority: bool, windows: tuple[str, ...] | None = None) -> list[Ticket]:
+        """Tickets that will be called before a new one: every priority ticket, and regular ones too for a
+        regular ticket; at the office's host, only those some window of ``windows`` would call."""
+        waiting = [t for t in self.waiting if t.priority or not priority]
+        if not self.office or windows is None:
+            return waiting
+        directory = self.directory()
+        return [t for t in waiting if set(self._windows_of(directory, t.service)) & set(windows)]
+
+    def _elapsed_at(self, windows: tuple[str, ...]) -> list[tuple[str, float]]:
+        """(service, seconds so far) of the tickets being served at ``windows``."""
+        out = []
+        for window in windows:
+            t = self.serving.get(window)
+            if t is not None and t.called_at is not None and t.called_mono is not None:  # set together
+                out.append((t.service, self._elapsed(t.called_at, t.called_mono, t.called_boot)))
+        return out
 
     def _current_elapsed(self) -> tuple[str, float] | None:
-        t = self.current
-        if t is None or t.called_at is None or t.called_mono is None:  # set together at the first call
-            return None
-        return t.service, self._elapsed(t.called_at, t.called_mono, t.called_boot)
+        found = self._elapsed_at((self.window,))
+        return found[0] if found else None
+
+    def _wait_for(self, estimator, windows: tuple[str, ...], ahead: list[Ticket]) -> float:
+        """The estimated wait in a line served by ``windows``: service times pooled over them."""
+        return estimator.pooled_wait(self._elapsed_at(windows), [t.service for t in ahead], servers=len(windows))
 
     def status(self, code: str) -> ServiceStatus | None:
         """Where to go and how long, for the guidance screen; None if the directory has no such service."""
@@ -293,22 +364,20 @@ class Queue:
             service = directory.get(code)
             if service is None:
                 return None
-            here = service.served_at(self.window)
+            here = self.office or service.served_at(self.window)
             is_open = service.open_at(self.clock.now())
+            windows = self._windows_of(directory, code)
             waits = {}
             for priority in (False, True):
-                ahead = self._ahead(priority)
-                secs = (
-                    self.estimator.wait(self._current_elapsed(), [t.service for t in ahead])
-                    if is_open and here
-                    else None
-                )
+                ahead = self._ahead(priority, windows)
+                secs = self._wait_for(self.estimator, windows, ahead) if is_open and here and windows else None
                 waits[priority] = (len(ahead), secs)
+            serving = [self.serving[w].number for w in windows if w in self.serving]
             return ServiceStatus(
                 service,
                 here,
                 is_open,
-                self.current.number if self.current else "",
+                "、".join(serving),
                 waits[False][0],
                 waits[True][0],
                 waits[False][1],
@@ -316,10 +385,12 @@ class Queue:
                 estimate.band(waits[True][1]),
             )
 
-    def estimate_with(self, estimator, *, priority: bool = False) -> float:
-        """What ``estimator`` would say for a ticket taken now (to compare methods on the same queue)."""
+    def estimate_with(self, estimator, *, priority: bool = False, service: str | None = None) -> float:
+        """What ``estimator`` would say for a ticket taken now (to compare methods on the same queue);
+        ``service``: the line of that service, at the office's host."""
         with self._lock:
-            return estimator.wait(self._current_elapsed(), [t.service for t in self._ahead(priority)])
+            windows = self._windows_of(self.directory(), service) if service else (self.window,)
+            return self._wait_for(estimator, windows, self._ahead(priority, windows))
 
     def now_serving(self) -> Ticket | None:
         with self._lock:
@@ -347,16 +418,22 @@ class Queue:
             return (sum(1 for t in self.waiting if not t.priority), sum(1 for t in self.waiting if t.priority))
 
     # -- visitors ----------------------------------------------------------------------
-    def issue(self, code: str, *, priority: bool = False) -> Ticket:
-        """Durably store a new ticket and return it; raises QueueRefused or StoreUnavailable."""
+    def issue(self, code: str, *, priority: bool = False, press: str | None = None) -> Ticket:
+        """Durably store a new ticket and return it; raises QueueRefused or StoreUnavailable.
+
+        press: the idempotency key of the press that asked for it (a window kiosk asking the office's
+        host); the same key again returns the same ticket instead of a second one.
+        """
         with self._lock:
             self._check_day()
+            if press and press in self.presses:
+                return self.by_id[self.presses[press].id]
             directory = self.directory()
             self._sync_priors(directory)
             service = directory.get(code)
             if service is None:
                 raise QueueRefused("此服務項目已更新，請重新選擇", "This service was changed; please choose again")
-            if not service.served_at(self.window):
+            if not self.office and not service.served_at(self.window):
                 raise QueueRefused(
                     f"請至 {'、'.join(service.windows)} 號窗口取號", f"Please go to window {', '.join(service.windows)}"
                 )
@@ -364,29 +441,33 @@ class Queue:
                 raise QueueRefused("目前非服務時間", "This service is not open now")
             series = PRIORITY_SERIES if priority else service.series
             number = f"{series}{self.counters.get(series, 0) + 1:03d}"
-            ahead = self._ahead(priority)
-            secs = self.estimator.wait(self._current_elapsed(), [t.service for t in ahead])
-            event = self._append(
-                "ticket_issued",
-                None,
-                {
-                    "ticket": number,
-                    "service": service.code,
-                    "service_name": service.name,
-                    "service_name_en": service.name_en,
-                    "priority": priority,
-                    "ahead": len(ahead),
-                    "estimate_seconds": round(secs, 1),
-                    "estimate_band": estimate.band(secs),
-                    "directory_revision": directory.revision,
-                },
-            )
+            windows = self._windows_of(directory, service.code)
+            ahead = self._ahead(priority, windows)
+            secs = self._wait_for(self.estimator, windows, ahead)
+            detail = {
+                "ticket": number,
+                "service": service.code,
+                "service_name": service.name,
+                "service_name_en": service.name_en,
+                "priority": priority,
+                "ahead": len(ahead),
+                "estimate_seconds": round(secs, 1),
+                "estimate_band": estimate.band(secs),
+                "directory_revision": directory.revision,
+                "token": secrets.token_urlsafe(12),
+            }
+            if press:
+                detail["press"] = press
+            event = self._append("ticket_issued", None, detail)
             log.info("ticket %s issued for %s (%d ahead, estimate %s)", number, code, len(ahead), estimate.band(secs))
             return self.by_id[event.id]
 
     # -- staff -------------------------------------------------------------------------
-    def _finish_current(self, via: str) -> Ticket | None:
-        t = self.current
+    # Each takes the window it is pressed at (this kiosk's own by default) and, from a window kiosk
+    # through the office's host, the press's idempotency key: a retried press returns what the
+    # first one did instead of calling a second visitor.
+    def _finish(self, window: str, via: str, extra: dict | None = None) -> Ticket | None:
+        t = self.serving.get(window)
         if t is None or t.called_at is None or t.called_mono is None:  # set together at the first call
             return None
         seconds = self._elapsed(t.called_at, t.called_mono, t.called_boot)
@@ -400,79 +481,170 @@ class Queue:
                 "wait_seconds": t.wait_seconds,
                 "service_seconds": round(seconds, 1),
                 "via": via,
+                "at_window": window,
+                **(extra or {}),
             },
+            window=window,
         )
         self.estimator.observe(t.service, seconds)
         return t
 
-    def _call(self, t: Ticket, via: str, *, recall: bool = False) -> None:
-        wait = (
-            t.wait_seconds
-            if t.called_at is not None
-            else round(self._elapsed(t.issued_at, t.issued_mono, t.boot_id), 1)
-        )
-        self._append(
-            "ticket_called",
-            t,
-            {
-                "ticket": t.number,
-                "service": t.service,
-                "priority": t.priority,
-                "call": t.calls + 1,
-                "recall": recall,
-                "wait_seconds": wait,
-                "via": via,
-            },
-        )
+    def _call(self, t: Ticket, window: str, via: str, *, recall: bool = False, press: str | None = None) -> None:
+        if t.called_at is not None:
+            wait = t.wait_seconds
+        else:
+            since = (
+                (t.queued_at, t.queued_mono, t.queued_boot) if t.queued_at else (t.issued_at, t.issued_mono, t.boot_id)
+            )
+            wait = round(self._elapsed(*since), 1)  # type: ignore[arg-type]
+        detail = {
+            "ticket": t.number,
+            "service": t.service,
+            "priority": t.priority,
+            "call": t.calls + 1,
+            "recall": recall,
+            "wait_seconds": wait,
+            "via": via,
+            "at_window": window,
+        }
+        if press:
+            detail["press"] = press
+        self._append("ticket_called", t, detail, window=window)
 
-    def _next_waiting(self) -> Ticket | None:
-        for t in self.waiting:
+    def _next_waiting(self, window: str) -> Ticket | None:
+        """Priority first, then in line order; at the office's host only tickets this window serves."""
+        if self.office:
+            directory = self.directory()
+            line = [t for t in self.waiting if window in self._windows_of(directory, t.service)]
+        else:
+            line = self.waiting
+        for t in line:
             if t.priority:
                 return t
-        return self.waiting[0] if self.waiting else None
+        return line[0] if line else None
 
-    def call_next(self, via: str = "button") -> CallOutcome:
-        """Finish the ticket being served and call the next (priority first)."""
+    def _repeat(self, press: str | None) -> CallOutcome | None:
+        """What an earlier press with this key did, if it stored anything."""
+        event = self.presses.get(press) if press else None
+        if event is None:
+            return None
+        t = self.by_id.get(event.ref or "")
+        if event.type == "ticket_called":
+            return CallOutcome(t, recall=bool(event.detail.get("recall")))
+        if event.type == "ticket_no_show":
+            return CallOutcome(None, no_show=t)
+        if event.type == "ticket_transferred":
+            return CallOutcome(None, transferred=t)
+        return None
+
+    def call_next(self, via: str = "button", *, window: str | None = None, press: str | None = None) -> CallOutcome:
+        """Finish the ticket being served at the window and call the next (priority first)."""
+        window = self.window if window is None else str(window)
         with self._lock:
             self._check_day()
+            repeated = self._repeat(press)
+            if repeated is not None:
+                return repeated
             now = self.clock.monotonic()
-            if self._last_next is not None and 0 <= now - self._last_next < NEXT_GUARD:
-                return CallOutcome(self.current, ignored=True)
-            served = self._finish_current(via)
-            nxt = self._next_waiting()
+            last = self._last_next.get(window)
+            if last is not None and 0 <= now - last < NEXT_GUARD:
+                return CallOutcome(self.serving.get(window), ignored=True)
+            served = self._finish(window, via)
+            nxt = self._next_waiting(window)
             if nxt is not None:
-                self._call(nxt, via)
-            self._last_next = now
+                self._call(nxt, window, via, press=press)
+            self._last_next[window] = now
             return CallOutcome(nxt, served=served)
 
-    def recall(self, via: str = "staff") -> CallOutcome:
-        """Call the current ticket again; past the limit, give up on it and call the next."""
+    def recall(self, via: str = "staff", *, window: str | None = None, press: str | None = None) -> CallOutcome:
+        """Call the window's ticket again; past the limit, give up on it and call the next."""
+        window = self.window if window is None else str(window)
         with self._lock:
             self._check_day()
-            t = self.current
+            repeated = self._repeat(press)
+            if repeated is not None:
+                return repeated
+            t = self.serving.get(window)
             if t is None:
-                return self.call_next(via)
+                return self.call_next(via, window=window, press=press)
             if t.calls >= self.no_show_after_calls:
-                return self.no_show(via)
-            self._call(t, via, recall=True)
+                return self.no_show(via, window=window, press=press)
+            self._call(t, window, via, recall=True, press=press)
             return CallOutcome(t, recall=True)
 
-    def no_show(self, via: str = "staff") -> CallOutcome:
+    def no_show(self, via: str = "staff", *, window: str | None = None, press: str | None = None) -> CallOutcome:
         """The called visitor did not come: record it and call the next."""
+        window = self.window if window is None else str(window)
         with self._lock:
             self._check_day()
-            t = self.current
+            repeated = self._repeat(press)
+            if repeated is not None:
+                return repeated
+            t = self.serving.get(window)
             if t is not None:
-                self._append(
-                    "ticket_no_show",
-                    t,
-                    {"ticket": t.number, "service": t.service, "priority": t.priority, "calls": t.calls, "via": via},
-                )
-            nxt = self._next_waiting()
+                detail = {
+                    "ticket": t.number,
+                    "service": t.service,
+                    "priority": t.priority,
+                    "calls": t.calls,
+                    "via": via,
+                }
+                detail["at_window"] = window
+                if press:
+                    detail["press"] = press
+                self._append("ticket_no_show", t, detail, window=window)
+            nxt = self._next_waiting(window)
             if nxt is not None:
-                self._call(nxt, via)
-            self._last_next = self.clock.monotonic()
+                self._call(nxt, window, via, press=None if t is not None else press)
+            self._last_next[window] = self.clock.monotonic()
             return CallOutcome(nxt, no_show=t)
+
+    def transfer(
+        self,
+        service: str,
+        *,
+        window: str | None = None,
+        to_window: str | None = None,
+        front: bool = False,
+        via: str = "staff",
+        press: str | None = None,
+    ) -> CallOutcome:
+        """Send the window's visitor on to ``service`` (Qmatic's transfer): this service ends here (its
+        time counts), and the same number waits in the new line, at its front or back; ``to_window``
+        keeps it for one window's call."""
+        window = self.window if window is None else str(window)
+        with self._lock:
+            self._check_day()
+            repeated = self._repeat(press)
+            if repeated is not None:
+                return repeated
+            directory = self.directory()
+            target = directory.get(service)
+            if target is None:
+                raise QueueRefused("沒有這項服務", f"No such service: {service}")
+            if to_window is not None and not target.served_at(str(to_window)):
+                raise QueueRefused(
+                    f"{to_window} 號窗口不辦理{target.name}", f"Window {to_window} does not serve {target.name_en}"
+                )
+            t = self.serving.get(window)
+            if t is None:
+                raise QueueRefused("此窗口目前沒有服務中的號碼", "This window is serving no number")
+            self._finish(window, via, {"transferred_to": target.code})
+            detail = {
+                "ticket": t.number,
+                "service": target.code,
+                "service_name": target.name,
+                "service_name_en": target.name_en,
+                "from_service": t.service,
+                "position": "front" if front else "back",
+                "to_window": str(to_window) if to_window is not None else "",
+                "at_window": window,
+                "via": via,
+            }
+            if press:
+                detail["press"] = press
+            self._append("ticket_transferred", t, detail, window=window)
+            return CallOutcome(None, transferred=t)
 
     # -- ratings -------------------------------------------------------------------------
     def rating_link(self) -> tuple[str, dict] | None:
@@ -496,7 +668,7 @@ class Queue:
                     }
             p = self.previous
             if p is not None and p.status == "served":
-                mono, boot, wall = self._served_mono
+                mono, boot, wall = self._served_mono.get(self.window, (0.0, "", datetime.min))
                 if self._elapsed(wall, mono, boot) < RATING_GRACE + 15:
                     return p.issued_id, {
                         "ticket": p.number,

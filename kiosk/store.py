@@ -222,8 +222,13 @@ class Store:
         misuse: bool = False,
         ref: str | None = None,
         detail: dict[str, Any] | None = None,
+        window: str | None = None,
     ) -> Event:
-        """Durably record one event and return it; raise StoreUnavailable if it could not be."""
+        """Durably record one event and return it; raise StoreUnavailable if it could not be.
+
+        window: the window it happened at, when not this kiosk's own (the office's queue host
+        records the calls of every window)."""
+        window = self.window if window is None else window
         with self._lock:
             conn = self._ensure_open()
             event_id = str(uuid.uuid4())
@@ -240,7 +245,7 @@ class Store:
                         type,
                         self.kiosk_id,
                         self.unit,
-                        self.window,
+                        window,
                         level,
                         int(misuse),
                         ref,
@@ -262,7 +267,7 @@ class Store:
                 type,
                 self.kiosk_id,
                 self.unit,
-                self.window,
+                window,
                 level,
                 misuse,
                 ref,

@@ -13,13 +13,25 @@ TICKET_ISSUED = "ticket_issued"
 TICKET_CALLED = "ticket_called"
 TICKET_SERVED = "ticket_served"
 TICKET_NO_SHOW = "ticket_no_show"
+# A window sent its visitor on to another service: same number, a new line (``service``, ``from_service``).
+TICKET_TRANSFERRED = "ticket_transferred"
 CASE_LOOKUP = "case_lookup"  # one try on the 案件查詢 screen; ``result`` in detail (docs/cases.md)
 # All a case_lookup carries besides the common fields: never the case number (older kiosks sent
 # ``case_no``; the collector drops it at ingest) nor the code.
 CASE_LOOKUP_FIELDS = ("result", "source")
 # The types the kiosk records. The collector stores any type; the dashboard reads these.
 TYPES = frozenset(
-    (RATING, REASON, STORE_RECOVERED, TICKET_ISSUED, TICKET_CALLED, TICKET_SERVED, TICKET_NO_SHOW, CASE_LOOKUP)
+    (
+        RATING,
+        REASON,
+        STORE_RECOVERED,
+        TICKET_ISSUED,
+        TICKET_CALLED,
+        TICKET_SERVED,
+        TICKET_NO_SHOW,
+        TICKET_TRANSFERRED,
+        CASE_LOOKUP,
+    )
 )
 
 # The numbers events carry beside the common fields, and the range a real kiosk stays in; the
