@@ -10,6 +10,8 @@ the file, so they are right even when the sync thread is busy or stuck.
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -23,7 +25,7 @@ from kiosk.clock import SystemClock
 from kiosk.migrations import migrations
 from kiosk.store import DB_NAME, EVENT_COLUMNS, connect, row_to_event
 from server_sync.client import errors
-from server_sync.client.outbox import CASE_COLUMNS, STATE_COLUMNS, parse_iso
+from server_sync.client.outbox import CASE_COLUMNS, STATE_COLUMNS, EncodedBatch, parse_iso
 from server_sync.client.push import SyncClient
 from server_sync.client.session import make_session
 from server_sync.client.status import SyncStatus
@@ -31,6 +33,16 @@ from server_sync.client.worker import SyncWorker
 from server_sync.wire.events import Event
 
 T = TypeVar("T")
+
+# Catch-up sends every row as JSON, so SQLite writes it: for an event without extra fields (the
+# bulk: ratings) this is the text event_json gives, field for field, in the wire's order (FIELDS),
+# without an Event and a dict per row. monotonic is added in Python: SQLite 3.40 prints a REAL
+# with 15 digits where Python's repr round-trips.
+_HEAD_JSON = (
+    "json_object('id', id, 'seq', seq, 'type', type, 'kiosk_id', kiosk_id, 'unit', unit, 'window', window,"
+    " 'level', level, 'misuse', json(CASE WHEN misuse THEN 'true' ELSE 'false' END), 'ref', ref,"
+    " 'recorded_at', recorded_at, 'boot_id', boot_id)"
+)
 
 
 class KioskOutbox:
@@ -123,7 +135,11 @@ class KioskOutbox:
         return dict(zip(STATE_COLUMNS, self._run(go)))
 
     def pending_count(self, after_seq: int) -> int:
-        return self._run(lambda c: c.execute("SELECT count(*) FROM events WHERE seq > ?", [after_seq]).fetchone()[0])
+        # seq is gapless (the store appends with seq = rowid and never deletes; the collector's
+        # contiguous watermark relies on it too), so the count is a subtraction: one look at the
+        # end of the table, where counting walked every pending row, twice per batch in catch-up.
+        top = self._run(lambda c: c.execute("SELECT max(seq) FROM events").fetchone()[0])
+        return max(0, (top or 0) - after_seq)
 
     def batch(self, after_seq: int, limit: int) -> list[Event]:
         rows = self._run(
@@ -132,6 +148,28 @@ class KioskOutbox:
             ).fetchall()
         )
         return [row_to_event(row) for row in rows]
+
+    def encoded_batch(self, after_seq: int, limit: int) -> EncodedBatch:
+        rows = self._run(
+            lambda c: c.execute(
+                f"SELECT seq, {_HEAD_JSON}, monotonic, detail FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                [after_seq, limit],
+            ).fetchall()
+        )
+        if not rows:
+            return EncodedBatch([])
+        items = []
+        for _seq, head, mono, detail in rows:
+            if detail or not isinstance(mono, float) or not math.isfinite(mono):
+                # Extra fields go after the wire's own, as Event.as_json puts them; rare rows.
+                event = json.loads(head)
+                event["monotonic"] = mono
+                extra = json.loads(detail) if detail else {}
+                event.update({k: v for k, v in extra.items() if k not in event})
+                items.append(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+            else:
+                items.append(f'{head[:-1]},"monotonic":{mono!r}}}')
+        return EncodedBatch(items, rows[0][0], rows[-1][0])
 
     def mark_acked(self, store_id: str, acked_seq: int, pending: int, succeeded_at: str) -> None:
         self._transaction(

@@ -9,7 +9,9 @@ unconfirmed marked as sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -55,6 +57,23 @@ CASE_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class EncodedBatch:
+    """Events ready for the wire: each one's JSON object as ``event_json`` writes it, oldest first."""
+
+    items: list[str]
+    first_seq: int = 0  # 0 when empty
+    last_seq: int = 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def event_json(event: Event) -> str:
+    """One event as the batch carries it: ``Event.as_json`` in compact JSON, non-ASCII kept as UTF-8."""
+    return json.dumps(event.as_json(), ensure_ascii=False, separators=(",", ":"))
+
+
 class Outbox(Protocol):
     """The kiosk's store as the sync client sees it; used as a context manager for one round."""
 
@@ -80,6 +99,11 @@ class Outbox(Protocol):
 
     def batch(self, after_seq: int, limit: int) -> Sequence[Event]:
         """Up to ``limit`` events after ``after_seq``, oldest first."""
+        ...
+
+    def encoded_batch(self, after_seq: int, limit: int) -> EncodedBatch:
+        """What ``batch`` returns, already as the wire's JSON (what a push sends): the same text
+        ``event_json`` gives for each event, made without building an Event per row."""
         ...
 
     def mark_acked(self, store_id: str, acked_seq: int, pending: int, succeeded_at: str) -> None:
