@@ -311,8 +311,15 @@ def events(db_path, kiosk_name, type_):
     "--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (Asia/Taipei), inclusive."
 )
 @click.option("--group-by", type=click.Choice(["unit", "window", "day", "hour"]), default="unit", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def report(db_path, date_from, date_to, group_by, fmt):
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "ods"]), default="table", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (ods: needed unless standard output is a pipe or a file).",
+)
+def report(db_path, date_from, date_to, group_by, fmt, output):
     """Satisfaction per unit, window, day or hour: counts per level, n, Happy Index, CSAT."""
     from server_sync.collector import report as rep
 
@@ -321,7 +328,98 @@ def report(db_path, date_from, date_to, group_by, fmt):
     result = rep.report(
         _open(db_path), date_from=date_from and date_from.date(), date_to=date_to and date_to.date(), group_by=group_by
     )
-    click.echo(rep.render(result, fmt), nl=False)
+    if fmt == "ods":
+        from server_sync.collector import odf
+
+        title, headers, rows = rep.sheet(result)
+        _write_binary(odf.to_ods([odf.Sheet("report", title, headers, rows)]), output)
+        return
+    text = rep.render(result, fmt)
+    if output:
+        _write_binary(text.encode("utf-8"), output)
+    else:
+        click.echo(text, nl=False)
+
+
+def _write_binary(data: bytes, output: Path | None) -> None:
+    """``data`` to ``output``, or to standard output unless that is a terminal."""
+    from server_sync.durable import write_file
+
+    if output is not None:
+        write_file(output, data)
+        click.echo(f"已寫入 wrote {output} ({len(data):,} bytes)", err=True)
+        return
+    if sys.stdout.isatty():
+        raise click.UsageError(
+            "二進位檔不輸出到終端機,請加 -o FILE / a binary file: give -o FILE or redirect the output"
+        )
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
+@main.command("self-evaluation")
+@_db_option
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="The year evaluated.")
+@click.option("--unit", default="", help="One unit's evaluation (default: the whole office, every unit consolidated).")
+@click.option("--format", "fmt", type=click.Choice(["odt", "ods", "pdf", "xlsx"]), default="odt", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to write (default: self-evaluation-YEAR-UNIT.FORMAT in the current folder).",
+)
+def self_evaluation(db_path, year, unit, fmt, output):
+    """Write the year's self-evaluation item by item (points, measured evidence, each unit's
+    narrative and attachments, targets, the year-on-year figures) as ODT, ODS, PDF or XLSX."""
+    from datetime import UTC, datetime
+
+    from server_sync.collector import options
+    from server_sync.collector.admin import evaluation_files
+    from server_sync.collector.admin.deps import OFFICE, templates
+    from server_sync.durable import write_file
+
+    conn = _open(db_path)
+    min_n = options.get(conn, "report.min_n")
+    steps = evaluation_files.steps(conn, year, unit.strip())
+    with click.progressbar(length=steps, label="彙整 gathering", file=sys.stderr) as bar:
+        b = evaluation_files.bundle(conn, year, unit.strip(), min_n, OFFICE, datetime.now(UTC), progress=bar.update)
+    data = evaluation_files.render(conn, b, fmt, lambda t, **ctx: templates.get_template(t).render(**ctx))
+    target = output or Path(f"self-evaluation-{year}-{unit.strip() or 'office'}.{fmt}")
+    write_file(target, data)
+    click.echo(f"已寫入 wrote {target} ({len(data):,} bytes)")
+
+
+@main.command("open-data")
+@_db_option
+@click.option("--month", required=True, help="The month summarised, YYYY-MM (Asia/Taipei).")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for the files.",
+)
+def open_data(db_path, month, out_dir):
+    """Write the month's public summary per unit (counts per level, CSAT, mean wait, lookups; no
+    personal data; figures below report.min_n suppressed) as CSV and ODS, with a data dictionary."""
+    from server_sync.collector import opendata, options
+    from server_sync.durable import make_dirs, write_file
+
+    try:
+        month = opendata.parse_month(month)
+    except opendata.MonthError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from None
+    conn = _open(db_path)
+    files = opendata.files(conn, month, options.get(conn, "report.min_n"))
+    make_dirs(out_dir)
+    for name, data in (
+        (f"opendata-{month}.csv", files.csv),
+        (f"opendata-{month}-dictionary.csv", files.dictionary_csv),
+        (f"opendata-{month}.ods", files.ods),
+    ):
+        write_file(out_dir / name, data)
+        click.echo(f"已寫入 wrote {out_dir / name}")
 
 
 @main.command("set-setting")

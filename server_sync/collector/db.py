@@ -18,8 +18,11 @@ import platformdirs
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from server_sync.collector import admin_tables
+from server_sync.collector import admin_tables, targets
 from server_sync.collector.courtesy import tables as courtesy_tables
+from server_sync.collector.tamper import tables as tamper_tables
+from server_sync.collector.evaluation import items as eval_items
+from server_sync.collector.evaluation import submission as eval_submission
 from server_sync.durable import make_dirs
 
 APP_NAME = "counter-kiosk-collector"
@@ -250,6 +253,26 @@ def m403_admin_logins(db):
 def m501_courtesy(db):
     # Telephone-courtesy tests and the tester role (courtesy/tables.py, docs/admin.md).
     courtesy_tables.create(db)
+
+
+@migrations()
+def m502_annual_targets(db):
+    # Each year's quantitative targets, office-wide and per unit (targets.py, docs/admin.md).
+    targets.create_tables(db)
+
+
+@migrations()
+def m503_self_evaluation(db):
+    # The self-evaluation item by item: the year's items, each unit's narratives, submission and
+    # attachments (evaluation/, docs/admin.md).
+    eval_items.create_tables(db)
+    eval_submission.create_tables(db)
+
+
+@migrations()
+def m504_tamper(db):
+    # Tamper and health alert rules (tamper/, docs/admin.md "Tamper and health alerts").
+    tamper_tables.create(db)
 
 
 def default_db_path() -> Path:

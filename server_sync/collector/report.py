@@ -221,6 +221,20 @@ def _cells(rep: Report) -> list[list[str]]:
     return out
 
 
+def sheet(rep: Report) -> tuple[str, list[str], list[list[Any]]]:
+    """Title, headers and rows with numbers as numbers (None for a figure with no responses),
+    for a spreadsheet (the ODS report)."""
+    keys = GROUPS[rep.group_by][1]
+    rows = [
+        [rec[k] for k in keys]
+        + [rec[f"level_{lv}"] for lv in range(1, rep.max_level + 1)]
+        + [rec["n"], rec["happy_index"], rec["csat"], rec["misuse"]]
+        for rec in rep.records()
+    ]
+    span = f"{rep.date_from or '…'} – {rep.date_to or '…'}"
+    return f"滿意度報表 Satisfaction report {span} (Asia/Taipei)", _headers(rep), rows
+
+
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 

@@ -1,4 +1,4 @@
-"""Every dashboard table as CSV and XLSX; the annual self-evaluation per unit as PDF and XLSX.
+"""Every dashboard table as CSV, XLSX and ODS; the annual self-evaluation's figures part.
 
 CSV is UTF-8 with a byte-order mark, which is what makes Excel on a Taiwanese
 office PC open Chinese text correctly. Suppressed figures (below the minimum n)
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from server_sync.collector import cells
+from server_sync.collector import cells, odf
 from server_sync.collector.admin import charts
 from server_sync.collector.admin import queries as q
 from server_sync.collector.stats import TOO_FEW, Figures
@@ -299,6 +299,11 @@ def to_xlsx(tables: list[Table], notes: list[str] | None = None) -> bytes:
     return out.getvalue()
 
 
+def to_ods(tables: list[Table], notes: list[str] | None = None) -> bytes:
+    """The same sheets as ``to_xlsx``, as ODF (odf.py: text cells are string cells, never formulas)."""
+    return odf.to_ods(tables, notes)
+
+
 # -- the annual self-evaluation ------------------------------------------------------
 
 
@@ -415,7 +420,8 @@ def self_evaluation(conn, year: int, unit: str, min_n: int) -> tuple[YearFigures
 SELF_EVAL_HEADERS = ["項目 item", "去年 previous year", "今年 this year", "增減 change"]
 
 
-def self_evaluation_xlsx(conn, year: int, unit: str, min_n: int, office: str) -> bytes:
+def self_evaluation_tables(conn, year: int, unit: str, min_n: int, office: str) -> tuple[list[Table], list[str]]:
+    """The year-on-year figures as sheets, and their notes (the self-evaluation's figures part)."""
     cur, prev = self_evaluation(conn, year, unit, min_n)
     head = [f"{h} ({y})" if y else h for h, y in zip(SELF_EVAL_HEADERS, (None, year - 1, year, None))]
     main = Table(
@@ -449,11 +455,12 @@ def self_evaluation_xlsx(conn, year: int, unit: str, min_n: int, office: str) ->
         "CI: Wilson score interval for CSAT, normal approximation for the Happy Index.",
         "時間為臺北時間 Times are Asia/Taipei.",
     ]
-    return to_xlsx([main, months, windows, reasons], notes)
+    return [main, months, windows, reasons], notes
 
 
-def self_evaluation_pdf(conn, year: int, unit: str, min_n: int, office: str, render_html) -> bytes:
-    """render_html(template, **context) -> str (the admin pages' Jinja2 environment)."""
+def self_evaluation_pdf(conn, year: int, unit: str, min_n: int, office: str, render_html, **extra) -> bytes:
+    """render_html(template, **context) -> str (the admin pages' Jinja2 environment); ``extra``: the
+    items part (admin/evaluation_files.py)."""
     from weasyprint import HTML  # heavy (Pango, fonts): loaded only when a PDF is asked for
 
     cur, prev = self_evaluation(conn, year, unit, min_n)
@@ -472,5 +479,6 @@ def self_evaluation_pdf(conn, year: int, unit: str, min_n: int, office: str, ren
         note=significance_note(cur, prev),
         trend_svg=charts.trend_svg(cur.dash.trend, width=680, height=220),
         levels_svg=charts.levels_svg(cur.dash.total, cur.dash.max_level, width=680),
+        **extra,
     )
     return HTML(string=html).write_pdf()

@@ -23,10 +23,11 @@ from server_sync.collector.admin.routes import (
     login,
     self_evaluation,
     settings,
+    targets,
     uploads,
 )
 
-AREAS = (login, dashboard, exports, alerts, fleet, settings, self_evaluation, uploads, courtesy)
+AREAS = (login, dashboard, exports, alerts, fleet, settings, self_evaluation, uploads, courtesy, targets)
 
 
 def install(app: FastAPI, db_path: Path, *, with_api_docs: bool = False) -> None:
@@ -37,6 +38,8 @@ def install(app: FastAPI, db_path: Path, *, with_api_docs: bool = False) -> None
     app.mount("/admin/static", StaticFiles(packages=[(PACKAGE, "static")]), name="admin-static")
     for area in AREAS:
         app.include_router(area.router, prefix="/admin", include_in_schema=False)
+    # The year's published targets: no login, for the office's website (routes/targets.py).
+    app.include_router(targets.public, include_in_schema=False)
     if with_api_docs:
         app.include_router(api_docs.router, prefix="/admin", include_in_schema=False)
     # Starlette types a handler as taking any Exception, not the class it is registered for.

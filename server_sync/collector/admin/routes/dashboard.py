@@ -13,6 +13,7 @@ from server_sync.collector.admin import charts
 from server_sync.collector.admin import queries as q
 from server_sync.collector.admin.deps import ApiSession, PageSession, render
 from server_sync.collector.admin.filters import parse_filter
+from server_sync.collector.admin.routes import targets
 from server_sync.collector.deps import Readers
 
 router = APIRouter()
@@ -25,6 +26,7 @@ def dashboard_page(request: Request, s: PageSession, readers: Readers):
     with readers.connection() as conn:
         min_n = options.get(conn, "report.min_n")
         d, choices = q.dashboard(conn, f, min_n), q.choices(conn)
+        targets_year, target_rows, targets_default = targets.dashboard_rows(conn, f, min_n)
         open_alerts = alerts_mod.list_alerts(conn, open_only=True, limit=20)
     return render(
         "dashboard.html",
@@ -35,6 +37,9 @@ def dashboard_page(request: Request, s: PageSession, readers: Readers):
         error=error,
         choices=choices,
         open_alerts=open_alerts,
+        targets_year=targets_year,
+        target_rows=target_rows,
+        targets_default=targets_default,
         qs=urlencode(f.query()),
         levels_svg=charts.levels_svg(d.total, d.max_level, width=760),
         trend_svg=charts.trend_svg(d.trend),

@@ -1,4 +1,4 @@
-"""Tables as CSV or XLSX files: the dashboard's, the fleet, the alerts and (managers only) the audit log."""
+"""Tables as CSV, XLSX or ODS files: the dashboard's, the fleet, the alerts and (managers only) the audit log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from server_sync.collector import alerts as alerts_mod
-from server_sync.collector import options
+from server_sync.collector import odf, options
 from server_sync.collector.admin import accounts, exports
 from server_sync.collector.admin import queries as q
 from server_sync.collector.admin.deps import FORBIDDEN_ROLE, ApiSession
@@ -44,14 +44,16 @@ def tables_for(request: Request, s, readers, name: str) -> list[exports.Table]:
 
 @router.get("/export/{name}.{ext}")
 def export(request: Request, name: str, ext: str, s: ApiSession, readers: Readers):
-    if ext not in ("csv", "xlsx"):
-        raise HTTPException(404, "格式須為 csv 或 xlsx / format must be csv or xlsx")
+    if ext not in ("csv", "xlsx", "ods"):
+        raise HTTPException(404, "格式須為 csv、xlsx 或 ods / format must be csv, xlsx or ods")
     tables = tables_for(request, s, readers, name)
     stamp = date.today().isoformat()
     if ext == "csv":
         if len(tables) != 1:
-            raise HTTPException(404, "CSV 一次一張表 / CSV holds one table: use .xlsx for all")
+            raise HTTPException(404, "CSV 一次一張表 / CSV holds one table: use .xlsx or .ods for all")
         body, mime = exports.to_csv(tables[0]), "text/csv; charset=utf-8"
+    elif ext == "ods":
+        body, mime = exports.to_ods(tables), odf.ODS_MIME
     else:
         body = exports.to_xlsx(tables)
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
