@@ -1,11 +1,6 @@
-"""Counter kiosk: what runs on the Raspberry Pi at a service window."""
+"""Counter kiosk: what runs on the Raspberry Pi at a service window.
+
+The version is in kiosk/version.py: reading it costs an import the touchscreen does not need.
+"""
 
 from __future__ import annotations
-
-from importlib import metadata
-
-# The version is written once, in pyproject.toml; an install (editable too) records it.
-try:
-    __version__ = metadata.version("counter-kiosk")
-except metadata.PackageNotFoundError:  # a bare checkout on sys.path, never installed
-    __version__ = "0+unknown"

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 
-from kiosk import __version__
 from kiosk.config import ConfigError, asset_path, default_data_dir, load
 from server_sync.extras import require as require_extra
 
@@ -61,7 +60,7 @@ def _store_or_exit(func):
 
 
 @click.group()
-@click.version_option(__version__, prog_name="kiosk")
+@click.version_option(package_name="counter-kiosk", prog_name="kiosk")  # read only when asked: kiosk/version.py
 def main():
     """Service-counter kiosk 服務櫃台評分機: satisfaction buttons and touchscreen."""
     require_extra("kiosk")  # before any command imports Kivy or gpiozero
@@ -243,7 +242,7 @@ def sync(config_path, data_dir, once):
 
     from kiosk.outbox import sync_client
     from kiosk.store import Store
-    from server_sync.client import SyncWorker
+    from server_sync.client.worker import SyncWorker
 
     config = _load(config_path)
     data_dir = data_dir or default_data_dir(demo=False)

@@ -29,8 +29,8 @@ from pathlib import Path
 
 from kiosk import estimate
 from kiosk.directory import bundled_path
-from kiosk.outbox import read_services
 from kiosk.store import Store, StoreUnavailable
+from kiosk.sync_state import read_services
 from server_sync.wire.directory import EMPTY, PRIORITY_SERIES, Directory, DirectoryError, Service, load_file, parse_json
 from server_sync.wire.events import Event
 from server_sync.wire.tz import OFFICE_TZ

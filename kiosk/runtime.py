@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.buttons import RatingButtons
 from kiosk.config import Config
 from kiosk.flow import Flow
-from kiosk.outbox import StatusReader, sync_worker
 from kiosk.queue import CallOutcome, LocalDirectory, Queue
 from kiosk.ratings import RatingRecorder
 from kiosk.store import Store, StoreUnavailable
+from kiosk.sync_state import StatusReader
 from server_sync.client.status import status_line
-from server_sync.client.worker import SyncWorker
+
+if TYPE_CHECKING:  # the type only: the module brings requests, imported when sync starts
+    from server_sync.client.worker import SyncWorker
 
 
 def make_flow(config: Config) -> Flow:
@@ -116,6 +119,10 @@ class Kiosk:
         """Start the background sync thread if a collector is configured."""
         if not self.config["sync.url"] or self._sync is not None:
             return
+        # Deferred on purpose, not to dodge a cycle (kiosk.outbox never imports this module):
+        # only a kiosk with a collector configured loads requests, urllib3 and ssl, and only now.
+        from kiosk.outbox import sync_worker
+
         # Its own SQLite connection and HTTP session: the UI never waits for the network.
         self._sync = sync_worker(self.config, self.store.data_dir, clock=self.store.clock)
         self._sync.start()

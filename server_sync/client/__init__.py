@@ -14,12 +14,10 @@ Modules:
     services the service directory, pulled by ETag
     cases    case-status changes, pulled by revision
     status   the status line and the `kiosk doctor` summary
+
+Import the module you need (``server_sync.client.worker``, ``.push`` …): this
+package imports none of them, so the light ones (cleartext, status, outbox) do
+not bring requests, urllib3 and ssl into a kiosk whose sync is off.
 """
 
 from __future__ import annotations
-
-from server_sync.client.errors import SyncError
-from server_sync.client.push import RoundResult, SyncClient
-from server_sync.client.worker import Backoff, SyncWorker
-
-__all__ = ["Backoff", "RoundResult", "SyncClient", "SyncError", "SyncWorker"]

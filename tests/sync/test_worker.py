@@ -12,7 +12,7 @@ from synchelp import KIOSK_ID, Collector, fill, free_port, kiosk_ids, sync_confi
 from kiosk.clock import SimulatedClock
 from kiosk.outbox import StatusReader, sync_client
 from kiosk.runtime import Kiosk
-from server_sync.client import Backoff, SyncWorker
+from server_sync.client.worker import Backoff, SyncWorker
 from server_sync.client.session import make_retry
 
 
