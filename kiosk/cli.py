@@ -230,6 +230,50 @@ def doctor(config_path, data_dir, demo):
 @main.command()
 @common_options
 @click.option(
+    "--port", type=click.IntRange(0, 65535), help="Listen on this port instead of [queue] listen's (0: any free one)."
+)
+@_store_or_exit
+def host(config_path, data_dir, port):
+    """Hold the office's queue for every window ([queue] role = "host"): the windows' API, /display, /t/<ticket>."""
+    require_extra("host")
+    from kiosk.office.serve import serve
+
+    config = _load(config_path)
+    serve(config, data_dir or default_data_dir(demo=False), port=port)
+
+
+@main.command("host-add-device")
+@common_options
+@click.argument("name")
+@click.option("--window", default="", help="The window it calls for; leave out for the entrance kiosk (tickets only).")
+@_store_or_exit
+def host_add_device(config_path, data_dir, name, window):
+    """Let a window (or the entrance) kiosk work the office's queue: prints its token once, for [queue] host_token."""
+    from kiosk.office.devices import DeviceError, add, ensure_table
+    from kiosk.office.hub import host_data_dir
+    from kiosk.store import Store
+
+    config = _load(config_path)
+    store = Store(host_data_dir(data_dir or default_data_dir(demo=False)), kiosk_id=config.kiosk_id)
+    conn = store.side_connection()
+    try:
+        ensure_table(conn)
+        token = add(conn, name, window)
+    except DeviceError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        conn.close()
+        store.close()
+    click.echo(token)
+    click.echo(
+        f"已加入 {name}（{window + ' 號窗口' if window else '入口取號機'}）/ added {name}; put the token above in its [queue] host_token",
+        err=True,
+    )
+
+
+@main.command()
+@common_options
+@click.option(
     "--once",
     is_flag=True,
     help="One full round (push everything pending, pull settings), then exit: "

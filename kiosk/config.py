@@ -197,6 +197,31 @@ SETTINGS: list[Setting] = [
     ),
     Setting("queue.speak", bool, False, "Also speak each called number through espeak-ng, where installed."),
     Setting(
+        "queue.role",
+        str,
+        "local",
+        "local: this window's own queue; host: this device holds the office's queue for every window (`kiosk host`); window: tickets and calls go through the host at queue.host.",
+    ),
+    Setting("queue.host", str, "", "The office's queue host (role window), e.g. http://192.168.1.10:8480/."),
+    Setting(
+        "queue.host_token",
+        str,
+        "",
+        "This device's token at the queue host, from `kiosk host-add-device` (or the KIOSK_HOST_TOKEN environment variable).",
+    ),
+    Setting(
+        "queue.listen",
+        str,
+        "0.0.0.0:8480",
+        "Where the queue host listens (role host): address:port on the office LAN; the wall display is /display.",
+    ),
+    Setting(
+        "queue.entrance",
+        bool,
+        False,
+        "The entrance ticket kiosk: the home screen is the directory and 取號 for every service in the office, no rating buttons.",
+    ),
+    Setting(
         "audio.prompts",
         bool,
         False,
@@ -232,6 +257,8 @@ SETTINGS: list[Setting] = [
     ),
 ]
 
+# Who holds the queue (docs/queue.md "One queue for the office").
+QUEUE_ROLES = ("local", "host", "window")
 # Spoken languages (kiosk.voice): 華語, 台語, 客語, as ISO 639-3 codes.
 AUDIO_LANGUAGES = ("cmn", "nan", "hak")
 
@@ -373,6 +400,19 @@ def validate(raw: dict[str, Any], path: Path | None = None) -> Config:
     for key in ("buttons.repeat_window", "buttons.bounce_time"):
         if values[key] < 0:
             raise ConfigError(path, key, f"expected 0 or more seconds, got {values[key]}")
+    if values["queue.role"] not in QUEUE_ROLES:
+        raise ConfigError(path, "queue.role", f"expected one of {', '.join(QUEUE_ROLES)}, got {values['queue.role']!r}")
+    values["queue.host_token"] = os.environ.get("KIOSK_HOST_TOKEN") or values["queue.host_token"]
+    if values["queue.role"] == "window":
+        if not values["queue.host"].startswith(("http://", "https://")):
+            raise ConfigError(
+                path, "queue.host", f"role window needs the host's http:// address, got {values['queue.host']!r}"
+            )
+        if not values["queue.host_token"]:
+            raise ConfigError(path, "queue.host_token", "role window needs this device's token (kiosk host-add-device)")
+    listen_host, _, listen_port = values["queue.listen"].rpartition(":")
+    if not listen_host or not listen_port.isdigit() or not 0 <= int(listen_port) < 65536:  # 0: any free port
+        raise ConfigError(path, "queue.listen", f"expected address:port, got {values['queue.listen']!r}")
     if values["audio.language"] not in AUDIO_LANGUAGES:
         raise ConfigError(
             path, "audio.language", f"expected one of {', '.join(AUDIO_LANGUAGES)}, got {values['audio.language']!r}"

@@ -190,6 +190,7 @@ class Queue:
         self.serving: dict[str, Ticket] = {}  # window -> the ticket it called last and has not finished
         self.last_served: dict[str, Ticket] = {}  # window -> its last ticket served, for a late rating
         self.presses: dict[str, Event] = {}  # idempotency key of a window's press -> the event it stored
+        self.last_event: Event | None = None  # the latest one stored (the host announces calls from it)
         self.counters: dict[str, int] = {}
         self._last_next: dict[str, float] = {}
         self._served_mono: dict[str, tuple[float, str, datetime]] = {}  # when last_served[window] was
@@ -319,6 +320,7 @@ class Queue:
     def _append(self, type_: str, ticket: Ticket | None, detail: dict, *, window: str | None = None) -> Event:
         event = self.store.append(type_, ref=ticket.issued_id if ticket else None, detail=detail, window=window)
         self._apply(event)
+        self.last_event = event
         return event
 
     # -- reading -----------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""One queue for a whole office: the queue host, its wall display and phone page, and the window kiosks' client."""
