@@ -16,8 +16,12 @@ from gpiozero import LED, Button
 from kiosk.config import Level
 from kiosk.ratings import PressOutcome, RatingRecorder
 from kiosk.store import StoreUnavailable
+from server_sync.wire.events import BUTTON_RELEASED, BUTTON_STUCK
 
 log = logging.getLogger(__name__)
+# A press held this long is no visitor's: a stuck or taped button (docs/admin.md "Tamper and
+# health alerts"); the kiosk records button_stuck, and button_released when it lets go.
+STUCK_SECONDS = 30.0
 
 
 class PressFailed:
@@ -88,6 +92,7 @@ class RatingButtons:
     next_pin: the staff "next" button's pin, or None.
     on_next: called when the staff "next" button is pressed.
     pin_factory: gpiozero pin factory; None means gpiozero's default.
+    stuck_seconds: a button held this long is recorded as stuck (and as released when it lets go).
     """
 
     def __init__(
@@ -102,6 +107,7 @@ class RatingButtons:
         next_pin=None,
         on_next: Callable[[], None] = lambda: None,
         pin_factory=None,
+        stuck_seconds: float = STUCK_SECONDS,
     ):
         self.recorder = recorder
         self.listener = listener
@@ -112,10 +118,13 @@ class RatingButtons:
         self.leds: dict[int, LED] = {}
         self._last_edge: dict[int, float] = {}
         self._led_timer = _LedTimer()
+        self._stuck: set[int] = set()
         kw = {"pin_factory": pin_factory} if pin_factory is not None else {}
         for level in levels:
-            button = Button(level.pin, pull_up=pull_up, bounce_time=bounce_time or None, **kw)
+            button = Button(level.pin, pull_up=pull_up, bounce_time=bounce_time or None, hold_time=stuck_seconds, **kw)
             button.when_pressed = lambda _dev=None, n=level.number: self._pressed(n)
+            button.when_held = lambda _dev=None, n=level.number: self._held(n, stuck_seconds)
+            button.when_released = lambda _dev=None, n=level.number: self._released(n)
             self.buttons[level.number] = button
             if level.led is not None:
                 self.leds[level.number] = LED(level.led, **kw)
@@ -144,6 +153,22 @@ class RatingButtons:
             # Lit before the listener hears of the press; turned off led_seconds later.
             self._led_timer.light(self.leds[level], self.led_seconds)
         self.listener(outcome)
+
+    def _held(self, level: int, seconds: float) -> None:
+        self._stuck.add(level)
+        log.warning("Level %s button held for %.0f s: recorded as stuck", level, seconds)
+        self._record_state(BUTTON_STUCK, level, {"held_seconds": seconds})
+
+    def _released(self, level: int) -> None:
+        if level in self._stuck:
+            self._stuck.discard(level)
+            self._record_state(BUTTON_RELEASED, level, None)
+
+    def _record_state(self, type_: str, level: int, detail: dict | None) -> None:
+        try:
+            self.recorder.store.append(type_, level=level, detail=detail)
+        except StoreUnavailable as exc:  # the notice is the press path's; a lost state event is only logged
+            log.error("%s of level %s not stored: %s", type_, level, exc)
 
     def close(self) -> None:
         self._led_timer.close()

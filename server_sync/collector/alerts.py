@@ -42,6 +42,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -51,16 +52,20 @@ import requests
 from server_sync.collector import db as dbmod
 from server_sync.collector import options
 from server_sync.collector.stats import is_unhappy
+from server_sync.collector.tamper import data as tamper_data
+from server_sync.collector.tamper import rules as tamper_rules
 
 log = logging.getLogger(__name__)
 OFFICE_TZ = ZoneInfo("Asia/Taipei")
-KINDS = ("level", "window_unhappy", "silent")
+KINDS = ("level", "window_unhappy", "silent", *tamper_rules.KINDS)
 CHANNELS = ("webhook", "email")
 KIND_LABELS = {
     "level": "單筆評分 single rating",
     "window_unhappy": "窗口短時間不滿意 unhappy window",
     "silent": "機台未連線 silent kiosk",
+    **tamper_rules.KIND_LABELS,
 }
+TAMPER_CHECK_SECONDS = 900.0  # the statistical tamper checks read weeks of rollups: every 15 minutes is enough
 SMTP_PASSWORD_ENV = "KIOSK_COLLECTOR_SMTP_PASSWORD"
 WEBHOOK_SECRET_ENV = "KIOSK_COLLECTOR_WEBHOOK_SECRET"
 MAX_RETRY_DELAY = 3600.0
@@ -87,6 +92,11 @@ def check_params(kind: str, params: dict) -> dict:
         raise RuleError(f"規則種類錯誤 rule kind must be one of {', '.join(KINDS)}")
     if not isinstance(params, dict):
         raise RuleError("參數須為 JSON 物件 params must be a JSON object")
+    if kind in tamper_rules.KINDS:
+        try:
+            return tamper_rules.check_params(kind, params)
+        except tamper_rules.ParamError as exc:
+            raise RuleError(str(exc)) from None
 
     def number(key, default, lo, hi, integer=False):
         v = params.get(key, default)
@@ -425,6 +435,48 @@ def check_silent(conn, *, now: float | None = None) -> int:
     return raised
 
 
+def check_tamper(
+    conn, *, now: float | None = None, statistics: bool = True, lock: AbstractContextManager | None = None
+) -> int:
+    """Raise the tamper and health rules' alerts (tamper/): stuck buttons reported since the last
+    call always, the statistical checks when ``statistics``; the alerts raised."""
+    now = time.time() if now is None else now
+    active = [
+        r
+        for r in rules(conn, enabled_only=True)
+        if r["kind"] in tamper_rules.KINDS and (statistics or r["kind"] == tamper_rules.STUCK)
+    ]
+    stuck = tamper_data.stuck_range(conn)
+    found = [(rule, f) for rule in active for f in tamper_data.findings(conn, rule, now, stuck)]
+    raised = 0
+    with lock or nullcontext():
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for rule, f in found:
+                if rule["unit"] and f.unit != rule["unit"]:
+                    continue
+                alert_id = raise_alert(
+                    conn,
+                    rule,
+                    f"r{rule['id']}:{f.cause}",
+                    f.summary,
+                    unit=f.unit,
+                    window=f.window,
+                    kiosk=f.kiosk,
+                    event_time=office_time(now),
+                    detail=f.detail,
+                    now=now,
+                )
+                raised += alert_id is not None
+            conn.execute("INSERT OR REPLACE INTO admin_meta VALUES ('tamper_pk', ?)", [str(stuck[1])])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return raised
+
+
 # -- delivery ------------------------------------------------------------------------
 
 
@@ -555,6 +607,7 @@ class AlertWorker:
     def _run(self) -> None:
         conn = None
         last_silent = 0.0
+        last_tamper = -TAMPER_CHECK_SECONDS  # the first round checks at once
         while not self._stop.is_set():
             poll = 5.0
             try:
@@ -565,6 +618,9 @@ class AlertWorker:
                 if time.monotonic() - last_silent >= min(self._silent_every, poll * 6):
                     check_silent(conn, now=self.clock())
                     last_silent = time.monotonic()
+                statistics = time.monotonic() - last_tamper >= TAMPER_CHECK_SECONDS
+                check_tamper(conn, now=self.clock(), statistics=statistics)
+                last_tamper = time.monotonic() if statistics else last_tamper
                 deliver_due(conn, now=self.clock())
             except Exception:
                 log.exception("alert worker step failed; retrying")

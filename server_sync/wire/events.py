@@ -16,6 +16,10 @@ TICKET_NO_SHOW = "ticket_no_show"
 # A window sent its visitor on to another service: same number, a new line (``service``, ``from_service``).
 TICKET_TRANSFERRED = "ticket_transferred"
 CASE_LOOKUP = "case_lookup"  # one try on the 案件查詢 screen; ``result`` in detail (docs/cases.md)
+# A rating button held far longer than a press (stuck or taped): ``level`` the button, ``held_seconds``
+# in detail; button_released when it lets go. The collector alerts on them (collector/tamper/).
+BUTTON_STUCK = "button_stuck"
+BUTTON_RELEASED = "button_released"
 # All a case_lookup carries besides the common fields: never the case number (older kiosks sent
 # ``case_no``; the collector drops it at ingest) nor the code.
 CASE_LOOKUP_FIELDS = ("result", "source")
@@ -31,6 +35,8 @@ TYPES = frozenset(
         TICKET_NO_SHOW,
         TICKET_TRANSFERRED,
         CASE_LOOKUP,
+        BUTTON_STUCK,
+        BUTTON_RELEASED,
     )
 )
 
