@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import segno
-
 
 @dataclass(frozen=True)
 class TicketFacts:
@@ -46,6 +44,10 @@ def ticket_text(facts: TicketFacts, link: str | None = None) -> str:
 
 def modules(text: str) -> list[list[bool]]:
     """The code's dark (True) and light modules, row by row, without the quiet zone."""
+    # Imported here on purpose, not to dodge a cycle: segno's writers bring xml.sax and with it
+    # urllib.request, http.client, ssl and email, which the kiosk's start needs none of.
+    import segno
+
     # UTF-8 in byte mode: segno would otherwise pick Kanji mode (Shift JIS) for Han
     # characters, which phones show as the wrong characters.
     code = segno.make(text, encoding="utf-8", error="m")
