@@ -33,18 +33,22 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk import i18n
-from kiosk.buttons import PressFailed, press_mock_pin
+from kiosk.buttons import PressFailed
 from kiosk.config import Config
+from kiosk.face_taps import FaceTaps
+from kiosk.flow import TASK_SCREENS
 from kiosk.runtime import Kiosk, make_flow
 from kiosk.screen_power import ScreenPower, parse_hours
 from kiosk.store import StoreUnavailable
 from kiosk.ui import queue_screens, widgets
+from kiosk.ui.demo_keys import DemoKeys
 from kiosk.ui.lookup_screens import CaseResultScreen, LookupScreen  # 案件查詢 (kiosk/lookup.py)
+from kiosk.ui.overlays import Overlays  # banners and the timeout warning over a screen
 from kiosk.ui.process_age import process_age
 from kiosk.ui.screen import KioskScreen
 from kiosk.ui.sleep import SleepOverlay
@@ -57,12 +61,16 @@ KV_FILES = ("home.kv", "thanks.kv", "reasons.kv", "notice.kv", "lookup.kv", "cas
 TICK_SECONDS = 0.2
 STATUS_SECONDS = 5.0
 SCREEN_POWER_SECONDS = 10.0  # office hours change by the minute; no need to look more often
-# Kivy key codes of the digit keys 1-9 and of the keypad's 1-9.
-DIGIT_KEYS = {**{48 + n: n for n in range(1, 10)}, **{256 + n: n for n in range(1, 10)}}
 
 
 class HomeScreen(KioskScreen):
     hint_glow = NumericProperty(0.0)
+    recent = NumericProperty(0)  # tickets 我的號碼 can recall (issued here in the last hour)
+
+    def on_pre_enter(self, *_):
+        ui = getattr(App.get_running_app(), "queue_ui", None)
+        self.recent = len(ui.recent()) if ui is not None else 0
+        super().on_pre_enter()
 
     def nudge_hint(self, *_):
         """A visitor tapped a rating tile: point them to the physical buttons."""
@@ -70,6 +78,11 @@ class HomeScreen(KioskScreen):
         Animation.cancel_all(self, "hint_glow")
         pulse = Animation(hint_glow=1.0, duration=0.15) + Animation(hint_glow=0.0, duration=0.5)
         (pulse + pulse + Animation(hint_glow=1.0, duration=0.15) + Animation(hint_glow=0.0, duration=1.2)).start(self)
+
+    def tile_tapped(self, tile):
+        """A face tapped: a rating where ``buttons.touch_faces`` is on, else a pointer to the buttons."""
+        if not App.get_running_app().tap_face(tile.level.number):
+            self.nudge_hint()
 
     def build_levels(self, levels):
         row = self.ids.levels
@@ -84,7 +97,7 @@ class HomeScreen(KioskScreen):
                 colour=widgets.level_colour(level.number, len(levels)),
                 mood=widgets.level_mood(level.number, len(levels)),
             )
-            tile.bind(on_tapped=self.nudge_hint)
+            tile.bind(on_tapped=self.tile_tapped)
             row.add_widget(tile)
 
 
@@ -131,6 +144,8 @@ class KioskApp(App):
     notice_en = StringProperty("")
     notice_key = StringProperty("notice_title")  # which thing could not be recorded
     countdown = NumericProperty(1.0)
+    rated_level = NumericProperty(0)  # the level the thank-you names; 0 after a reason
+    touch_faces = BooleanProperty(False)  # [buttons] touch_faces: a tapped face rates
 
     def __init__(self, kiosk_config: Config, data_dir, *, demo: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -149,6 +164,9 @@ class KioskApp(App):
         self._log_layout = os.environ.get("KIOSK_LOG_LAYOUT") == "1"
         self._status_failed = False
         self._countdown_anim: Animation | None = None
+        self.touch_faces = bool(kiosk_config["buttons.touch_faces"])
+        self.face_taps: FaceTaps | None = None  # once the kiosk is built
+        self.demo_keys = DemoKeys(lambda: self.kiosk) if demo else None
 
     # -- texts used by the .kv files ------------------------------------------
     def tr(self, key: str, lang: str, **fields) -> str:
@@ -156,6 +174,13 @@ class KioskApp(App):
 
     def label(self, item, lang: str) -> str:
         return i18n.label(item, lang)
+
+    def level_label(self, number: int | None, lang: str) -> str:
+        """A rating level's configured name (非常滿意 Very satisfied …); "" for none."""
+        for level in self.kiosk_config.levels:
+            if level.number == number:
+                return i18n.label(level, lang)
+        return ""
 
     def office(self, lang: str) -> str:
         return self.kiosk_config["kiosk.office_en" if lang == "en" else "kiosk.office"]
@@ -204,6 +229,10 @@ class KioskApp(App):
             must_open=False,
             on_call=self.queue_ui.on_call,
         )
+        self.face_taps = FaceTaps(
+            self.kiosk.recorder, self._listener, enabled=bool(self.kiosk_config["buttons.touch_faces"])
+        )
+        self.overlays = Overlays(self)
         if self.kiosk.store.open_error is not None:
             log.error(
                 "Data file not available at start-up; presses will show a notice until it is: %s",
@@ -290,7 +319,9 @@ class KioskApp(App):
         else:
             log.info("press: level %s %s", outcome.level, "counted" if outcome.counted else "misuse")
             before = self.flow.screen
-            if self.flow.rated(outcome.event, now) == "thanks":
+            if self.flow.rated(outcome.event, now) in ("thanks", "reasons") and before not in TASK_SCREENS:
+                self.rated_level = self.flow.rated_level or 0
+            if self.flow.screen == "thanks" and before not in TASK_SCREENS:
                 self.thanks_key = "thanks_title"
                 if before == "thanks":
                     self._start_countdown()
@@ -299,6 +330,19 @@ class KioskApp(App):
     def touched(self) -> None:
         self.screen_power.wake(self.now())
         self.flow.touched(self.now())
+
+    def tap_face(self, level: int) -> bool:
+        """A tapped face: recorded like its button (off this thread) when touch_faces is on."""
+        if self.face_taps is None or not self.face_taps.enabled:
+            return False
+        log.info("face tapped: level %s", level)
+        threading.Thread(target=self.face_taps.tap, args=(level,), name=f"face-tap-{level}", daemon=True).start()
+        return True
+
+    def extend(self) -> None:
+        """需要更多時間嗎？ answered: the screen's time starts again."""
+        self.touched()
+        self._show()
 
     def open_entry(self, name: str) -> None:
         self.flow.open(name, self.now())
@@ -329,11 +373,12 @@ class KioskApp(App):
             log.error("Reason %s not stored: %s", reason.code, exc)
             self.notice_zh, self.notice_en = exc.zh, exc.en
             self.notice_key = "notice_reason_title"  # the rating itself is stored
-            self.flow.press_failed(exc.zh, exc.en, now)
+            self.flow.store_failed(exc.zh, exc.en, now)
         else:
             log.info("reason: %s", reason.code)
             self.thanks_key = "reason_thanks"
             self.flow.reason_chosen(now)
+            self.rated_level = 0
         self._show()
 
     def skip(self) -> None:
@@ -358,21 +403,7 @@ class KioskApp(App):
 
     def _on_key_down(self, _window, key, _scancode, _codepoint, modifiers):
         """Demo: keys 1-5 press the mock buttons through gpiozero, as a visitor would; N the staff "next" button."""
-        if key == ord("n") and not modifiers and self.kiosk is not None and self.kiosk.buttons.next_button:
-            threading.Thread(
-                target=press_mock_pin, args=(self.kiosk.buttons.next_button,), name="demo-press-next", daemon=True
-            ).start()
-            return True
-        number = DIGIT_KEYS.get(key)
-        if number is None or (modifiers and set(modifiers) - {"numlock", "capslock"}):
-            return False
-        button = self.kiosk.buttons.buttons.get(number) if self.kiosk else None
-        if button is None:
-            return False
-        # Off the main thread, like real GPIO edges: the press is stored there and
-        # the outcome comes back through the listener.
-        threading.Thread(target=press_mock_pin, args=(button,), name=f"demo-press-{number}", daemon=True).start()
-        return True
+        return self.demo_keys is not None and self.demo_keys.press(key, modifiers)
 
     # -- showing ------------------------------------------------------------------
     def _show(self) -> None:
@@ -384,6 +415,7 @@ class KioskApp(App):
             self.lang = flow.lang
             self._refresh_status()
             log.info("language: %s", flow.lang)
+            self.overlays.refresh_language()
             self._announce(flow.screen)
         if flow.screen != self.sm.current:
             if flow.screen == "notice" and flow.notice:
@@ -393,6 +425,7 @@ class KioskApp(App):
             if flow.screen == "thanks":
                 self._start_countdown()
             self._announce(flow.screen)
+        self.overlays.sync(flow, self.now())
 
     def _start_countdown(self) -> None:
         if self._countdown_anim is not None:

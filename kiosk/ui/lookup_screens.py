@@ -116,7 +116,14 @@ class LookupScreen(KioskScreen):
     def _on_key_down(self, _window, key, _scancode, codepoint, modifiers):
         if self.manager is None or self.manager.current != self.name:
             return False
-        App.get_running_app().touched()
+        app = App.get_running_app()
+        app.touched()
+        if app.demo_keys is not None:  # demo: a key on its own presses a button, the scanner's burst types
+            return app.demo_keys.feed(key, codepoint, modifiers, self._typed)
+        return self._typed(key, codepoint, modifiers)
+
+    def _typed(self, key, codepoint, modifiers) -> bool:
+        """A key typed into the fields (the scanner's, or a keyboard's)."""
         if key in ENTER_KEYS:
             self.enter()
             return True

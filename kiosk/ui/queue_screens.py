@@ -27,19 +27,22 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
 from kiosk import estimate
 from kiosk.chime import CHIME_PATH, speak
+from kiosk.flow import TAKE_GUARD
 from kiosk.fonts import find_cjk_font
 from kiosk.i18n import text
 from kiosk.printer import PrinterSpec, TicketPrint, parse_spec, print_ticket
 from kiosk.queue import QueueRefused
 from kiosk.staffpin import StaffPinGuard
 from kiosk.store import StoreUnavailable
+from kiosk.ticket_qr import TicketFacts, TicketQR, modules
 from kiosk.ui import widgets
+from kiosk.ui.qr_view import QRView  # noqa: F401  (ticket.kv draws the code with it)
 from kiosk.ui.screen import KioskScreen
 from server_sync.wire.directory import EMPTY
 from server_sync.wire.tz import OFFICE_TZ
@@ -102,9 +105,33 @@ class GuidanceScreen(KioskScreen):
 
 
 class TicketScreen(KioskScreen):
+    """A ticket just taken, or recalled from 我的號碼 (``recalled``: the others of the last hour)."""
+
     ticket = ObjectProperty(None, allownone=True)
     print_key = StringProperty("no_printer")
     window = StringProperty("")
+    issued = StringProperty("")  # HH:MM, office time
+    qr = ListProperty([])  # the code's modules, shown where nothing is printed
+    ready = BooleanProperty(True)  # False in the first TAKE_GUARD s: a second tap on 取號 does nothing
+    recalled = ListProperty([])
+
+    def show(self, ticket, qr_text: str, print_key: str) -> None:
+        self.ticket, self.print_key = ticket, print_key
+        self.issued = ticket.issued_at.astimezone(OFFICE_TZ).strftime("%H:%M")
+        self.qr = modules(qr_text)
+        self.ready = False
+        Clock.schedule_once(self._ready, TAKE_GUARD)
+
+    def _ready(self, _dt) -> None:
+        self.ready = True
+        App.get_running_app()._announce(self.name)  # its layout now has the back button
+
+    def earlier(self) -> None:
+        """前一張: the next older ticket of the last hour (round again after the oldest)."""
+        if len(self.recalled) < 2 or self.ticket not in self.recalled:
+            return
+        i = (self.recalled.index(self.ticket) + 1) % len(self.recalled)
+        App.get_running_app().queue_ui.show_ticket(self.recalled[i], recalled=list(self.recalled))
 
 
 class CallingScreen(KioskScreen):
@@ -151,6 +178,7 @@ class QueueUI:
         self._lock_tick = None
         # (number, perf_counter at the press) of a ticket not yet on screen
         self._ticket_pending: tuple[str, float] | None = None
+        self.qr = TicketQR()  # issue 13's queue host plugs its /t/<token> link in here
         Window.bind(on_flip=self._on_flip)
 
     def band(self, key: str, lang: str) -> str:
@@ -228,19 +256,54 @@ class QueueUI:
             log.error("ticket not stored: %s", exc)
             self.app.notice_zh, self.app.notice_en = exc.zh, exc.en
             self.app.notice_key = "notice_ticket_title"
-            self.app.flow.press_failed(exc.zh, exc.en, self.app.now())
+            self.app.flow.store_failed(exc.zh, exc.en, self.app.now())
             self.app._show()
             return
         log.info("ticket: %s stored", ticket.number)  # durably: Store.append returned
-        shown = self.app.sm.get_screen("ticket")
-        shown.window = str(self.app.kiosk_config["kiosk.window"])
-        shown.ticket = ticket
-        shown.print_key = "printing" if self.printer else "no_printer"
         self._ticket_pending = (ticket.number, t0)
-        self.app.flow.queue_screen("ticket", self.app.now())
-        self.app._show()
+        self.show_ticket(ticket, print_key="printing" if self.printer else "no_printer")
         if self.printer is not None:
             threading.Thread(target=self._print, args=(self.printer, ticket), name="kiosk-print", daemon=True).start()
+
+    def facts(self, ticket) -> TicketFacts:
+        cfg = self.app.kiosk_config
+        return TicketFacts(
+            number=ticket.number,
+            issued_at=ticket.issued_at.astimezone(OFFICE_TZ),
+            service=ticket.name,
+            service_en=ticket.name_en,
+            office=cfg["kiosk.office"],
+            office_en=cfg["kiosk.office_en"],
+            window=str(cfg["kiosk.window"]),
+            priority=ticket.priority,
+        )
+
+    def show_ticket(self, ticket, *, print_key: str = "no_printer", recalled: list | None = None) -> None:
+        """The ticket screen for ``ticket`` (just stored, or recalled from 我的號碼)."""
+        shown = self.app.sm.get_screen("ticket")
+        shown.window = str(self.app.kiosk_config["kiosk.window"])
+        shown.recalled = recalled or []
+        shown.show(ticket, self.qr.text(self.facts(ticket)), print_key)
+        self.app.flow.queue_screen("ticket", self.app.now())
+        self.app._show()
+        self.app._announce("ticket")
+
+    def recent(self) -> list:
+        """Tickets issued here in the last hour and not yet served (我的號碼)."""
+        if self.queue is None:
+            return []
+        try:
+            return self.queue.recent()
+        except StoreUnavailable:
+            return []
+
+    def recall(self) -> None:
+        """我的號碼 on the home screen: the newest ticket of the last hour, the others a tap away."""
+        tickets = self.recent()
+        if not tickets or self.app.flow.screen != "home":
+            return
+        log.info("recall: %s (%d in the last hour)", tickets[0].number, len(tickets))
+        self.show_ticket(tickets[0], recalled=tickets)
 
     def _print(self, printer: PrinterSpec, ticket) -> None:
         cfg = self.app.kiosk_config
@@ -259,6 +322,7 @@ class QueueUI:
                     band_zh=estimate.label(ticket.estimate_band, "zh-TW"),
                     band_en=estimate.label(ticket.estimate_band, "en"),
                     priority=ticket.priority,
+                    qr_text=self.qr.text(self.facts(ticket)),
                 ),
                 font_path=_font(cfg["display.font"]),
             )
@@ -303,7 +367,7 @@ class QueueUI:
         self._chime()
         if self.speak and speak(number, window) is None:
             log.info("speak: espeak-ng not installed")
-        self.app.flow.queue_screen("calling", self.app.now())
+        self.app.flow.called(number, window, self.app.now())  # whole screen, or a banner over a task
         self.app._show()
         self._refresh_staff()
         guidance = self.app.sm.get_screen("guidance")
