@@ -80,10 +80,12 @@ function connect() {
   source.onerror = () => setLost(true); // EventSource retries by itself; the host restarting is seen here
 }
 
-setInterval(() => {
+function tick() {
   if (Date.now() - lastMessage > LOST_AFTER_MS) setLost(true);
   const now = new Date();
   text(document.getElementById("clock"), now.toLocaleTimeString("zh-TW", { hour12: false, timeZone: "Asia/Taipei" }));
-}, 1000);
+}
+tick();
+setInterval(tick, 1000);
 document.body.dataset.connection = "connecting";
 connect();

@@ -1,4 +1,5 @@
-// The visitor's ticket page: polls /t/<token>.json every 10 s (light on a phone, fine through any proxy).
+// The visitor's ticket page: follows the host's event stream and reads /t/<token>.json again on every
+// change; a slow poll backs it up where a proxy holds the stream back.
 "use strict";
 const BANDS = { lt5: ["5 分鐘內", "under 5 min"], "5-10": ["5–10 分鐘", "5–10 min"], "10-20": ["10–20 分鐘", "10–20 min"],
   "20-30": ["20–30 分鐘", "20–30 min"], "30+": ["30 分鐘以上", "30+ min"], closed: ["未開放", "not open"] };
@@ -29,4 +30,6 @@ async function refresh() {
   }
 }
 refresh();
-setInterval(refresh, 10000);
+const source = new EventSource("/office/v1/stream");
+source.addEventListener("state", refresh);
+setInterval(refresh, 30000);
