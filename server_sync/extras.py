@@ -22,6 +22,7 @@ class Extra:
 
 EXTRAS = {
     "kiosk": Extra("kiosk", "評分機套件", ("kivy", "gpiozero", "fontTools", "escpos", "PIL")),
+    "host": Extra("host", "叫號主機套件", ("fastapi", "uvicorn", "sse_starlette")),
     "collector": Extra(
         "collector", "收集伺服器套件", ("fastapi", "uvicorn", "jinja2", "multipart", "argon2", "openpyxl", "weasyprint")
     ),

@@ -48,9 +48,10 @@ if [ "$ROLE" = kiosk ]; then
   USER_NAME=kiosk
   DATA=/var/lib/counter-kiosk
   GROUPS_WANTED=(gpio video input render)
-  UNIT_FILES=(kiosk.service)
+  # kiosk-host.service: the office's queue host, enabled by hand on the one device that holds it.
+  UNIT_FILES=(kiosk.service kiosk-host.service)
   APT=(python3 python3-venv fonts-noto-cjk libgl1 libegl1 libgles2 libmtdev1 libsdl2-2.0-0 systemd sqlite3)
-  EXTRA=pi
+  EXTRA=pi,host
 else
   USER_NAME=kiosk-collector
   DATA=/var/lib/counter-kiosk-collector
@@ -177,7 +178,8 @@ install_units() {
   done
   have_systemd && systemctl daemon-reload
   for unit in "${UNIT_FILES[@]}"; do
-    case "$unit" in kiosk-collector-backup.service) continue ;; esac  # started by its timer
+    # The backup is started by its timer; the queue host only where an office chose it (docs/queue.md).
+    case "$unit" in kiosk-collector-backup.service | kiosk-host.service) continue ;; esac
     systemctl is-enabled --quiet "$unit" 2>/dev/null || { systemctl enable --quiet "$unit"; note_change "enabled $unit"; }
   done
 }

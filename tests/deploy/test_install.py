@@ -29,7 +29,7 @@ from waiting import wait_until
 from xvfb import Xvfb
 
 REPO = Path(__file__).resolve().parent.parent.parent
-UNITS = ["kiosk.service", "kiosk-collector.service", "kiosk-collector-backup.service", "kiosk-collector-backup.timer"]
+UNITS = ["kiosk.service", "kiosk-host.service", "kiosk-collector.service", "kiosk-collector-backup.service", "kiosk-collector-backup.timer"]
 VENV_BIN = "/opt/counter-kiosk/venv/bin"
 
 pytestmark = [
@@ -367,7 +367,9 @@ def test_kiosk_install_then_again_changes_nothing(kiosk_layer, kiosk_root):
     ).stdout.split()
     assert found == ["True", "True"], found
     _start_installed_kiosk(root)
-    _verify_units(root, ["kiosk.service"])
+    _verify_units(root, ["kiosk.service", "kiosk-host.service"])
+    # Installed beside the kiosk, enabled only on the office's one queue host.
+    assert not (root / "etc/systemd/system/multi-user.target.wants/kiosk-host.service").exists()
     rule = root / "etc/udev/rules.d/60-counter-kiosk-backlight.rules"
     assert rule.read_bytes() == (REPO / "systemd/60-counter-kiosk-backlight.rules").read_bytes()
 
@@ -415,7 +417,7 @@ def test_collector_install_then_again_changes_nothing(collector_layer, collector
         "weasyprint.HTML(string='<p>嘉義市選舉委員會 年度自評</p>').write_pdf()[:5])",
     ).stdout
     assert pdf == "%PDF-"
-    _verify_units(root, [unit for unit in UNITS if unit != "kiosk.service"])
+    _verify_units(root, [unit for unit in UNITS if unit not in ("kiosk.service", "kiosk-host.service")])
     before = _manifest(root)
     second = _chroot(root, "/opt/src/systemd/install.sh", "--collector")
     assert "nothing to change" in second.stdout
