@@ -192,9 +192,11 @@ def monthly(conn: sqlite3.Connection, first_month: str, last_month: str) -> dict
     return out
 
 
-def units(conn: sqlite3.Connection) -> list[str]:
-    """Units to offer on the form: those kiosks serve and those already tested."""
+def units(conn: sqlite3.Connection, tester: str) -> list[str]:
+    """Units to offer on the form: those kiosks serve and those ``tester`` tested before."""
     rows = conn.execute(
-        "SELECT unit FROM kiosks WHERE unit != '' AND revoked_at IS NULL UNION SELECT unit FROM courtesy_tests"
+        "SELECT unit FROM kiosks WHERE unit != '' AND revoked_at IS NULL"
+        " UNION SELECT unit FROM courtesy_tests WHERE tester = ?",
+        [tester],
     ).fetchall()
     return sorted({r[0] for r in rows})

@@ -64,7 +64,7 @@ def form_page(request: Request, s: AnyPageSession, readers: Readers, writer: Wri
     with readers.connection() as conn:
         _, sheet = store.current_sheet(conn)
         mine = store.tests(conn, tester=s.user.username, limit=200)
-        units = store.units(conn)
+        units = store.units(conn, s.user.username)
     return render(
         "courtesy_form.html",
         request,
