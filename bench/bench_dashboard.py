@@ -1,11 +1,12 @@
-"""The admin dashboard's data API at 10 million ratings: p50 and p99, beside a raw GROUP BY.
+"""The admin dashboard's data API: p50 and p99 beside a raw GROUP BY, flat in events and windows.
 
-    python bench/bench_dashboard.py [--events 10000000] [--kiosks 20] [--per-day 200]
-                                    [--ingest-limit 200000] [--runs 30] [--keep DIR]
+    python bench/bench_dashboard.py [--cases 1000000x20,1000000x500,10000000x500] [--per-day 200]
+                                    [--ingest-limit 0] [--runs 30] [--keep DIR]
 
-The dataset is built as bench/bench_report.py builds it (its event generator:
-``--kiosks`` kiosks in 4 units, ``--per-day`` presses per working day, ~7 %
-misuse; 10M events is about ten years): the first ``--ingest-limit`` events go
+Each case is EVENTSxWINDOWS. The dataset is built as bench/bench_report.py builds it (its
+event generator: that many kiosks in 4 units, one window each, the office's ``--per-day`` x 20
+presses per working day shared by its windows, ~7 % misuse; 1M events is about a year, 10M
+about ten years): the first ``--ingest-limit`` events go
 through ``Ingestor.ingest`` (the API's own write path, which now also keeps the
 dashboard's rollups through admin/rollup.apply); the rest through the bulk path,
 which uses the same code for rows and rollups (``Ingestor._rows``,
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "collector"))
 
 import requests  # noqa: E402
-from bench_report import BATCH, kiosk_events, working_days  # noqa: E402
+from bench_report import BATCH, kiosk_events, parse_cases, working_days  # noqa: E402
 from collector_helpers import start_server, stop_server  # noqa: E402
 
 from server_sync.collector import db as dbmod  # noqa: E402
@@ -129,20 +130,28 @@ def pct(values: list[float], q: float) -> float:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=10_000_000)
-    ap.add_argument("--kiosks", type=int, default=20)
-    ap.add_argument("--per-day", type=int, default=200)
-    ap.add_argument("--ingest-limit", type=int, default=200_000)
+    ap.add_argument("--cases", default="1000000x20,1000000x500,10000000x500", help="comma-separated EVENTSxWINDOWS")
+    ap.add_argument("--per-day", type=int, default=200, help="presses per window per working day at 20 windows")
+    ap.add_argument("--ingest-limit", type=int, default=0)
     ap.add_argument("--runs", type=int, default=30)
-    ap.add_argument("--keep", type=Path, help="keep (and reuse) the database in this folder")
+    ap.add_argument("--keep", type=Path, help="keep (and reuse) the databases in this folder")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="bench-dashboard-")
     folder = args.keep or Path(tmp.name)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"dashboard-{args.events}.db"
+    worst_all = []
+    for events, windows in parse_cases(args.cases):
+        per_day = max(1, round(args.per_day * 20 / windows))  # the office's presses, shared by its windows
+        print(f"\n== {events:,} events over {windows} windows ==")
+        worst_all.append(run_case(folder / f"dashboard-{events}x{windows}.db", events, windows, per_day, args))
+    print(f"\nworst p99 over all cases: {max(worst_all):.1f} ms (target < 100 ms)")
+    tmp.cleanup()
+
+
+def run_case(path: Path, events: int, windows: int, per_day: int, args) -> float:
     if not path.exists():
         t0 = time.perf_counter()
-        what = build(path, args.events, args.kiosks, args.per_day, args.ingest_limit)
+        what = build(path, events, windows, per_day, args.ingest_limit)
         print(f"built {what} in {time.perf_counter() - t0:.0f} s")
     conn = dbmod.connect(path)
     ratings = conn.execute("SELECT count(*) FROM events").fetchone()[0]
@@ -158,7 +167,11 @@ def main():
             "one unit, 12 months, by week",
             {"from": last - timedelta(days=364), "to": last, "trend": "week", "unit": "第1組"},
         ),
-        ("all time (10 years), by month", {"all": "1", "trend": "month"}),
+        ("all time, by month", {"all": "1", "trend": "month"}),
+        (
+            "one window, 12 months, by month",
+            {"from": last - timedelta(days=364), "to": last, "trend": "month", "unit": "第1組", "window": "1"},
+        ),
     ]
     server = start_server(path)
     results = []
@@ -196,6 +209,9 @@ def main():
             if "unit" in params:
                 where += " AND unit = ?"
                 qp.append(params["unit"])
+            if "window" in params:
+                where += " AND window = ?"
+                qp.append(params["window"])
             raw = []
             for _ in range(3):
                 t0 = time.perf_counter()
@@ -219,8 +235,8 @@ def main():
         print(f"{label:<34}{n:>12,}{p50:>8.1f} ms{p99:>8.1f} ms{raw:>12.0f} ms{raw / p50:>9.0f}x")
     worst = max(r[3] for r in results)
     least = min(r[4] / r[2] for r in results)
-    print(f"\nworst p99 {worst:.1f} ms (target < 200 ms); smallest speed-up {least:.0f}x (target >= 20x)")
-    tmp.cleanup()
+    print(f"\nworst p99 {worst:.1f} ms (target < 100 ms); smallest speed-up {least:.0f}x (target >= 20x)")
+    return worst
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import platformdirs
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from server_sync.collector import admin_tables, targets
+from server_sync.collector import admin_tables, rollup, targets
 from server_sync.collector.courtesy import tables as courtesy_tables
 from server_sync.collector.tamper import tables as tamper_tables
 from server_sync.collector.evaluation import items as eval_items
@@ -273,6 +273,15 @@ def m503_self_evaluation(db):
 def m504_tamper(db):
     # Tamper and health alert rules (tamper/, docs/admin.md "Tamper and health alerts").
     tamper_tables.create(db)
+
+
+@migrations()
+def m510_unit_rollups(db):
+    # Rollups per unit beside the per-window ones (rollup.py): the report and the dashboard read
+    # rows per unit unless they look at windows, so 500 windows cost what 20 did. Backfilled as
+    # sums of the per-window rows; ingest keeps both in the same transaction from here on.
+    rollup.create_unit_tables(db.conn)
+    rollup.derive_unit_rollups(db.conn)
 
 
 def default_db_path() -> Path:

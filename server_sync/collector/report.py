@@ -3,7 +3,9 @@
 The report reads only the rollups (ingest.py keeps them in step with the events,
 in the same transaction): counts per hour, and the same summed per day and per
 month, so its cost follows the rows it prints and the span asked for, never the
-number of events. Days and hours are the office's: Asia/Taipei, on corrected time.
+number of events. Only the window group reads rows per window; the others read
+the per-unit copies, so neither grows with the number of windows.
+Days and hours are the office's: Asia/Taipei, on corrected time.
 
 Per group: the count at each level, n (presses counted), the Happy Index (the
 mean on 0-100 with levels evenly spaced: on a kiosk with L buttons level 1 = 100
@@ -25,6 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from server_sync.collector import cells as cells_mod
+from server_sync.collector.rollup import UNIT_OF
 from server_sync.collector.timestamps import iso_or
 
 GROUPS = {
@@ -157,9 +160,15 @@ def report(
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
     kiosk_levels = dict(conn.execute("SELECT id, levels FROM kiosks"))
     max_level = max(kiosk_levels.values(), default=5)
+    # Only the window group reads rows per window; the others read the per-unit rollups, which
+    # carry the kiosks' button count ("scale") where the per-window ones carry the kiosk.
+    by_unit = group_by != "window"
+    scale = "levels" if by_unit else "kiosk"
     selects, params = [], []
     k = 0
     for table, period, lo, hi in plan(date_from, date_to, group_by, source):
+        if by_unit:
+            table = UNIT_OF[table]
         exprs = _group_exprs(group_by, period)
         k = len(exprs)
         where = []
@@ -170,20 +179,20 @@ def report(
             where.append(f"{period} < ?")
             params.append(hi)
         selects.append(
-            f"SELECT {', '.join(f'{e} AS g{i}' for i, e in enumerate(exprs))}, kiosk, level, misuse, n"
+            f"SELECT {', '.join(f'{e} AS g{i}' for i, e in enumerate(exprs))}, {scale} AS scale, level, misuse, n"
             f" FROM {table}" + (" WHERE " + " AND ".join(where) if where else "")
         )
     gcols = ", ".join(f"g{i}" for i in range(k))
     sql = (
-        f"SELECT {gcols}, kiosk, level, misuse, sum(n) FROM ({' UNION ALL '.join(selects)})"
-        f" GROUP BY {gcols}, kiosk, level, misuse ORDER BY {gcols}"
+        f"SELECT {gcols}, scale, level, misuse, sum(n) FROM ({' UNION ALL '.join(selects)})"
+        f" GROUP BY {gcols}, scale, level, misuse ORDER BY {gcols}"
     )
     rows: dict[tuple, Row] = {}
     total = Row((TOTAL_LABEL,) + ("",) * (k - 1))
     for rec in conn.execute(sql, params):
         key = tuple(rec[:k])
-        kiosk, level, misuse, count = rec[k:]
-        L = kiosk_levels.get(kiosk, 5)
+        by, level, misuse, count = rec[k:]
+        L = by if by_unit else kiosk_levels.get(by, 5)
         row = rows.get(key)
         if row is None:
             row = rows[key] = Row(key)

@@ -15,6 +15,12 @@ reasons, queue times and case lookups, so it keeps these tables beside them:
 * admin_reason_day, admin_queue_hour, admin_queue_hist (whole-minute histogram of waits
   and service times, for the p90), admin_case_day.
 
+Both sets also have a copy without the window (issue 15: reading per window made a 500-window
+office's "hour, last 7 days" report take 0.5 s): rollups_unit_hour/_day/_month (period, unit,
+the kiosk's button count for the Happy Index, level, misuse) for the report's unit, day and hour
+groups, and admin_sat_*_unit for every dashboard figure that neither filters nor groups by window.
+They are added in the same transaction as the rest, so they always agree with the per-window rows.
+
 Event shapes read (extra fields of an event arrive in its ``detail``):
 
 * rating: ``service`` or ``ticket.service`` (optional);
@@ -89,6 +95,11 @@ SQL = {
     "sat_month": _upsert("admin_sat_month", ("month", "dow", "hod", "unit", "window", "service"), SAT_FIELDS),
     "sat_day": _upsert("admin_sat_day", ("day", "unit", "window", "service"), SAT_FIELDS),
     "sat_mon": _upsert("admin_sat_mon", ("month", "unit", "window", "service"), SAT_FIELDS),
+    # The same per unit, for the figures that do not look at windows (created by m510_unit_rollups).
+    "sat_hour_u": _upsert("admin_sat_hour_unit", ("day", "hod", "unit", "service"), SAT_FIELDS),
+    "sat_month_u": _upsert("admin_sat_month_unit", ("month", "dow", "hod", "unit", "service"), SAT_FIELDS),
+    "sat_day_u": _upsert("admin_sat_day_unit", ("day", "unit", "service"), SAT_FIELDS),
+    "sat_mon_u": _upsert("admin_sat_mon_unit", ("month", "unit", "service"), SAT_FIELDS),
     "reason": _upsert("admin_reason_day", ("day", "unit", "window", "service", "reason"), ("n",)),
     "queue": _upsert("admin_queue_hour", ("day", "hod", "unit", "window", "service"), QUEUE_FIELDS),
     "hist": _upsert("admin_queue_hist", ("day", "unit", "window", "service", "metric", "minute"), ("n",)),
@@ -96,9 +107,28 @@ SQL = {
 }
 
 
+# The report's rollups without kiosk and window: (period, unit, levels, level, misuse) -> n.
+UNIT_ROLLUP_TABLES = (
+    ("rollups_unit_hour", "hour", 13),
+    ("rollups_unit_day", "day", 10),
+    ("rollups_unit_month", "month", 7),
+)
+UNIT_OF = {"rollups": "rollups_unit_hour", "rollups_day": "rollups_unit_day", "rollups_month": "rollups_unit_month"}
+UPSERT_UNIT_ROLLUP = {
+    table: (
+        f"INSERT INTO {table} ({period}, unit, levels, level, misuse, n) VALUES (?,?,?,?,?,?)"
+        f" ON CONFLICT ({period}, unit, levels, level, misuse) DO UPDATE SET n = n + excluded.n"
+    )
+    for table, period, _ in UNIT_ROLLUP_TABLES
+}
+
+
 def add_rollups(conn: sqlite3.Connection, kiosk_id: int, hourly: dict[tuple, int]) -> None:
-    """Add hourly counts {(hour, unit, window, level, misuse): n} to the hour, day and month rollups."""
-    for table, _, cut in ROLLUP_TABLES:
+    """Add hourly counts {(hour, unit, window, level, misuse): n} to the hour, day and month rollups,
+    per kiosk and window and (the kiosk's button count beside them) per unit."""
+    row = conn.execute("SELECT levels FROM kiosks WHERE id = ?", [kiosk_id]).fetchone()
+    levels = row[0] if row else 5
+    for (table, _, cut), (unit_table, _, _) in zip(ROLLUP_TABLES, UNIT_ROLLUP_TABLES):
         if cut == 13:
             counts = hourly
         else:
@@ -108,6 +138,13 @@ def add_rollups(conn: sqlite3.Connection, kiosk_id: int, hourly: dict[tuple, int
                 counts[key] = counts.get(key, 0) + n
         conn.executemany(
             UPSERT_ROLLUP[table], [(p, kiosk_id, u, w, lv, int(m), n) for (p, u, w, lv, m), n in counts.items()]
+        )
+        per_unit: dict[tuple, int] = {}
+        for (p, u, _w, lv, m), n in counts.items():
+            unit_key = (p, u, lv, int(m))
+            per_unit[unit_key] = per_unit.get(unit_key, 0) + n
+        conn.executemany(
+            UPSERT_UNIT_ROLLUP[unit_table], [(p, u, levels, lv, m, n) for (p, u, lv, m), n in per_unit.items()]
         )
 
 
@@ -177,14 +214,22 @@ class Increments:
         for key, n in other.ratings.items():
             r[key] = r.get(key, 0) + n
 
-    def write(self, conn: sqlite3.Connection) -> None:
+    def write(self, conn: sqlite3.Connection, *, units: bool = True) -> None:
+        """Add everything counted to the rollups. units=False leaves the per-unit copies out
+        (``rebuild`` in a migration older than the tables; it derives them afterwards)."""
         for (hour, unit, window, service, level, misuse, L), n in self.ratings.items():
             day, hod = hour[:10], int(hour[11:13])
             vals = tuple(v * n for v in _rating_values(level, L, misuse))
+            dow = weekday(day)
             self.add("sat_hour", (day, hod, unit, window, service), vals)
-            self.add("sat_month", (day[:7], weekday(day), hod, unit, window, service), vals)
+            self.add("sat_month", (day[:7], dow, hod, unit, window, service), vals)
             self.add("sat_day", (day, unit, window, service), vals)
             self.add("sat_mon", (day[:7], unit, window, service), vals)
+            if units:
+                self.add("sat_hour_u", (day, hod, unit, service), vals)
+                self.add("sat_month_u", (day[:7], dow, hod, unit, service), vals)
+                self.add("sat_day_u", (day, unit, service), vals)
+                self.add("sat_mon_u", (day[:7], unit, service), vals)
         self.ratings = {}
         for table, rows in self.t.items():
             if rows:
@@ -348,4 +393,65 @@ def rebuild(conn: sqlite3.Connection, tables: tuple[str, ...] = ADMIN_TABLES) ->
         if keep is not None:
             inc.ratings = {}
             inc.t = {k: (v if k in keep else {}) for k, v in inc.t.items()}
-        inc.write(conn)
+        inc.write(conn, units=False)
+    if not queue_only and _has_table(conn, "admin_sat_hour_unit"):
+        derive_unit_rollups(conn, report=False)
+
+
+# -- the per-unit copies (migration m510_unit_rollups) ------------------------------------
+
+_SAT_COLS = ", ".join(f"{f} {'REAL' if f.startswith('happy') else 'INTEGER'} NOT NULL DEFAULT 0" for f in SAT_FIELDS)
+# unit table: (the per-window table it sums, its key)
+UNIT_SAT_TABLES = {
+    "admin_sat_hour_unit": ("admin_sat_hour", ("day", "hod", "unit", "service")),
+    "admin_sat_month_unit": ("admin_sat_month", ("month", "dow", "hod", "unit", "service")),
+    "admin_sat_day_unit": ("admin_sat_day", ("day", "unit", "service")),
+    "admin_sat_mon_unit": ("admin_sat_mon", ("month", "unit", "service")),
+}
+_KEY_TYPES = {"hod": "INTEGER", "dow": "INTEGER"}
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
+
+
+def create_unit_tables(conn: sqlite3.Connection) -> None:
+    """The report's and the dashboard's per-unit rollups (empty: ``derive_unit_rollups`` fills them)."""
+    for table, period, doc in zip(
+        UNIT_OF.values(), ("hour", "day", "month"), ("'YYYY-MM-DD HH'", "'YYYY-MM-DD'", "'YYYY-MM'")
+    ):
+        conn.execute(f"""
+            CREATE TABLE {table} (
+                {period} TEXT NOT NULL,            -- {doc}, Asia/Taipei
+                unit TEXT NOT NULL,
+                levels INTEGER NOT NULL,           -- the kiosks' buttons: the Happy Index's scale
+                level INTEGER NOT NULL,
+                misuse INTEGER NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY ({period}, unit, levels, level, misuse)
+            ) WITHOUT ROWID
+        """)
+    for table, (_, key) in UNIT_SAT_TABLES.items():
+        cols = ", ".join(f"{k} {_KEY_TYPES.get(k, 'TEXT')} NOT NULL" for k in key)
+        conn.execute(f"CREATE TABLE {table} ({cols}, {_SAT_COLS}, PRIMARY KEY ({', '.join(key)})) WITHOUT ROWID")
+
+
+def derive_unit_rollups(conn: sqlite3.Connection, *, report: bool = True, dashboard: bool = True) -> None:
+    """Fill the per-unit rollups again as sums of the per-window ones (the migration's backfill)."""
+    if report:
+        for (table, period, _), unit_table in zip(ROLLUP_TABLES, UNIT_OF.values()):
+            conn.execute(f"DELETE FROM {unit_table}")
+            conn.execute(
+                f"INSERT INTO {unit_table} ({period}, unit, levels, level, misuse, n)"
+                f" SELECT r.{period}, r.unit, coalesce(k.levels, 5), r.level, r.misuse, sum(r.n)"
+                f" FROM {table} r LEFT JOIN kiosks k ON k.id = r.kiosk GROUP BY 1, 2, 3, 4, 5"
+            )
+    if dashboard:
+        sums = ", ".join(f"sum({f})" for f in SAT_FIELDS)
+        for table, (source, key) in UNIT_SAT_TABLES.items():
+            keys = ", ".join(key)
+            conn.execute(f"DELETE FROM {table}")
+            conn.execute(
+                f"INSERT INTO {table} ({keys}, {', '.join(SAT_FIELDS)})"
+                f" SELECT {keys}, {sums} FROM {source} GROUP BY {keys}"
+            )

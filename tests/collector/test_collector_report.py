@@ -6,6 +6,8 @@ import csv
 import hashlib
 import io
 import json
+import sqlite3
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -13,11 +15,15 @@ from click.testing import CliRunner
 from collector_helpers import make_batch, make_event
 
 from server_sync.collector import db as dbmod
+from server_sync.collector.admin import queries
 from server_sync.collector.auth import add_kiosk, kiosk_by_name
 from server_sync.collector.cli import main
 from server_sync.collector.ingest import Ingestor
 from server_sync.collector.models import Batch
-from server_sync.collector.report import render, report
+from server_sync.collector.report import Row, render, report
+from server_sync.collector.rollup import SAT_FIELDS, UNIT_OF, UNIT_SAT_TABLES
+from server_sync.collector.stats import Figures
+from server_sync.collector.timestamps import local_hour
 
 T = datetime(2026, 11, 28, 0, 0, tzinfo=UTC).timestamp()
 CLOCK_MONO = 200_000.0
@@ -333,3 +339,145 @@ def test_reading_months_and_days_gives_what_the_hours_give(months_db, group_by):
         fast = report(months_db, date_from=lo, date_to=hi, group_by=group_by).records()
         slow = report(months_db, date_from=lo, date_to=hi, group_by=group_by, source="hour").records()
         assert fast == slow, (lo, hi)
+
+
+# -- per-unit rollups (issue 15): flat in the number of windows, and equal to what windows give ------
+
+
+@pytest.fixture(scope="module")
+def windows_db(tmp_path_factory):
+    """60 windows (one kiosk each, 3 to 5 buttons) in 5 units, presses over ~100 days before now."""
+    import random
+
+    rnd = random.Random(15)
+    now = time.time()
+    path = tmp_path_factory.mktemp("windows") / "c.db"
+    conn = dbmod.open_db(path)
+    ing = Ingestor(conn, clock=lambda: now)
+    for w in range(60):
+        name = f"w{w}"
+        add_kiosk(conn, name, levels=rnd.choice((3, 4, 5)), unit=f"第{w % 5 + 1}組", window=str(w + 1))
+        kiosk = kiosk_by_name(conn, name)
+        events = []
+        for seq in range(1, rnd.randint(20, 80)):
+            when = now - rnd.uniform(0, 100 * 86400)
+            extra = {"service": rnd.choice(("A", "B"))} if rnd.random() < 0.5 else {}
+            events.append(
+                make_event(
+                    seq,
+                    level=rnd.randint(1, kiosk.levels),
+                    misuse=rnd.random() < 0.1,
+                    boot_id="old",
+                    recorded_at=datetime.fromtimestamp(when, UTC).isoformat(),
+                    clock=lambda: now,
+                    **extra,
+                )
+            )
+        batch = make_batch(events, store_id=name, boot_id="now", clock=lambda: now)
+        ing.ingest(kiosk, Batch.model_validate_json(json.dumps(batch)))
+    yield path, now
+    conn.close()
+
+
+def _raw_report(conn, group_by: str, lo: date | None, hi: date | None) -> list[tuple]:
+    """The report the slow way: a GROUP BY over the events table itself."""
+    levels = dict(conn.execute("SELECT id, levels FROM kiosks"))
+    rows: dict[tuple, Row] = {}
+    for kiosk, unit, level, misuse, corrected in conn.execute(
+        "SELECT kiosk, unit, level, misuse, corrected_at FROM events WHERE type = 'rating' AND level IS NOT NULL"
+    ):
+        hour = local_hour(corrected)
+        if (lo and hour[:10] < lo.isoformat()) or (hi and hour[:10] > hi.isoformat()):
+            continue
+        key = {"unit": (unit,), "day": (hour[:10],), "hour": (hour + ":00",)}[group_by]
+        rows.setdefault(key, Row(key)).add(level, bool(misuse), 1, levels[kiosk])
+    return sorted((r.key, r.levels, r.n, r.misuse, r.happy_index, r.csat) for r in rows.values())
+
+
+def _as_tuples(rep) -> list[tuple]:
+    return sorted((r.key, r.levels, r.n, r.misuse, r.happy_index, r.csat) for r in rep.rows)
+
+
+@pytest.mark.parametrize("group_by", ["unit", "day", "hour"])
+def test_per_unit_report_agrees_with_a_raw_group_by_over_many_windows(windows_db, group_by):
+    import random
+
+    path, now = windows_db
+    conn = dbmod.open_db(path)
+    today = datetime.fromtimestamp(now, UTC).date()
+    rnd = random.Random(group_by)
+    ranges: list[tuple[date | None, date | None]] = [(None, None), (today - timedelta(days=40), None)]
+    for _ in range(8):
+        a = today - timedelta(days=rnd.randint(0, 110))
+        ranges.append((a, a + timedelta(days=rnd.randint(0, 60))))
+    for lo, hi in ranges:
+        rep = report(conn, date_from=lo, date_to=hi, group_by=group_by)
+        assert _as_tuples(rep) == _raw_report(conn, group_by, lo, hi), (lo, hi)
+    conn.close()
+
+
+def _rounded(rows) -> list[tuple]:
+    """Rows with their float sums rounded: adding in another order may differ in the last bit."""
+    return [tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in rows]
+
+
+def test_per_unit_rollups_are_sums_of_the_per_window_ones(windows_db):
+    path, _ = windows_db
+    conn = dbmod.open_db(path)
+    for table, period in (("rollups", "hour"), ("rollups_day", "day"), ("rollups_month", "month")):
+        summed = conn.execute(
+            f"SELECT r.{period}, r.unit, k.levels, r.level, r.misuse, sum(r.n) FROM {table} r"
+            f" JOIN kiosks k ON k.id = r.kiosk GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+        ).fetchall()
+        kept = conn.execute(f"SELECT * FROM {UNIT_OF[table]} ORDER BY 1, 2, 3, 4, 5").fetchall()
+        assert kept == summed and len(kept) > 0
+    for table, (source, key) in UNIT_SAT_TABLES.items():
+        keys = ", ".join(key)
+        sums = ", ".join(f"sum({f})" for f in SAT_FIELDS)
+        summed = conn.execute(f"SELECT {keys}, {sums} FROM {source} GROUP BY {keys} ORDER BY {keys}").fetchall()
+        kept = conn.execute(f"SELECT {keys}, {', '.join(SAT_FIELDS)} FROM {table} ORDER BY {keys}").fetchall()
+        assert _rounded(kept) == _rounded(summed) and len(kept) > 0
+    conn.close()
+
+
+def test_the_dashboard_reads_the_same_figures_per_unit_as_per_window(windows_db):
+    path, now = windows_db
+    conn = dbmod.open_db(path)
+    today = datetime.fromtimestamp(now, UTC).date()
+    for f in (queries.Filter(), queries.Filter(today - timedelta(days=30), today), queries.Filter(unit="第2組")):
+        for group in ([], ["unit"], ["service"], ["month"], ["dow", "hod"]):
+            fast = queries.satisfaction(conn, f, group)
+            # The per-window rows, summed here: a group that names the window reads them.
+            per_window = queries.satisfaction(conn, f, [*group, "window"])
+            slow: dict[tuple, Figures] = {}
+            for key, fig in per_window.items():
+                slow.setdefault(key[:-1], Figures()).add(
+                    fig.levels, fig.misuse, fig.happy_sum, fig.happy_sq, fig.unhappy
+                )
+            assert {k: v.as_dict() for k, v in fast.items()} == {k: v.as_dict() for k, v in slow.items()}, (f, group)
+    conn.close()
+
+
+def test_the_migration_backfills_the_per_unit_rollups(windows_db, tmp_path):
+    import shutil
+
+    path, _ = windows_db
+    copy = tmp_path / "old.db"
+    src, dst = sqlite3.connect(path), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    tables = [*UNIT_OF.values(), *UNIT_SAT_TABLES]
+    made_by_ingest = {t: dst.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5").fetchall() for t in tables}
+    # The database as it was before m510: no per-unit tables, the migration not applied.
+    for t in tables:
+        dst.execute(f"DROP TABLE {t}")
+    dst.execute("DELETE FROM _sqlite_migrations WHERE name = 'm510_unit_rollups'")
+    dst.commit()
+    dst.close()
+    conn = dbmod.open_db(copy)
+    for t in tables:
+        assert _rounded(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5").fetchall()) == _rounded(
+            made_by_ingest[t]
+        )
+    conn.close()
+    shutil.rmtree(tmp_path, ignore_errors=True)

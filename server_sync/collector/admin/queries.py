@@ -110,12 +110,16 @@ def satisfaction(
     parts = report_mod.plan(f.date_from, f.date_to, "day" if days_only else "unit")
     out: dict[tuple, Figures] = {}
     hourly = "hod" in group  # only the heat-map needs the hour of day: read the small tables otherwise
+    # Rows per window only when the figure looks at windows: the per-unit copies otherwise (rollup.py).
+    unit_level = "window" not in group and not f.window
     for table, period, lo, hi in parts:
         if table == "rollups_month":
             table = "admin_sat_month" if hourly else "admin_sat_mon"
         else:
             table = "admin_sat_hour" if hourly else "admin_sat_day"
         exprs = [EXPR[table][g] for g in group]
+        if unit_level:
+            table += "_unit"
         params: list = []
         sql = (
             f"SELECT {''.join(e + ', ' for e in exprs)}{SUMS} FROM {table}"
