@@ -87,3 +87,67 @@ def load(conn: sqlite3.Connection) -> Known:
             if s and s != OTHER
         )
     return known
+
+
+# -- names the pages show for codes --------------------------------------------------------------
+
+# The kiosk's default follow-up reasons (kiosk/config.py DEFAULT_REASONS, which the collector may not
+# import; tests/admin/test_admin_figures.py holds the two lists together).
+DEFAULT_REASON_NAMES = {
+    "wait": ("等候時間過長", "Waited too long"),
+    "attitude": ("服務態度", "Staff attitude"),
+    "unclear": ("說明不清楚", "Unclear explanation"),
+    "procedure": ("流程繁瑣", "Complicated procedure"),
+    "facilities": ("環境設施", "Facilities"),
+    "other": ("其他", "Other"),
+}
+NO_SERVICE = ("未指定", "none")
+OTHER_NAME = ("其他", "other")
+
+
+@dataclass(frozen=True)
+class Names:
+    """zh-TW and English names for service and reason codes: what the pages and exports show."""
+
+    services: dict[str, tuple[str, str]] = field(default_factory=dict)
+    reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def service(self, code: str) -> tuple[str, str]:
+        """(zh-TW, English); a code no directory names is its own name (an office may tag ratings
+        with plain Chinese service names before it imports a directory)."""
+        if not code:
+            return NO_SERVICE
+        if code == OTHER:
+            return OTHER_NAME
+        return self.services.get(code, (code, ""))
+
+    def reason(self, code: str) -> tuple[str, str]:
+        if code == OTHER:
+            return OTHER_NAME
+        return self.reasons.get(code, (code, ""))
+
+
+def _pair(zh, en, code: str) -> tuple[str, str]:
+    zh = zh.strip() if isinstance(zh, str) and zh.strip() else code
+    return zh, en.strip() if isinstance(en, str) else ""
+
+
+def names(conn: sqlite3.Connection) -> Names:
+    """The names of every directory revision (the newest wins, old codes keep theirs) and of the
+    reasons: the kiosk's defaults, then the ``reasons.items`` the collector serves."""
+    services: dict[str, tuple[str, str]] = {}
+    for (body,) in conn.execute("SELECT directory FROM services_revisions ORDER BY revision"):
+        try:
+            for s in json.loads(body)["services"]:
+                services[s["code"]] = _pair(s.get("name"), s.get("name_en"), s["code"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    reasons = dict(DEFAULT_REASON_NAMES)
+    for (value,) in conn.execute("SELECT value FROM settings WHERE key = 'reasons.items'"):
+        try:
+            for r in json.loads(value):
+                if isinstance(r.get("code"), str):
+                    reasons[r["code"]] = _pair(r.get("label"), r.get("label_en"), r["code"])
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return Names(services, reasons)

@@ -21,12 +21,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
+from server_sync.collector import margins
 from server_sync.collector.admin import accounts
 from server_sync.collector.admin import queries as q
 from server_sync.collector.admin.notices import NOTICES
 from server_sync.collector.bodies import FORM_LIMIT, capped_form
 from server_sync.collector.deps import Readers
 from server_sync.collector.stats import fmt, fmt_ci
+from server_sync.collector.timestamps import office_local, office_time
 
 # -- the pages' settings (those an administrator changes live in collector/options.py) ----------
 PACKAGE = "server_sync.collector.admin"  # templates/ and static/ are package data
@@ -55,6 +57,9 @@ def _environment() -> Environment:
     env = Environment(loader=PackageLoader(PACKAGE, "templates"), autoescape=select_autoescape(["html"]))
     env.filters["f1"] = fmt
     env.filters["ci"] = fmt_ci
+    env.filters["taipei"] = office_time  # a stored UTC time, in office time with its zone labelled
+    env.filters["taipei_local"] = office_local  # a time already in office time, labelled the same way
+    env.globals["margins"] = margins  # the ± percentage points beside every share
     env.globals["weekdays"] = q.WEEKDAYS
     return env
 

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from server_sync.collector import cells, odf
+from server_sync.collector import cells, margins, odf
 from server_sync.collector.admin import charts
 from server_sync.collector.admin import queries as q
 from server_sync.collector.stats import TOO_FEW, Figures
+from server_sync.collector.timestamps import office_time, office_zone_heading
 
 SUPPRESSED = "回覆數不足"
+MARGIN_HEAD = "抽樣誤差 margin ±pp (95%)"  # margins.py: 在 95% 信心水準下，抽樣誤差約 ±x 個百分點
 
 
 @dataclass
@@ -44,6 +46,10 @@ def _ci(ci):
     return (SUPPRESSED, SUPPRESSED) if ci is None else ci
 
 
+def _reason_margin(d: q.Dashboard, r: dict) -> float | None:
+    return margins.share_of(r["n"], sum(x["n"] for x in d.reasons), d.min_n)
+
+
 def fig_cells(fig: Figures, max_level: int) -> list[Any]:
     hi_lo, hi_hi = _ci(fig.happy_ci)
     cs_lo, cs_hi = _ci(fig.csat_ci)
@@ -55,6 +61,7 @@ def fig_cells(fig: Figures, max_level: int) -> list[Any]:
         _num(fig.csat),
         cs_lo,
         cs_hi,
+        _num(margins.csat(fig)),
         fig.misuse,
     ]
 
@@ -68,6 +75,7 @@ def fig_headers(max_level: int) -> list[str]:
         "滿意度 CSAT %",
         "滿意度95%下限 CSAT CI low",
         "滿意度95%上限 CSAT CI high",
+        MARGIN_HEAD,
         "誤觸 misuse",
     ]
 
@@ -77,9 +85,12 @@ def dashboard_tables(d: q.Dashboard, fleet: list[dict] | None = None) -> dict[st
     lv = Table(
         "levels",
         "各等級分布 Responses by level",
-        ["等級 level", "次數 count", "百分比 %"],
-        [[i, d.total.levels.get(i, 0), _num(d.total.share(i))] for i in range(1, ml + 1)]
-        + [["有效數 n", d.total.n, ""], ["誤觸(未計) misuse (not counted)", d.total.misuse, ""]],
+        ["等級 level", "次數 count", "百分比 %", MARGIN_HEAD],
+        [
+            [i, d.total.levels.get(i, 0), _num(d.total.share(i)), _num(margins.level(d.total, i))]
+            for i in range(1, ml + 1)
+        ]
+        + [["有效數 n", d.total.n, "", ""], ["誤觸(未計) misuse (not counted)", d.total.misuse, "", ""]],
     )
     summary = Table(
         "summary",
@@ -117,14 +128,17 @@ def dashboard_tables(d: q.Dashboard, fleet: list[dict] | None = None) -> dict[st
         "services": Table(
             "services",
             "服務排名 Ranking of services",
-            ["名次 rank", "服務 service", *fig_headers(ml)],
-            [[i + 1, k[0] or "(未指定 none)", *fig_cells(f, ml)] for i, (k, f) in enumerate(d.rank_services)],
+            ["名次 rank", "服務 service", "英文名稱 English name", "代碼 code", *fig_headers(ml)],
+            [[i + 1, *d.names.service(k[0]), k[0], *fig_cells(f, ml)] for i, (k, f) in enumerate(d.rank_services)],
         ),
         "reasons": Table(
             "reasons",
             "追問原因 Follow-up reasons",
-            ["原因 reason", "次數 count", "百分比 %"],
-            [[r["reason"], r["n"], r["share"]] for r in d.reasons],
+            ["原因 reason", "英文名稱 English name", "代碼 code", "次數 count", "百分比 %", MARGIN_HEAD],
+            [
+                [*d.names.reason(r["reason"]), r["reason"], r["n"], r["share"], _num(_reason_margin(d, r))]
+                for r in d.reasons
+            ],
         ),
     }
     qt = d.queues["total"]
@@ -157,9 +171,12 @@ def dashboard_tables(d: q.Dashboard, fleet: list[dict] | None = None) -> dict[st
     tables["queues"] = Table(
         "queues",
         "叫號與等候 Queues",
-        ["服務 service", *qheads],
-        [["合計 total", *[qt[c] for c in qcols]]]
-        + [[s["service"] or "(未指定 none)", *[s[c] for c in qcols]] for s in d.queues["services"]],
+        ["服務 service", *qheads, "英文名稱 English name", "代碼 code"],
+        [["合計 total", *[qt[c] for c in qcols], "total", ""]]
+        + [
+            [d.names.service(s["service"])[0], *[s[c] for c in qcols], d.names.service(s["service"])[1], s["service"]]
+            for s in d.queues["services"]
+        ],
     )
     c = d.cases
     tables["cases"] = Table(
@@ -186,7 +203,7 @@ def fleet_table(rows: list[dict]) -> Table:
         [
             "機台 kiosk",
             "狀態 status",
-            "最後同步 last sync (UTC)",
+            f"最後同步 last sync ({office_zone_heading()})",
             "待傳 backlog",
             "時差 clock offset (s)",
             "版本 version",
@@ -196,7 +213,7 @@ def fleet_table(rows: list[dict]) -> Table:
             [
                 r["kiosk"],
                 r["status"],
-                r["last_seen"] or "",
+                office_time(r["last_seen"], seconds=True, labelled=False, empty=""),
                 r["backlog"],
                 r["clock_offset"],
                 r["software_version"] or "",
@@ -213,27 +230,27 @@ def alerts_table(rows: list[dict]) -> Table:
         "通報與處理紀錄 Alerts and how they were handled",
         [
             "編號 id",
-            "發出 raised (UTC)",
-            "發生 happened",
+            f"發出 raised ({office_zone_heading()})",
+            f"發生 happened ({office_zone_heading()})",
             "單位 unit",
             "窗口 window",
             "機台 kiosk",
             "內容 summary",
             "處理人 acknowledged by",
-            "處理時間 acknowledged at",
+            f"處理時間 acknowledged at ({office_zone_heading()})",
             "處理說明 what was done",
         ],
         [
             [
                 a["id"],
-                a["raised_at"],
+                office_time(a["raised_at"], seconds=True, labelled=False, empty=""),
                 a["event_time"] or "",
                 a["unit"],
                 a["window"],
                 a["kiosk"],
                 a["summary"],
                 a["ack_by"] or "",
-                a["ack_at"] or "",
+                office_time(a["ack_at"], seconds=True, labelled=False, empty=""),
                 a["ack_note"] or "",
             ]
             for a in rows
@@ -245,8 +262,11 @@ def audit_table(rows: list[dict]) -> Table:
     return Table(
         "audit",
         "操作紀錄 Audit log",
-        ["時間 at (UTC)", "帳號 user", "動作 action", "對象 target", "內容 detail"],
-        [[r["at"], r["user"], r["action"], r["target"], r["detail"]] for r in rows],
+        [f"時間 at ({office_zone_heading()})", "帳號 user", "動作 action", "對象 target", "內容 detail"],
+        [
+            [office_time(r["at"], seconds=True, labelled=False), r["user"], r["action"], r["target"], r["detail"]]
+            for r in rows
+        ],
     )
 
 
@@ -353,6 +373,12 @@ def self_evaluation_rows(cur: YearFigures, prev: YearFigures) -> list[list[Any]]
         ["快樂指數 95% 信賴區間 Happy Index 95% CI", _fmt_ci(p.total.happy_ci), _fmt_ci(c.total.happy_ci), ""],
         ["滿意度 CSAT % (top two)", _num(p.total.csat), _num(c.total.csat), _num(_delta(c.total.csat, p.total.csat))],
         ["滿意度 95% 信賴區間 CSAT 95% CI", _fmt_ci(p.total.csat_ci), _fmt_ci(c.total.csat_ci), ""],
+        [
+            "滿意度抽樣誤差 CSAT margin ±pp (95%)",
+            _num(margins.csat(p.total)),
+            _num(margins.csat(c.total)),
+            "",
+        ],
     ]
     for lv in range(1, c.max_level + 1):
         rows.append(
@@ -395,6 +421,23 @@ def self_evaluation_rows(cur: YearFigures, prev: YearFigures) -> list[list[Any]]
             _delta(cur.median_ack_hours, prev.median_ack_hours),
         ],
     ]
+    return _without_change_from_nothing(rows, p.total.n == 0, pq["issued"] == 0, p.cases["lookups"] == 0)
+
+
+NO_PREVIOUS = "無前一年資料 no data for the previous year"
+_TICKET_ITEMS = ("發號", "平均等候", "等候P90", "未到率")
+
+
+def _without_change_from_nothing(rows: list[list[Any]], no_ratings: bool, no_tickets: bool, no_lookups: bool):
+    """A change from a year that had nothing to compare (no responses, tickets or lookups) is no
+    change: the column says so instead of "+2014"."""
+    for row in rows:
+        item = str(row[0])
+        empty = (
+            no_tickets if item.startswith(_TICKET_ITEMS) else no_lookups if item.startswith("案件查詢") else no_ratings
+        )
+        if empty and row[3] != "":
+            row[3] = NO_PREVIOUS
     return rows
 
 
@@ -446,8 +489,8 @@ def self_evaluation_tables(conn, year: int, unit: str, min_n: int, office: str) 
     reasons = Table(
         "reasons",
         f"{year} 追問原因 follow-up reasons",
-        ["原因 reason", "次數 count", "百分比 %"],
-        [[r["reason"], r["n"], r["share"]] for r in cur.dash.reasons],
+        ["原因 reason", "英文名稱 English name", "代碼 code", "次數 count", "百分比 %"],
+        [[*cur.dash.names.reason(r["reason"]), r["reason"], r["n"], r["share"]] for r in cur.dash.reasons],
     )
     notes = [
         significance_note(cur, prev),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from server_sync.collector import labels
 from server_sync.collector import report as report_mod
 from server_sync.collector.stats import DEFAULT_MIN_N, Figures, finite, percentile_from_histogram
 from server_sync.wire.tz import OFFICE_TZ
@@ -312,6 +313,7 @@ class Dashboard:
     queues: dict
     cases: dict
     extra: dict = field(default_factory=dict)
+    names: labels.Names = field(default_factory=labels.Names)  # what the pages call each code
 
 
 def dashboard(conn, f: Filter, min_n: int) -> Dashboard:
@@ -329,6 +331,7 @@ def dashboard(conn, f: Filter, min_n: int) -> Dashboard:
         reasons=reasons(conn, f),
         queues=queues(conn, f),
         cases=case_lookups(conn, f),
+        names=labels.names(conn),
     )
 
 
@@ -351,9 +354,11 @@ def dashboard_json(d: Dashboard) -> dict[str, Any]:
         "ranking": {
             "units": [{"unit": k[0], **_fig_json(v, ml)} for k, v in d.rank_units],
             "windows": [{"unit": k[0], "window": k[1], **_fig_json(v, ml)} for k, v in d.rank_windows],
-            "services": [{"service": k[0], **_fig_json(v, ml)} for k, v in d.rank_services],
+            "services": [
+                {"service": k[0], "name": list(d.names.service(k[0])), **_fig_json(v, ml)} for k, v in d.rank_services
+            ],
         },
-        "reasons": d.reasons,
+        "reasons": [{**r, "name": list(d.names.reason(r["reason"]))} for r in d.reasons],
         "queues": d.queues,
         "case_lookups": d.cases,
     }

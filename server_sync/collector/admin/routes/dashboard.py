@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from server_sync.collector import alerts as alerts_mod
 from server_sync.collector import options
-from server_sync.collector.admin import charts
+from server_sync.collector.admin import charts, response_rate
 from server_sync.collector.admin import queries as q
 from server_sync.collector.admin.deps import ApiSession, PageSession, render
 from server_sync.collector.admin.filters import parse_filter
@@ -26,6 +26,7 @@ def dashboard_page(request: Request, s: PageSession, readers: Readers):
     with readers.connection() as conn:
         min_n = options.get(conn, "report.min_n")
         d, choices = q.dashboard(conn, f, min_n), q.choices(conn)
+        rates = response_rate.response_rates(conn, f, min_n)
         targets_year, target_rows, targets_default = targets.dashboard_rows(conn, f, min_n)
         open_alerts = alerts_mod.list_alerts(conn, open_only=True, limit=20)
     return render(
@@ -37,6 +38,7 @@ def dashboard_page(request: Request, s: PageSession, readers: Readers):
         error=error,
         choices=choices,
         open_alerts=open_alerts,
+        rates=rates,
         targets_year=targets_year,
         target_rows=target_rows,
         targets_default=targets_default,
@@ -53,5 +55,6 @@ def dashboard_api(request: Request, s: ApiSession, readers: Readers):
     if error:
         raise HTTPException(422, error)
     with readers.connection() as conn:
-        d = q.dashboard(conn, f, options.get(conn, "report.min_n"))
-    return JSONResponse(q.dashboard_json(d))
+        min_n = options.get(conn, "report.min_n")
+        d, rates = q.dashboard(conn, f, min_n), response_rate.response_rates(conn, f, min_n)
+    return JSONResponse({**q.dashboard_json(d), "response_rates": response_rate.as_json(rates, min_n)})

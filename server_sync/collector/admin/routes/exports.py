@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from server_sync.collector import alerts as alerts_mod
 from server_sync.collector import odf, options
-from server_sync.collector.admin import accounts, exports
+from server_sync.collector.admin import accounts, exports, response_rate
 from server_sync.collector.admin import queries as q
 from server_sync.collector.admin.deps import FORBIDDEN_ROLE, ApiSession
 from server_sync.collector.admin.filters import parse_filter
@@ -35,6 +35,8 @@ def tables_for(request: Request, s, readers, name: str) -> list[exports.Table]:
             raise HTTPException(422, error)
         d = q.dashboard(conn, f, options.get(conn, "report.min_n"))
         tables = exports.dashboard_tables(d)
+        rates = response_rate.response_rates(conn, f, d.min_n)
+        tables["responses"] = response_rate.table(rates, d.min_n, d.names)
     if name == "all":
         return list(tables.values())
     if name not in tables:
