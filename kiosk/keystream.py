@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SCANNER_GAP = 0.05  # seconds: a scanner types faster than this between keys; nobody's fingers do
+SCANNER_GAP = 0.1  # seconds: a scanner types far faster than this between keys; two separate presses are slower
 
 
 @dataclass
