@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server_sync.collector import db as dbmod  # noqa: E402
-from server_sync.collector import volume  # noqa: E402
+from server_sync.collector import rollup, volume  # noqa: E402
 from server_sync.collector.auth import add_kiosk, kiosk_by_name  # noqa: E402
 from server_sync.collector.event_row import INSERT_EVENT  # noqa: E402
 from server_sync.collector.ingest import Ingestor, prepare  # noqa: E402
@@ -132,6 +132,7 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
     t0 = time.perf_counter()
     done = 0
     bulk_rollups: dict[int, dict] = {}
+    admin_inc = rollup.Increments()  # the dashboard's rollups, which the window group reads
     bulk_open = False
     for k in range(kiosks):
         for pairs in kiosk_events(k, days, per_day, seed=k):
@@ -155,7 +156,7 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
                     conn.execute("BEGIN")
                     bulk_open = True
                 recorded = [t for _, t in pairs]
-                rows, rollup = Ingestor._rows(
+                rows, hourly = Ingestor._rows(
                     ks[k],
                     SimpleNamespace(events=events, store_id=f"s{k}"),
                     recorded,
@@ -167,8 +168,9 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
                 )
                 conn.executemany(INSERT_EVENT, rows)
                 acc = bulk_rollups.setdefault(ks[k].id, {})
-                for key, n in rollup.items():
+                for key, n in hourly.items():
                     acc[key] = acc.get(key, 0) + n
+                admin_inc.merge(rollup.collect(rows, ks[k].levels))
                 if (done // BATCH) % 200 == 0:
                     conn.execute("COMMIT")
                     conn.execute("BEGIN")
@@ -176,6 +178,7 @@ def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: in
     if bulk_open:
         for kid, acc in bulk_rollups.items():
             add_rollups(conn, kid, acc)
+        admin_inc.write(conn)
         conn.execute("COMMIT")
         conn.execute("PRAGMA synchronous=FULL")
     how = (

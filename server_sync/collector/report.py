@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from server_sync.collector import cells as cells_mod
+from server_sync.collector import margins
 from server_sync.collector.rollup import UNIT_OF
 from server_sync.collector.timestamps import iso_or
 
@@ -86,7 +87,14 @@ class Report:
             rec: dict[str, Any] = dict(zip(keys, row.key))
             for lv in range(1, self.max_level + 1):
                 rec[f"level_{lv}"] = row.levels.get(lv, 0)
-            rec.update(n=row.n, happy_index=row.happy_index, csat=row.csat, misuse=row.misuse)
+            # csat_margin: 在 95% 信心水準下，抽樣誤差約 ±x 個百分點 (margins.py)
+            rec.update(
+                n=row.n,
+                happy_index=row.happy_index,
+                csat=row.csat,
+                csat_margin=margins.margin_points(row.top2, row.n),
+                misuse=row.misuse,
+            )
             out.append(rec)
         return out
 
@@ -160,15 +168,15 @@ def report(
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
     kiosk_levels = dict(conn.execute("SELECT id, levels FROM kiosks"))
     max_level = max(kiosk_levels.values(), default=5)
-    # Only the window group reads rows per window; the others read the per-unit rollups, which
-    # carry the kiosks' button count ("scale") where the per-window ones carry the kiosk.
-    by_unit = group_by != "window"
-    scale = "levels" if by_unit else "kiosk"
+    if group_by == "window":
+        rows, total = _by_window(conn, plan(date_from, date_to, group_by, source))
+        return Report(group_by, date_from, date_to, max_level, rows, total)
+    # The other groups read the per-unit rollups, which carry the kiosks' button count ("scale").
+    scale = "levels"
     selects, params = [], []
     k = 0
     for table, period, lo, hi in plan(date_from, date_to, group_by, source):
-        if by_unit:
-            table = UNIT_OF[table]
+        table = UNIT_OF[table]
         exprs = _group_exprs(group_by, period)
         k = len(exprs)
         where = []
@@ -192,7 +200,7 @@ def report(
     for rec in conn.execute(sql, params):
         key = tuple(rec[:k])
         by, level, misuse, count = rec[k:]
-        L = by if by_unit else kiosk_levels.get(by, 5)
+        L = by
         row = rows.get(key)
         if row is None:
             row = rows[key] = Row(key)
@@ -202,6 +210,49 @@ def report(
     return Report(group_by, date_from, date_to, max_level, list(rows.values()), total)
 
 
+# The window group reads the dashboard's per-window rollups: one row per window and day (or month)
+# holding every level's count and the Happy Index's sum on that kiosk's scale, where the report's
+# own hold one row per kiosk, level and misuse (ten times as many for 500 windows).
+_WINDOW_SOURCE = {"rollups": ("admin_sat_hour", "day", 10), "rollups_day": ("admin_sat_day", "day", 10)}
+_WINDOW_SOURCE["rollups_month"] = ("admin_sat_mon", "month", 7)
+
+
+def _by_window(conn: sqlite3.Connection, parts) -> tuple[list[Row], Row]:
+    selects, params = [], []
+    for table, _, lo, hi in parts:
+        source, col, cut = _WINDOW_SOURCE[table]
+        where = []
+        if lo is not None:  # hour bounds are whole days ('YYYY-MM-DD 00'): the day is the bound
+            where.append(f"{col} >= ?")
+            params.append(lo[:cut])
+        if hi is not None:
+            where.append(f"{col} < ?")
+            params.append(hi[:cut])
+        selects.append(
+            f"SELECT unit, window, l1, l2, l3, l4, l5, misuse, happy_sum FROM {source}"
+            + (" WHERE " + " AND ".join(where) if where else "")
+        )
+    sql = (
+        "SELECT unit, window, sum(l1), sum(l2), sum(l3), sum(l4), sum(l5), sum(misuse), sum(happy_sum)"
+        f" FROM ({' UNION ALL '.join(selects)}) GROUP BY unit, window ORDER BY unit, window"
+    )
+    rows = []
+    total = Row((TOTAL_LABEL, ""))
+    for unit, window, *counts, misuse, happy_sum in conn.execute(sql, params):
+        row = Row((unit, window))
+        for target in (row, total):
+            for lv, c in enumerate(counts, start=1):
+                if c:
+                    target.levels[lv] = target.levels.get(lv, 0) + c
+            target.n += sum(counts)
+            target.top2 += counts[0] + counts[1]
+            target.misuse += misuse
+            target.happy_sum += happy_sum
+        if row.n or row.misuse:
+            rows.append(row)
+    return rows, total
+
+
 def _headers(rep: Report) -> list[str]:
     return [
         *GROUPS[rep.group_by][0],
@@ -209,6 +260,7 @@ def _headers(rep: Report) -> list[str]:
         "有效數 n",
         "快樂指數 Happy Index",
         "滿意度 CSAT %",
+        "抽樣誤差 margin ±pp (95%)",
         "誤觸 misuse",
     ]
 
@@ -224,6 +276,7 @@ def _cells(rep: Report) -> list[list[str]]:
                 str(rec["n"]),
                 "-" if rec["happy_index"] is None else f"{rec['happy_index']:.1f}",
                 "-" if rec["csat"] is None else f"{rec['csat']:.1f}",
+                "-" if rec["csat_margin"] is None else f"±{rec['csat_margin']:.1f}",
                 str(rec["misuse"]),
             ]
         )
@@ -237,7 +290,7 @@ def sheet(rep: Report) -> tuple[str, list[str], list[list[Any]]]:
     rows = [
         [rec[k] for k in keys]
         + [rec[f"level_{lv}"] for lv in range(1, rep.max_level + 1)]
-        + [rec["n"], rec["happy_index"], rec["csat"], rec["misuse"]]
+        + [rec["n"], rec["happy_index"], rec["csat"], rec["csat_margin"], rec["misuse"]]
         for rec in rep.records()
     ]
     span = f"{rep.date_from or '…'} – {rep.date_to or '…'}"
