@@ -638,10 +638,11 @@ def purge_cases(db_path):
 @click.argument("username")
 @click.option(
     "--role",
-    type=click.Choice(["viewer", "manager"]),
+    type=click.Choice(["viewer", "manager", "tester"]),
     default="viewer",
     show_default=True,
-    help="viewer: reports and exports; manager: also kiosks, alert rules, settings, acknowledging alerts.",
+    help="viewer: reports and exports; manager: also kiosks, alert rules, settings, acknowledging alerts;"
+    " tester: only the telephone-courtesy form and the tests they recorded.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 @click.option("--reset", is_flag=True, help="Set a new password (and --role) for an existing account.")

@@ -27,9 +27,9 @@ def trend_svg(months: list[str], by_unit: dict[str, dict[str, MonthCell]], width
         return top + ph - ph * (v - lo) / (100 - lo)
 
     step = pw / len(months)
-    for v, band in ((100, ""), (90, "優良"), (80, "良好"), (70, "普通"), (lo, "")):
-        if v < lo:
-            continue
+    bands = {90: "優良", 80: "良好", 70: "普通"}
+    for v in range(int(lo), 101, 10):
+        band = bands.get(v, "")
         y = y_of(v)
         out.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#ccc" stroke-dasharray="3,3"/>'
