@@ -284,7 +284,7 @@ def test_walkthrough(page, admin_server):
     shot(pg, "dashboard-800x480", full=False)
     docs = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
     if os.environ.get("ADMIN_SCREENSHOTS_TO_DOCS"):
-        for name in ("dashboard", "alerts", "fleet", "self-evaluation"):
+        for name in ("dashboard", "alerts", "fleet", "self-evaluation", "settings", "audit"):
             shutil.copy(OUT / f"{name}.png", docs / f"admin-{name}.png")
 
 

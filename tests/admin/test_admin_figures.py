@@ -165,7 +165,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _TODAY = datetime.now(OFFICE_TZ).date()
 WEEK = _TODAY - timedelta(days=_TODAY.weekday() + 7)
 # 第一組 window 1, candidate_registration: 40 ratings (16/12/6/4/2) for 50 first calls, 5 no-shows;
-# window 2, election_bulletin: 3 ratings for 4 calls (too few for a margin).
+# window 2, election_bulletin: 3 ratings for 4 calls (too few for a margin); window 3: ratings only.
 RATED = [1] * 16 + [2] * 12 + [3] * 6 + [4] * 4 + [5] * 2
 
 
@@ -180,6 +180,7 @@ def named(tmp_path_factory):
     services.store(c, parse_csv(text, source="services.zh-TW.csv"), "test")
     add_kiosk(c, "k1", unit="第一組", window="1")
     add_kiosk(c, "k2", unit="第一組", window="2")
+    add_kiosk(c, "k3", unit="第一組", window="3")
     ing = Ingestor(c)
 
     def post(name, events):
@@ -197,6 +198,8 @@ def named(tmp_path_factory):
     events = [e(i + 1, i, "2", level=lv, service=svc2) for i, lv in enumerate([1, 2, 5])]
     events += [e(4 + i, 10 + i, "2", type="ticket_called", level=None, service=svc2) for i in range(4)]
     post("k2", events)
+    # Window 3 has no ticket system: its 5 ratings count in no response rate.
+    post("k3", [e(i + 1, i, "3", level=1, service=svc1) for i in range(5)])
     yield c
     c.close()
 
@@ -312,13 +315,13 @@ def test_settings_show_their_zh_tw_name_and_description_first():
 
 def test_no_change_is_claimed_from_a_previous_year_without_responses(named):
     cur, prev = exports.self_evaluation(named, WEEK.year, "", 30)
-    assert prev.dash.total.n == 0 and cur.dash.total.n == 43
+    assert prev.dash.total.n == 0 and cur.dash.total.n == 48
     rows = {r[0]: r for r in exports.self_evaluation_rows(cur, prev)}
     assert rows["有效回覆數 responses (n)"][3] == "無前一年資料 no data for the previous year"
     assert all(r[3] in ("", exports.NO_PREVIOUS) for r in rows.values())
     # With a previous year to compare, the change is a number again.
     cur2, prev2 = exports.self_evaluation(named, WEEK.year + 1, "", 30)
-    assert {r[0]: r for r in exports.self_evaluation_rows(cur2, prev2)}["有效回覆數 responses (n)"][3] == -43
+    assert {r[0]: r for r in exports.self_evaluation_rows(cur2, prev2)}["有效回覆數 responses (n)"][3] == -48
 
 
 def test_margins_as_taiwanese_surveys_state_them():
@@ -356,7 +359,8 @@ def test_every_share_on_the_dashboard_and_in_its_exports_has_its_margin(named):
 def test_response_rate_is_ratings_per_ticket_served(named):
     f = q.Filter(WEEK, WEEK, trend="day")
     rr = response_rate.response_rates(named, f, 30)
-    # Window 1: 40 ratings for 50 calls less 5 no-shows; window 2: 3 ratings for 4 calls.
+    # Window 1: 40 ratings for 50 calls less 5 no-shows; window 2: 3 ratings for 4 calls; window 3
+    # (5 ratings) serves no tickets, so counts nowhere.
     assert (rr.total.ratings, rr.total.served) == (43, 49)
     assert [(r.key, r.ratings, r.served, r.rate) for r in rr.windows] == [
         (("第一組", "1"), 40, 45, 88.9),

@@ -2,9 +2,9 @@
 per service and per period of the dashboard's trend.
 
 A ticket served is one called (its first call) less those that did not come (no-shows). Ratings
-are the counted presses (misuse excluded) in the same unit, window or service and days. A
-visitor may rate without a ticket, so a rate can pass 100 %; a margin is given only up to
-100 % and from the minimum n of tickets on.
+are the counted presses (misuse excluded) of the same window (or service) on the days it served
+tickets. A visitor may rate without a ticket, so a rate can pass 100 %; a margin is given only
+up to 100 % and from the minimum n of tickets on.
 """
 
 from __future__ import annotations
@@ -73,27 +73,31 @@ def _served(conn: sqlite3.Connection, f: q.Filter, by: list[str]) -> dict[tuple,
     return {tuple(r[:-1]): max(0, r[-1] or 0) for r in conn.execute(sql, params)}
 
 
-def _rates(served: dict[tuple, int], ratings: dict[tuple, int]) -> list[Rate]:
-    # Only where tickets were served: elsewhere a rate means nothing.
-    return [Rate(k, ratings.get(k, 0), s) for k, s in sorted(served.items()) if s > 0]
+def _sum_by(pairs: dict[tuple, tuple[int, int]], key) -> list[Rate]:
+    out: dict[tuple, list[int]] = {}
+    for k, (ratings, served) in pairs.items():
+        acc = out.setdefault(key(k), [0, 0])
+        acc[0] += ratings
+        acc[1] += served
+    return [Rate(k, r, s) for k, (r, s) in sorted(out.items())]
 
 
 def response_rates(conn: sqlite3.Connection, f: q.Filter, min_n: int) -> ResponseRates:
-    def counted(by: list[str]) -> dict[tuple, int]:
-        return {k: fig.n for k, fig in q.satisfaction(conn, f, by, min_n=min_n).items()}
+    """Ratings count only on the days their window (or service) served tickets: a window without
+    a ticket system, or a day the dispenser was off, says nothing about the rate."""
 
-    total_served = _served(conn, f, []).get((), 0)
-    total_ratings = counted([]).get((), 0)
+    def paired(by: list[str]) -> dict[tuple, tuple[int, int]]:
+        served = _served(conn, f, [*by, "day"])
+        rated = q.satisfaction(conn, f, [*by, "day"], min_n=min_n, days_only=True)
+        return {k: (rated[k].n if k in rated else 0, s) for k, s in served.items() if s > 0}
+
+    windows = paired(["unit", "window"])  # key (unit, window, day)
     period = PERIOD_OF[f.trend]
-    by_period: dict[tuple, int] = {}
-    for (day,), s in _served(conn, f, ["day"]).items():
-        by_period[(period(day),)] = by_period.get((period(day),), 0) + s
-    ratings_by_period = {(p,): fig.n for p, fig in q.trend(conn, f, min_n)}
     return ResponseRates(
-        total=Rate((), total_ratings, total_served),
-        windows=_rates(_served(conn, f, ["unit", "window"]), counted(["unit", "window"])),
-        services=_rates(_served(conn, f, ["service"]), counted(["service"])),
-        periods=_rates(by_period, ratings_by_period),
+        total=_sum_by(windows, lambda k: ())[0] if windows else Rate((), 0, 0),
+        windows=_sum_by(windows, lambda k: k[:2]),
+        services=_sum_by(paired(["unit", "window", "service"]), lambda k: k[2:3]),
+        periods=_sum_by(windows, lambda k: (period(k[2]),)),
     )
 
 
