@@ -15,21 +15,20 @@ import pytest
 from collector_helpers import make_batch, make_event
 from tamper_sim import OFFICE_TZ, first_monday, simulate
 
-from server_sync.collector import alerts
+from server_sync.collector import alerts, volume
 from server_sync.collector import db as dbmod
-from server_sync.collector import volume
 from server_sync.collector.auth import add_kiosk, kiosk_by_name
 from server_sync.collector.ingest import Ingestor
 from server_sync.collector.models import Batch
 from server_sync.collector.tamper import rules
 from server_sync.collector.tamper.detect import (
+    KioskSeen,
     OfficeHours,
     WindowCounts,
     distribution_shift,
     idle_windows,
     quiet_buttons,
     silent_kiosks,
-    KioskSeen,
 )
 from server_sync.collector.tamper.significance import chi_square, chi_square_sf, run_p_value
 
@@ -243,7 +242,12 @@ def test_the_collector_alerts_on_a_tampered_window_and_a_stuck_button(collector)
 
 
 def test_tamper_rules_come_by_default_and_keep_the_old_ones(collector):
-    kinds = [r["kind"] for r in alerts.rules(collector)]
-    assert kinds[:3] == ["level", "window_unhappy", "silent"]
-    assert set(kinds[3:]) == set(rules.KINDS)
+    found = alerts.rules(collector)
+    assert [r["kind"] for r in found[:3]] == ["level", "window_unhappy", "silent"]
+    assert {r["kind"]: r["enabled"] for r in found[3:]} == {
+        rules.QUIET: True,
+        rules.SHIFT: True,
+        rules.STUCK: True,
+        rules.OFFICE_SILENT: False,  # the office's hours are its own to set first
+    }
     assert OFFICE_TZ.key == "Asia/Taipei"

@@ -23,7 +23,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     STUCK: {},
     OFFICE_SILENT: {"days": "1-5", "start": "08:00", "end": "17:00", "minutes": 60, "alpha": 1e-4},
 }
-DEFAULT_RULES = [(kind, KIND_LABELS[kind], DEFAULTS[kind]) for kind in KINDS]
+# (kind, name, params, enabled): office_silent starts disabled, as the office's hours are its own
+# to set first (and the silent rule already covers a kiosk gone for a day).
+DEFAULT_RULES = [(kind, KIND_LABELS[kind], DEFAULTS[kind], kind != OFFICE_SILENT) for kind in KINDS]
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 

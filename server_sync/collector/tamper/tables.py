@@ -29,10 +29,10 @@ def create(db) -> None:
     ex("DROP TABLE alert_rules")
     ex("ALTER TABLE alert_rules_m504 RENAME TO alert_rules")
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    for kind, name, params in DEFAULT_RULES:
+    for kind, name, params, enabled in DEFAULT_RULES:
         ex(
-            "INSERT INTO alert_rules (kind, name, params, created_at) VALUES (?,?,?,?)",
-            [kind, name, json.dumps(params), now],
+            "INSERT INTO alert_rules (kind, name, params, enabled, created_at) VALUES (?,?,?,?,?)",
+            [kind, name, json.dumps(params), int(enabled), now],
         )
     # Stuck-button events are read from here on, as the rating rules read from their watermark.
     ex("INSERT OR IGNORE INTO admin_meta VALUES ('tamper_pk', (SELECT coalesce(max(pk), 0) FROM events))")
