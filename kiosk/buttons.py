@@ -14,6 +14,7 @@ from collections.abc import Callable
 from gpiozero import LED, Button
 
 from kiosk.config import Level
+from kiosk.quiet_button import QuietButton
 from kiosk.ratings import PressOutcome, RatingRecorder
 from kiosk.store import StoreUnavailable
 from server_sync.wire.events import BUTTON_RELEASED, BUTTON_STUCK
@@ -121,7 +122,9 @@ class RatingButtons:
         self._stuck: set[int] = set()
         kw = {"pin_factory": pin_factory} if pin_factory is not None else {}
         for level in levels:
-            button = Button(level.pin, pull_up=pull_up, bounce_time=bounce_time or None, hold_time=stuck_seconds, **kw)
+            button = QuietButton(
+                level.pin, pull_up=pull_up, bounce_time=bounce_time or None, hold_time=stuck_seconds, **kw
+            )
             button.when_pressed = lambda _dev=None, n=level.number: self._pressed(n)
             button.when_held = lambda _dev=None, n=level.number: self._held(n, stuck_seconds)
             button.when_released = lambda _dev=None, n=level.number: self._released(n)
@@ -130,7 +133,7 @@ class RatingButtons:
                 self.leds[level.number] = LED(level.led, **kw)
         self.next_button = None
         if next_pin is not None:
-            self.next_button = Button(next_pin, pull_up=pull_up, bounce_time=bounce_time or None, **kw)
+            self.next_button = QuietButton(next_pin, pull_up=pull_up, bounce_time=bounce_time or None, **kw)
             self.next_button.when_pressed = lambda _dev=None: self.on_next()
 
     def _pressed(self, level: int) -> None:

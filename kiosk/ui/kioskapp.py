@@ -35,7 +35,7 @@ from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.screenmanager import NoTransition
 
 from kiosk import i18n
 from kiosk.buttons import PressFailed
@@ -47,6 +47,8 @@ from kiosk.screen_power import ScreenPower, parse_hours
 from kiosk.store import StoreUnavailable
 from kiosk.ui import queue_screens, widgets
 from kiosk.ui.demo_keys import DemoKeys
+from kiosk.ui.frame_rate import FrameRate
+from kiosk.ui.lazy_screens import LazyScreens
 from kiosk.ui.lookup_screens import CaseResultScreen, LookupScreen  # 案件查詢 (kiosk/lookup.py)
 from kiosk.ui.overlays import Overlays  # banners and the timeout warning over a screen
 from kiosk.ui.process_age import process_age
@@ -57,10 +59,10 @@ from kiosk.watchdog import Notifier
 log = logging.getLogger("kiosk.ui")
 
 SCREENS_DIR = resources.files("kiosk.ui") / "screens"  # package data (pyproject.toml)
-KV_FILES = ("home.kv", "thanks.kv", "reasons.kv", "notice.kv", "lookup.kv", "case_result.kv")
 TICK_SECONDS = 0.2
 STATUS_SECONDS = 5.0
 SCREEN_POWER_SECONDS = 10.0  # office hours change by the minute; no need to look more often
+COUNTDOWN_STEP = 0.1  # the thank-you bar moves 10 times a second: smooth enough for a bar, a third of the redraws
 
 
 class HomeScreen(KioskScreen):
@@ -160,6 +162,7 @@ class KioskApp(App):
         self._announce_pending: str | None = None
         self._first_frame_reported = os.environ.get("KIOSK_REPORT_FIRST_FRAME") != "1"
         self._ready_sent = False
+        self._rest_scheduled = False  # the screens after home, built once the first frame is up
         self.notifier = Notifier()
         self._log_layout = os.environ.get("KIOSK_LOG_LAYOUT") == "1"
         self._status_failed = False
@@ -192,24 +195,28 @@ class KioskApp(App):
     def build(self):
         Window.clearcolor = widgets.WHITE
         Window.bind(size=self._rescale, on_flip=self._on_flip)
+        # The main loop slows down while nothing is drawn or touched (kiosk/ui/frame_rate.py).
+        self.frame_rate = FrameRate(Clock, self.now)
+        changed = self.frame_rate.changed
+        Window.bind(on_flip=changed, on_touch_down=changed, on_touch_move=changed, on_key_down=changed)
         self._rescale(Window, Window.size)
-        for name in KV_FILES:
-            Builder.load_file(str(SCREENS_DIR / name))
-        self.sm = ScreenManager(transition=NoTransition())
+        # Only home is built before the first frame; the rest one per frame after it,
+        # or at once if asked for sooner (kiosk/ui/lazy_screens.py).
+        Builder.load_file(str(SCREENS_DIR / "home.kv"))
+        self.sm = LazyScreens(transition=NoTransition())
         home = HomeScreen(name="home")
         home.build_levels(self.kiosk_config.levels)
-        reasons = ReasonsScreen(name="reasons")
-        reasons.build_reasons(self.kiosk_config.reasons)
-        for screen in (
-            home,
-            ThanksScreen(name="thanks"),
-            reasons,
-            *queue_screens.make_screens(self),  # 服務導引, ticket, calling, staff
-            LookupScreen(name="lookup"),
-            CaseResultScreen(name="case_result"),
-            NoticeScreen(name="notice"),
-        ):
-            self.sm.add_widget(screen)
+        self.sm.add_widget(home)
+        self.sm.later(["thanks"], lambda: [ThanksScreen(name="thanks")], kv_files=[self._kv("thanks.kv")])
+        self.sm.later(["reasons"], self._make_reasons, kv_files=[self._kv("reasons.kv")])
+        self.sm.later(["notice"], lambda: [NoticeScreen(name="notice")], kv_files=[self._kv("notice.kv")])
+        self.sm.later(["lookup"], lambda: [LookupScreen(name="lookup")], kv_files=[self._kv("lookup.kv")])
+        self.sm.later(
+            ["case_result"], lambda: [CaseResultScreen(name="case_result")], kv_files=[self._kv("case_result.kv")]
+        )
+        # 服務導引, ticket, calling, staff: built together; what they share (app.queue_ui) is made now.
+        self.queue_ui = queue_screens.QueueUI(self)
+        self.sm.later(["guidance", "ticket", "calling", "staff"], lambda: queue_screens.make_screens(self))
         root = KioskRoot()
         root.add_widget(self.sm)
 
@@ -241,6 +248,22 @@ class KioskApp(App):
         log.info("screen: %s", self.flow.screen)
         self._announce(self.flow.screen)
         return root
+
+    @staticmethod
+    def _kv(name: str) -> str:
+        return str(SCREENS_DIR / name)
+
+    def _make_reasons(self) -> list[KioskScreen]:
+        reasons = ReasonsScreen(name="reasons")
+        reasons.build_reasons(self.kiosk_config.reasons)
+        return [reasons]
+
+    def _build_next_screen(self, _dt=None) -> None:
+        """After the first frame: one screen group per frame, so the UI never waits for all."""
+        if self.sm.build_next():
+            Clock.schedule_once(self._build_next_screen)
+        else:
+            log.info("screens: all built")
 
     def on_start(self):
         assert self.kiosk is not None  # Kivy runs build() before on_start
@@ -431,7 +454,7 @@ class KioskApp(App):
         if self._countdown_anim is not None:
             self._countdown_anim.cancel(self)
         self.countdown = 1.0
-        self._countdown_anim = Animation(countdown=0.0, duration=self.flow.thanks_seconds)
+        self._countdown_anim = Animation(countdown=0.0, duration=self.flow.thanks_seconds, step=COUNTDOWN_STEP)
         self._countdown_anim.start(self)
 
     def _announce(self, screen: str) -> None:
@@ -448,6 +471,9 @@ class KioskApp(App):
             self._first_frame_reported = True
             age = process_age()
             Clock.schedule_once(lambda dt: self._report_first_frame(age))
+        if not self._rest_scheduled:
+            self._rest_scheduled = True  # the first frame is up: now the other screens
+            Clock.schedule_once(self._build_next_screen)
         if self._announce_pending is not None:
             screen, self._announce_pending = self._announce_pending, None
             Clock.schedule_once(lambda dt: self._report_shown(screen))

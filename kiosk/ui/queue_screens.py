@@ -1,7 +1,7 @@
 """The queue's screens: 服務導引 (guidance), the ticket, a called number, the staff panel.
 
-``make_screens(app)`` loads their .kv files, attaches a ``QueueUI`` to the app as
-``app.queue_ui`` (what the .kv files call) and returns the screens to add.
+The app makes one ``QueueUI`` at start as ``app.queue_ui`` (what the .kv files call);
+``make_screens(app)`` loads their .kv files and returns the screens to add (after the first frame).
 
 Order of things for a ticket: the queue stores it durably (kiosk.queue.Queue.issue),
 then the ticket screen is shown, then it is printed in a background thread (a
@@ -518,10 +518,9 @@ def _font(configured: str) -> str | None:
 
 
 def make_screens(app) -> list[Screen]:
-    """Load the queue's .kv files, attach ``app.queue_ui`` and return the four screens."""
+    """Load the queue's .kv files and return the four screens (``app.queue_ui`` is made before, at start)."""
     for name in KV_FILES:
         Builder.load_file(str(SCREENS_DIR / name))
-    app.queue_ui = QueueUI(app)
     guidance = GuidanceScreen(name="guidance")
     guidance.staff_enabled = app.queue_ui.staff_enabled
     return [guidance, TicketScreen(name="ticket"), CallingScreen(name="calling"), StaffScreen(name="staff")]
