@@ -99,11 +99,16 @@ def run(config_path, data_dir, demo, size):
 @click.option("--type", "type_", help="Only events of this type (rating, reason, ...).")
 @_store_or_exit
 def events(config_path, data_dir, type_):
-    """Print stored events as JSON lines, oldest first."""
-    from kiosk.store import Store
+    """Print stored events as JSON lines, oldest first (a queue host's log where the folder holds
+    only that: `kiosk simulate --windows` leaves one)."""
+    from kiosk.office.hub import host_data_dir
+    from kiosk.store import DB_NAME, Store
 
     config = _load(config_path)
-    store = Store(data_dir or default_data_dir(demo=False), kiosk_id=config.kiosk_id)
+    folder = data_dir or default_data_dir(demo=False)
+    if not (folder / DB_NAME).exists() and (host_data_dir(folder) / DB_NAME).exists():
+        folder = host_data_dir(folder)
+    store = Store(folder, kiosk_id=config.kiosk_id)
     try:
         for event in store.events(type=type_):
             click.echo(json.dumps(event.as_json(), ensure_ascii=False))
@@ -119,14 +124,44 @@ def events(config_path, data_dir, type_):
     type=click.IntRange(1, 400),
     help="Instead: this many office days of tickets, calls and ratings at this window (docs/queue.md).",
 )
+@click.option(
+    "--windows",
+    type=click.IntRange(1, 64),
+    help="With --queue-days: an office of this many window kiosks and one queue host, as real processes "
+    "on loopback (the host's log in DATA_DIR/host; docs/queue.md).",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(1, 100_000),
+    default=2400.0,
+    show_default=True,
+    help="With --windows: simulated seconds per real second.",
+)
 @click.option("--seed", type=int, help="Random seed, for repeatable runs.")
 @_store_or_exit
-def simulate(config_path, data_dir, n, queue_days, seed):
+def simulate(config_path, data_dir, n, queue_days, windows, speed, seed):
     """Record N ratings (or office days of the queue) through the real button path (mock pins, simulated clock)."""
     from kiosk.simulate import simulate_ratings
 
     config = _load(config_path)
     data_dir = data_dir or default_data_dir(demo=True)
+    if windows and not queue_days:
+        raise click.UsageError("--windows needs --queue-days N")
+    if windows:  # an office: a queue host and its windows as processes, kiosk/office/simulation.py
+        require_extra("host")
+        from kiosk.office.simulation import report_lines as office_lines
+        from kiosk.office.simulation import simulate_office
+
+        with click.progressbar(length=queue_days, label="模擬辦公日 simulating office days", file=sys.stderr) as bar:
+            try:
+                office = simulate_office(
+                    config, data_dir, queue_days, windows, seed=seed, speed=speed, progress=bar.update
+                )
+            except RuntimeError as exc:
+                raise click.ClickException(str(exc)) from None
+        for line in office_lines(office, data_dir):
+            click.echo(line)
+        return
     if queue_days:  # the queue's office days: kiosk/queue_sim.py
         from kiosk.queue_sim import report_lines, simulate_queue_days
 
@@ -232,14 +267,24 @@ def doctor(config_path, data_dir, demo):
 @click.option(
     "--port", type=click.IntRange(0, 65535), help="Listen on this port instead of [queue] listen's (0: any free one)."
 )
+# A simulated office's accelerated clock (kiosk simulate --windows, bench/): hidden, not for an office.
+@click.option("--clock-speed", type=click.FloatRange(min=0, min_open=True), hidden=True)
+@click.option("--clock-start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z"]), hidden=True)
+@click.option("--clock-epoch", type=float, hidden=True)
 @_store_or_exit
-def host(config_path, data_dir, port):
+def host(config_path, data_dir, port, clock_speed, clock_start, clock_epoch):
     """Hold the office's queue for every window ([queue] role = "host"): the windows' API, /display, /t/<ticket>."""
     require_extra("host")
+    from kiosk.clock import AcceleratedClock
     from kiosk.office.serve import serve
 
     config = _load(config_path)
-    serve(config, data_dir or default_data_dir(demo=False), port=port)
+    clock = None
+    if clock_speed is not None:
+        if clock_start is None:
+            raise click.UsageError("--clock-speed needs --clock-start")
+        clock = AcceleratedClock(clock_start, clock_speed, epoch=clock_epoch)
+    serve(config, data_dir or default_data_dir(demo=False), port=port, clock=clock)
 
 
 @main.command("host-add-device")

@@ -95,9 +95,10 @@ def office_days(n: int, end: date) -> list[date]:
     return out[::-1]
 
 
-def _arrivals(rng: random.Random, day: date) -> list[float]:
-    """Arrival times (seconds after opening) by thinning a Poisson process at the peak rate."""
-    peak = max(ARRIVALS_PER_HOUR.values()) / 3600
+def arrivals(rng: random.Random, day: date, scale: float = 1.0) -> list[float]:
+    """Arrival times (seconds after opening) by thinning a Poisson process at the peak rate; ``scale``
+    multiplies one window's rates (an office's service gets its share of all its windows' visitors)."""
+    peak = scale * max(ARRIVALS_PER_HOUR.values()) / 3600
     opening = datetime.combine(day, OPEN, tzinfo=OFFICE_TZ)
     end = (datetime.combine(day, LAST_ARRIVAL, tzinfo=OFFICE_TZ) - opening).total_seconds()
     t = 0.0
@@ -107,7 +108,7 @@ def _arrivals(rng: random.Random, day: date) -> list[float]:
         if t >= end:
             return out
         hour = (opening + timedelta(seconds=t)).hour
-        if rng.random() < ARRIVALS_PER_HOUR.get(hour, 0) / 3600 / peak:
+        if rng.random() < scale * ARRIVALS_PER_HOUR.get(hour, 0) / 3600 / peak:
             out.append(t)
 
 
@@ -170,7 +171,7 @@ def _one_day(kiosk: Kiosk, q, clock: SimulatedClock, rng: random.Random, day: da
         order += 1
         heapq.heappush(heap, (at, order, kind, payload))
 
-    for t in _arrivals(rng, day):
+    for t in arrivals(rng, day):
         push(t, "arrive")
     absent: set[str] = set()
     pending: dict[str, tuple[float, str]] = {}  # ticket number → the fixed estimate at issue

@@ -20,10 +20,11 @@ def listen_address(config: Config) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def serve(config: Config, data_dir: Path, *, port: int | None = None) -> None:
+def serve(config: Config, data_dir: Path, *, port: int | None = None, clock=None) -> None:
     """Serve until stopped (SIGTERM or Ctrl-C); ``port`` overrides queue.listen's (0: any free port,
-    printed in the log line ``queue host listening on``)."""
-    hub = Hub(config, data_dir)
+    printed in the log line ``queue host listening on``); ``clock``: a simulated office's
+    (kiosk.clock.AcceleratedClock), else the system's."""
+    hub = Hub(config, data_dir, clock=clock)
     worker = None
     if config["sync.url"]:
         # The host's log goes to the collector like a kiosk's: its own store, the device's token.
