@@ -183,3 +183,12 @@ def test_add_admin_cli_refuses_bad_input(admin_server):
     assert r.returncode != 0 and "at least 10" in r.stderr
     r = cli(admin_server.db_path, "admin-setting", "report.min_n", "abc")
     assert r.returncode != 0 and "report.min_n" in r.stderr
+
+
+def test_an_unknown_admin_address_gets_the_readable_page(admin_server):
+    url = admin_server.url
+    v = login(url, "viewer")
+    r = v.get(f"{url}/admin/no-such-page", headers={"Accept": "text/html"}, timeout=10)
+    assert r.status_code == 404 and "<html" in r.text.lower() and 'lang="zh-Hant' in r.text
+    api = v.get(f"{url}/api/v1/no-such-thing", timeout=10)
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/json")

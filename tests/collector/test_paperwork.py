@@ -213,7 +213,10 @@ def test_evidence_for_each_item(conn):
     ev = evidence.gather(conn, YEAR, ph.UNIT_A, 30, NOW)
     sat = evidence.lines(ev, "satisfaction")
     assert "90%" in sat[0] and "79.9–95.3" in sat[0]
-    assert "任一年樣本不足" in sat[1]  # nothing the year before to compare with
+    # The year before had no responses at all: said so, not shown as a figure or a change.
+    assert f"{YEAR - 1}: 無前一年資料" in sat[0] and "n = 0" not in sat[0]
+    assert sat[1] == "與去年比較：無前一年資料 no data for the previous year"
+    assert "去年 last year 無前一年資料" in evidence.lines(ev, "waits")[0]
     assert "6 分 min" in evidence.lines(ev, "waits")[0]
     assert "查到 found 8" in evidence.lines(ev, "lookups")[0]
     assert "尚無資料" in evidence.lines(ev, "courtesy")[0]

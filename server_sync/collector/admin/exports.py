@@ -23,6 +23,7 @@ from typing import Any
 from server_sync.collector import cells, margins, odf
 from server_sync.collector.admin import charts
 from server_sync.collector.admin import queries as q
+from server_sync.collector.evaluation.evidence import NO_PREVIOUS
 from server_sync.collector.stats import TOO_FEW, Figures
 from server_sync.collector.timestamps import office_time, office_zone_heading
 
@@ -424,7 +425,6 @@ def self_evaluation_rows(cur: YearFigures, prev: YearFigures) -> list[list[Any]]
     return _without_change_from_nothing(rows, p.total.n == 0, pq["issued"] == 0, p.cases["lookups"] == 0)
 
 
-NO_PREVIOUS = "無前一年資料 no data for the previous year"
 _TICKET_ITEMS = ("發號", "平均等候", "等候P90", "未到率")
 
 

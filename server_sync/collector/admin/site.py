@@ -6,10 +6,11 @@ import threading
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server_sync.collector import db as dbmod
 from server_sync.collector.admin.deps import PACKAGE, TESTER_HOME, AdminState, NeedLogin, TesterOnly, render
@@ -45,7 +46,9 @@ def install(app: FastAPI, db_path: Path, *, with_api_docs: bool = False) -> None
     # Starlette types a handler as taking any Exception, not the class it is registered for.
     app.add_exception_handler(NeedLogin, _login_first)  # type: ignore[arg-type]
     app.add_exception_handler(TesterOnly, _tester_home)  # type: ignore[arg-type]
-    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    # Starlette's, not only FastAPI's subclass: an unknown /admin address (the router's own 404)
+    # gets the readable page too.
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
 
 
 async def _login_first(request: Request, exc: NeedLogin):
@@ -57,7 +60,7 @@ async def _tester_home(request: Request, exc: TesterOnly):
     return RedirectResponse(TESTER_HOME, status_code=303)
 
 
-async def _http_error(request: Request, exc: HTTPException):
+async def _http_error(request: Request, exc: StarletteHTTPException):
     # Admin pages get a readable page; everything else keeps FastAPI's JSON body.
     if (
         request.url.path.startswith("/admin")

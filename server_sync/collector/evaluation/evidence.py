@@ -18,6 +18,9 @@ from server_sync.collector.courtesy.scores import BAND_EN, NO_DATA, CourtesyYear
 from server_sync.collector.measures import Measure, Measured, Period, measure
 from server_sync.collector.stats import TOO_FEW
 
+# What a year-on-year figure says when the previous year had no responses at all.
+NO_PREVIOUS = "無前一年資料 no data for the previous year"
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -74,7 +77,14 @@ def _v(m: Measure, suffix: str = "") -> str:
     return f"{m.value:g}{suffix} (n = {m.n}{ci})"
 
 
+def _last_year(m: Measure, suffix: str = "") -> str:
+    """Last year's figure; a year without any response is said so, not shown as a figure."""
+    return NO_PREVIOUS if m.n == 0 else _v(m, suffix)
+
+
 def _change(cur: Measure, prev: Measure) -> str:
+    if prev.n == 0:
+        return f"與去年比較：{NO_PREVIOUS}"
     if cur.ci is None or prev.ci is None or cur.value is None or prev.value is None:
         return "與去年比較:任一年樣本不足 / against last year: too few responses in one of the years"
     delta = round(cur.value - prev.value, 1)
@@ -89,15 +99,15 @@ def lines(ev: Evidence, kind: str) -> list[str]:
     c, p = ev.cur, ev.prev
     if kind == "satisfaction":
         return [
-            f"滿意度 CSAT {ev.year}: {_v(c.by_metric['csat'], '%')}; {ev.year - 1}: {_v(p.by_metric['csat'], '%')}",
+            f"滿意度 CSAT {ev.year}: {_v(c.by_metric['csat'], '%')}; {ev.year - 1}: {_last_year(p.by_metric['csat'], '%')}",
             _change(c.by_metric["csat"], p.by_metric["csat"]),
             f"快樂指數 Happy Index {ev.year}: {_v(c.by_metric['happy_index'])}; "
-            f"{ev.year - 1}: {_v(p.by_metric['happy_index'])}",
+            f"{ev.year - 1}: {_last_year(p.by_metric['happy_index'])}",
         ]
     if kind == "waits":
         return [
-            f"平均等候 mean wait: {_v(c.wait_mean, ' 分 min')}; 去年 last year {_v(p.wait_mean, ' 分 min')}",
-            f"等候 P90 p90 wait: {_v(c.wait_p90, ' 分 min')}; 去年 last year {_v(p.wait_p90, ' 分 min')}",
+            f"平均等候 mean wait: {_v(c.wait_mean, ' 分 min')}; 去年 last year {_last_year(p.wait_mean, ' 分 min')}",
+            f"等候 P90 p90 wait: {_v(c.wait_p90, ' 分 min')}; 去年 last year {_last_year(p.wait_p90, ' 分 min')}",
         ]
     if kind == "alerts":
         a = c.alerts
