@@ -1,7 +1,14 @@
-"""A running kiosk's parts, built from its config: store, recorder, buttons, flow."""
+"""A running kiosk's parts, built from its config: store, recorder, buttons, flow, queue.
+
+The queue depends on ``[queue] role`` (docs/queue.md, "Window kiosks and the entrance kiosk"):
+``local`` keeps this window's own queue in the kiosk's store; ``window`` and ``host`` go through
+the office's queue host (``kiosk.office.client.RemoteQueue``), the host device's own UI over
+loopback, so its screens and the other windows see one queue.
+"""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,8 +21,12 @@ from kiosk.store import Store, StoreUnavailable
 from kiosk.sync_state import StatusReader
 from server_sync.client.status import status_line
 
-if TYPE_CHECKING:  # the type only: the module brings requests, imported when sync starts
+if TYPE_CHECKING:  # the types only: both modules bring requests, imported when sync or a host needs it
+    from kiosk.office.client import RemoteQueue
     from server_sync.client.worker import SyncWorker
+
+LOOPBACK = "127.0.0.1"
+ANY_ADDRESS = ("", "0.0.0.0", "::", "localhost")  # a host listening on these is reachable on loopback
 
 
 def make_flow(config: Config) -> Flow:
@@ -26,6 +37,58 @@ def make_flow(config: Config) -> Flow:
         thanks_seconds=config["kiosk.thanks_seconds"],
         reasons_timeout=config["kiosk.reasons_timeout"],
         language=config["kiosk.language"],
+    )
+
+
+def host_url(config: Config) -> str:
+    """The office's queue host as this kiosk reaches it: queue.host for a window, its own listener
+    (queue.listen, on loopback when it listens on every address) for the host device; "" when local."""
+    role = config["queue.role"]
+    if role == "window":
+        return config["queue.host"]
+    if role != "host":
+        return ""
+    address, _, port = config["queue.listen"].rpartition(":")
+    address = address.strip("[]")
+    if address in ANY_ADDRESS or address.startswith("127."):
+        address = LOOPBACK
+    elif ":" in address:
+        address = f"[{address}]"
+    return f"http://{address}:{port}/"
+
+
+def public_host_url(config: Config) -> str:
+    """The host as a visitor's phone on the office network reaches it (the ticket's QR code): queue.host
+    for a window; for the host device its listening address, or this machine's LAN address when it
+    listens on every address; "" when local."""
+    url = host_url(config)
+    if config["queue.role"] != "host" or not url.startswith(f"http://{LOOPBACK}:"):
+        return url
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    return f"http://{lan_address()}:{port}/"
+
+
+def lan_address() -> str:
+    """This machine's address on its default route (no packet is sent: a UDP socket only picks a route)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 9))
+            return s.getsockname()[0]
+        except OSError:  # no network at all: only this machine could open the link anyway
+            return LOOPBACK
+
+
+def remote_queue(config: Config, store: Store, directory: LocalDirectory) -> RemoteQueue:
+    """The queue through the office's host ([queue] role window or host)."""
+    # Deferred on purpose, not to dodge a cycle (kiosk.office.client never imports this module): only
+    # a kiosk working through a host loads requests, urllib3 and ssl (tests/test_lazy_imports.py).
+    from kiosk.office.client import HostClient, RemoteQueue
+
+    return RemoteQueue(
+        HostClient(host_url(config), config["queue.host_token"]),
+        window=config["kiosk.window"],
+        directory=directory.get,
+        clock=store.clock,
     )
 
 
@@ -64,27 +127,32 @@ class Kiosk:
         self.recorder = RatingRecorder(self.store, repeat_window=config["buttons.repeat_window"])
         # The window's queue (kiosk.queue): the "next" button calls numbers, ratings name their ticket.
         self.directory: LocalDirectory | None = None
-        self.queue: Queue | None = None
+        self.queue: Queue | RemoteQueue | None = None
         self.on_call, self._on_next = on_call, on_next
+        # The entrance kiosk ([queue] entrance) only issues tickets: no rating buttons, no "next".
+        self.entrance = bool(config["queue.entrance"])
         if self.store.conn is not None:
             self.directory = LocalDirectory(self.store, config["queue.directory"] or None)
-            if config["queue.enabled"]:
+            if config["queue.enabled"] and config["queue.role"] != "local":
+                self.queue = remote_queue(config, self.store, self.directory)
+            elif config["queue.enabled"]:
                 self.queue = Queue(
                     self.store,
                     window=config["kiosk.window"],
                     directory=self.directory.get,
                     no_show_after_calls=config["queue.no_show_after_calls"],
                 )
+            if self.queue is not None:
                 self.recorder.link = self.queue.rating_link
         self.pin_factory = pin_factory
         self.buttons = RatingButtons(
-            config.levels,
+            [] if self.entrance else config.levels,
             self.recorder,
             listener=listener,
             pull_up=config["buttons.pull_up"],
             bounce_time=config["buttons.bounce_time"],
             led_seconds=config["buttons.led_seconds"],
-            next_pin=config["buttons.next_pin"],
+            next_pin=None if self.entrance else config["buttons.next_pin"],
             on_next=self._next_pressed,
             pin_factory=pin_factory,
         )
@@ -103,6 +171,9 @@ class Kiosk:
         self._on_next()
 
     def close(self) -> None:
+        client = getattr(self.queue, "client", None)  # a RemoteQueue's HTTP session
+        if client is not None:
+            client.close()
         if self.directory is not None:
             self.directory.close()
         if self._sync is not None:

@@ -35,6 +35,12 @@ class HostUnavailable(StoreUnavailable):
     """The office's queue host did not answer or refused this device: nothing was issued or called."""
 
 
+class HostUnreachable(HostUnavailable):
+    """No answer at all (host down, link cut): the screens say 無法連線到叫號主機."""
+
+    unreachable = True  # read by the screens, which do not import this module (it brings requests)
+
+
 def make_session(token: str) -> requests.Session:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
@@ -69,7 +75,7 @@ class HostClient:
             response = self.session.request(method, self.base + path, json=body, timeout=self.timeout)
         except requests.RequestException as exc:
             log.warning("queue host unreachable: %s", exc)
-            raise HostUnavailable(
+            raise HostUnreachable(
                 "無法連線到叫號主機，未叫號也未取號",
                 "Cannot reach the office's queue host: nothing was called or issued",
                 str(exc),
