@@ -321,6 +321,10 @@ def collect(rows: Iterable[EventRow], kiosk_levels, lookup=None, known: labels.K
                     ):
                         found = lookup(r.kiosk, r.ref)
                         est_detail = found[1] if found else {}
+                        if service_of(est_detail) not in ("", service_of(detail)):
+                            # A call in the line a ticket was transferred to (an office's queue host):
+                            # the ticket's estimate was for its first line, not this one.
+                            est_detail = {}
                     lo, hi = _num(est_detail, ("estimate_low",)), _num(est_detail, ("estimate_high",))
                     if lo is None and hi is None:
                         lo, hi = band_seconds(est_detail.get("estimate_band"))
