@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 ACTIVE_FPS = 30
-IDLE_FPS = 5  # the first touch after a quiet spell is read within 0.2 s
+IDLE_FPS = 4  # the first touch after a quiet spell is read within a quarter of a second
 LINGER_SECONDS = 2.0
 
 

@@ -12,8 +12,8 @@ Log lines other programs may rely on (tests, the start-up benchmark):
 ``screen: NAME`` when a screen is switched to, ``shown: NAME LANG`` once it has
 been drawn, ``language: LANG`` on a switch, ``layout: SCREEN TARGET X Y W H`` for
 every touch target (centre, window pixels from the top left) when
-KIOSK_LOG_LAYOUT=1, and ``first-frame SECONDS`` on stdout when
-KIOSK_REPORT_FIRST_FRAME=1.
+KIOSK_LOG_LAYOUT=1, ``first-frame SECONDS cpu CPU_SECONDS`` on stdout when
+KIOSK_REPORT_FIRST_FRAME=1, and ``screens: all built`` once the screens after home are.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from kiosk.ui.frame_rate import FrameRate
 from kiosk.ui.lazy_screens import LazyScreens
 from kiosk.ui.lookup_screens import CaseResultScreen, LookupScreen  # 案件查詢 (kiosk/lookup.py)
 from kiosk.ui.overlays import Overlays  # banners and the timeout warning over a screen
-from kiosk.ui.process_age import process_age
+from kiosk.ui.process_age import process_age, process_cpu
 from kiosk.ui.screen import KioskScreen
 from kiosk.ui.sleep import SleepOverlay
 from kiosk.watchdog import Notifier
@@ -469,8 +469,8 @@ class KioskApp(App):
             Clock.schedule_once(lambda dt: self.notifier.ready())
         if not self._first_frame_reported:
             self._first_frame_reported = True
-            age = process_age()
-            Clock.schedule_once(lambda dt: self._report_first_frame(age))
+            age, cpu = process_age(), process_cpu()
+            Clock.schedule_once(lambda dt: self._report_first_frame(age, cpu))
         if not self._rest_scheduled:
             self._rest_scheduled = True  # the first frame is up: now the other screens
             Clock.schedule_once(self._build_next_screen)
@@ -478,8 +478,8 @@ class KioskApp(App):
             screen, self._announce_pending = self._announce_pending, None
             Clock.schedule_once(lambda dt: self._report_shown(screen))
 
-    def _report_first_frame(self, age: float) -> None:
-        print(f"first-frame {age:.3f}", flush=True)
+    def _report_first_frame(self, age: float, cpu: float) -> None:
+        print(f"first-frame {age:.3f} cpu {cpu:.3f}", flush=True)
 
     def _report_shown(self, screen: str) -> None:
         if screen != self.sm.current:
