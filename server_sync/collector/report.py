@@ -169,8 +169,8 @@ def report(
     kiosk_levels = dict(conn.execute("SELECT id, levels FROM kiosks"))
     max_level = max(kiosk_levels.values(), default=5)
     if group_by == "window":
-        rows, total = _by_window(conn, plan(date_from, date_to, group_by, source))
-        return Report(group_by, date_from, date_to, max_level, rows, total)
+        windows, window_total = _by_window(conn, plan(date_from, date_to, group_by, source))
+        return Report(group_by, date_from, date_to, max_level, windows, window_total)
     # The other groups read the per-unit rollups, which carry the kiosks' button count ("scale").
     scale = "levels"
     selects, params = [], []
