@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import pytest
 
-from kiosk.fonts import SEARCH, find_cjk_font, missing_glyphs
+from kiosk.fonts import FAMILY, SEARCH, _u32_sum, find_cjk_font, missing_glyphs
 
 
 def _collection() -> Path:
@@ -47,8 +48,30 @@ def test_a_damaged_cached_face_is_made_again(cached, tmp_path, damage):
     else:
         cached.with_name(cached.name + ".check").unlink()
     font = find_cjk_font(cache=tmp_path)["Regular"]
-    # fontTools stamps the save time into the face, so compare what matters, not bytes.
-    assert font.stat().st_size == len(whole)
+    assert font.read_bytes() == whole  # the copy is the collection's bytes: the same every time
     assert font.stat().st_ino != damaged_inode  # made again and renamed in, not patched
     assert missing_glyphs(font, "非常滿意") == set()
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_copied_face_is_the_collections_tc_face_table_for_table(cached):
+    from fontTools.ttLib import TTCollection, TTFont
+
+    tc = next(f for f in TTCollection(str(_collection()), lazy=True).fonts if f["name"].getDebugName(1) == FAMILY)
+    ours = TTFont(str(cached), lazy=True)
+    assert ours["name"].getDebugName(1) == FAMILY
+    tags = sorted(ours.reader.keys())
+    assert tags == sorted(tc.reader.keys())
+    for tag in tags:
+        if tag != "head":  # head differs only in its checksum adjustment
+            assert ours.reader[tag] == tc.reader[tag], tag
+    # Every table's recorded checksum is right, and so is the whole file's (0xB1B0AFBA).
+    data = cached.read_bytes()
+    (count,) = struct.unpack_from(">H", data, 4)
+    for i in range(count):
+        tag, check, offset, length = struct.unpack_from(">4sLLL", data, 12 + 16 * i)
+        body = bytearray(data[offset : offset + length])
+        if tag == b"head":
+            body[8:12] = bytes(4)
+        assert _u32_sum(bytes(body)) == check, tag
+    assert _u32_sum(data) == 0xB1B0AFBA

@@ -111,8 +111,8 @@ def kivy_settings(
     return env, settings
 
 
-def run_app(config: Config, data_dir: str | Path, *, fonts: dict[str, Path], demo: bool) -> None:
-    """Open the touchscreen and run until the window closes or SIGTERM arrives."""
+def configure_kivy(config: Config, *, fonts: dict[str, Path], demo: bool) -> None:
+    """Set Kivy's environment and Config for this kiosk; before anything imports the window."""
     env, settings = kivy_settings(config, demo=demo, fonts=fonts, is_pi=is_raspberry_pi(), environ=dict(os.environ))
     for name, value in env.items():
         os.environ.setdefault(name, value)
@@ -132,6 +132,10 @@ def run_app(config: Config, data_dir: str | Path, *, fonts: dict[str, Path], dem
         else f"{config['display.width']}x{config['display.height']} window",
     )
 
+
+def run_app(config: Config, data_dir: str | Path, *, fonts: dict[str, Path], demo: bool) -> None:
+    """Open the touchscreen and run until the window closes or SIGTERM arrives."""
+    configure_kivy(config, fonts=fonts, demo=demo)
     # Deferred on purpose, not to dodge a cycle (kioskapp never imports this module):
     # importing kioskapp opens the window, so it must come after the settings above.
     from kiosk.ui.kioskapp import KioskApp
