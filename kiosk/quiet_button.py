@@ -41,6 +41,8 @@ class _WaitingHoldThread(HoldThread):
 
 
 class QuietButton(Button):
+    _hold_thread: HoldThread  # gpiozero's HoldMixin makes one; ours replaces it
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         polling = self._hold_thread
