@@ -28,7 +28,7 @@ MAX_CODE = 12
 ENTER_KEYS = {13, 271}  # Return, keypad Enter
 BACKSPACE = 8
 KEYPAD_DIGITS = {256 + n: str(n) for n in range(10)}
-MAX_TIMELINE = 6  # rows that fit at 800x480; earlier stages are summed up in one line
+MAX_TIMELINE = 6  # the latest stages shown (the timeline scrolls); earlier ones are summed up in one line
 
 
 class EntryField(ButtonBehavior, BoxLayout):
