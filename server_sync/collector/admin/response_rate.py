@@ -51,8 +51,8 @@ def _week(day: str) -> str:
 PERIOD_OF: dict[str, Callable[[str], str]] = {"day": lambda d: d, "week": _week, "month": lambda d: d[:7]}
 
 
-def _served(conn: sqlite3.Connection, f: q.Filter, by: list[str]) -> dict[tuple, int]:
-    """Tickets served per group of ``by`` columns of admin_queue_hour ("day" among them)."""
+def _filters(f: q.Filter) -> tuple[str, list]:
+    """The filter's days and unit/window/service as a WHERE clause over a table with a ``day`` column."""
     where, params = [], []
     if f.date_from:
         where.append("day >= ?")
@@ -64,13 +64,25 @@ def _served(conn: sqlite3.Connection, f: q.Filter, by: list[str]) -> dict[tuple,
         if value:
             where.append(f"{col} = ?")
             params.append(value)
-    cols = ", ".join(by)
+    return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
+def _paired(conn: sqlite3.Connection, f: q.Filter, by: list[str]) -> dict[tuple, tuple[int, int]]:
+    """(counted ratings, tickets served) per group of ``by`` columns and day, for the days that group
+    served tickets. One query: the ratings are read only for those days (none at all where no ticket
+    was served), so a fleet without a dispenser costs nothing and 500 windows cost their served days."""
+    where, params = _filters(f)
+    cols = ", ".join([*by, "day"])
     sql = (
-        f"SELECT {cols + ', ' if by else ''}sum(called) - sum(no_show) FROM admin_queue_hour"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + (f" GROUP BY {cols}" if by else "")
+        f"WITH served AS (SELECT {cols}, sum(called) - sum(no_show) AS s FROM admin_queue_hour{where}"
+        f" GROUP BY {cols} HAVING s > 0),"
+        f" rated AS (SELECT {cols}, sum(l1 + l2 + l3 + l4 + l5) AS r FROM admin_sat_day{where}"
+        f" AND ({cols}) IN (SELECT {cols} FROM served) GROUP BY {cols})"
+        f" SELECT {cols}, coalesce(r, 0), s FROM served LEFT JOIN rated USING ({cols})"
     )
-    return {tuple(r[:-1]): max(0, r[-1] or 0) for r in conn.execute(sql, params)}
+    if not where:
+        sql = sql.replace(" AND (", " WHERE (", 1)
+    return {tuple(r[:-2]): (r[-2], r[-1]) for r in conn.execute(sql, params + params)}
 
 
 def _sum_by(pairs: dict[tuple, tuple[int, int]], key) -> list[Rate]:
@@ -86,17 +98,12 @@ def response_rates(conn: sqlite3.Connection, f: q.Filter, min_n: int) -> Respons
     """Ratings count only on the days their window (or service) served tickets: a window without
     a ticket system, or a day the dispenser was off, says nothing about the rate."""
 
-    def paired(by: list[str]) -> dict[tuple, tuple[int, int]]:
-        served = _served(conn, f, [*by, "day"])
-        rated = q.satisfaction(conn, f, [*by, "day"], min_n=min_n, days_only=True)
-        return {k: (rated[k].n if k in rated else 0, s) for k, s in served.items() if s > 0}
-
-    windows = paired(["unit", "window"])  # key (unit, window, day)
+    windows = _paired(conn, f, ["unit", "window"])  # key (unit, window, day)
     period = PERIOD_OF[f.trend]
     return ResponseRates(
         total=_sum_by(windows, lambda k: ())[0] if windows else Rate((), 0, 0),
         windows=_sum_by(windows, lambda k: k[:2]),
-        services=_sum_by(paired(["unit", "window", "service"]), lambda k: k[2:3]),
+        services=_sum_by(_paired(conn, f, ["unit", "window", "service"]), lambda k: k[2:3]),
         periods=_sum_by(windows, lambda k: (period(k[2]),)),
     )
 
