@@ -28,8 +28,10 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -82,12 +84,15 @@ class OfficeResult:
         return out
 
 
-def office_directory(path: Path, windows: int, source: Path | None = None) -> Path:
-    """The bundled directory with each service's line at two neighbouring windows of 1..``windows``."""
-    rows = list(csv.DictReader((source or bundled_path()).open(encoding="utf-8")))
+def office_directory(path: Path, windows: int, *, spread: int = 2, hours: str | None = None) -> Path:
+    """The bundled directory with each service's line at ``spread`` neighbouring windows of
+    1..``windows``; ``hours``: the same opening hours for every service ("mon-sun 00:00-24:00")."""
+    rows = list(csv.DictReader(bundled_path().open(encoding="utf-8")))
     for i, row in enumerate(rows):
-        at = sorted({i % windows + 1, (i + 1) % windows + 1})
+        at = sorted({(i + k) % windows + 1 for k in range(min(spread, windows))})
         row["windows"] = ";".join(str(w) for w in at)
+        if hours:
+            row["hours"] = hours
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -138,6 +143,7 @@ class HostRun:
         self.config, self.data_dir, self.clock_args = config, data_dir, clock_args or []
         self.proc: subprocess.Popen | None = None
         self.url = ""
+        self.log: deque[str] = deque(maxlen=200)  # its last lines, for a failure's message
 
     def start(self, timeout: float = 30.0) -> HostRun:
         self.proc = subprocess.Popen(
@@ -161,9 +167,19 @@ class HostRun:
             found = re.search(rb"listening on (http://[0-9.]+:[0-9]+)/", line)
             if found:
                 self.url = found.group(1).decode()
+                # Keep reading its log (a line per ticket and call): a full pipe would stop the host.
+                threading.Thread(target=self._drain, daemon=True).start()
                 return self
         self.stop()
         raise RuntimeError(f"叫號主機未啟動 the queue host did not start: {seen.decode(errors='replace')}")
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        try:
+            for line in self.proc.stdout:
+                self.log.append(line.decode(errors="replace"))
+        except (OSError, ValueError):  # closed by stop()
+            pass
 
     @property
     def pid(self) -> int:
