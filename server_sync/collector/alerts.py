@@ -2,7 +2,11 @@
 
 Nothing here runs inside the ingest transaction. After each stored batch the API
 calls ``AlertWorker.notify()``, which only sets a flag; the worker thread then,
-on its own connection:
+on its own connection, in rounds at most ``gather_seconds`` apart while batches keep
+arriving (a reconnect storm's hundreds of batches a second cost one round a second,
+not one each), and taking the ingest writer's lock around each of its write
+transactions (the two writers then take turns in this process instead of meeting
+SQLite's busy wait):
 
 1. reads the events stored since its watermark (``admin_meta.alerts_pk``, the
    events table's primary key) and applies the rules; the alerts it raises, the
@@ -69,6 +73,7 @@ TAMPER_CHECK_SECONDS = 900.0  # the statistical tamper checks read weeks of roll
 SMTP_PASSWORD_ENV = "KIOSK_COLLECTOR_SMTP_PASSWORD"
 WEBHOOK_SECRET_ENV = "KIOSK_COLLECTOR_WEBHOOK_SECRET"
 MAX_RETRY_DELAY = 3600.0
+GATHER_SECONDS = 1.0  # at most one round a second while batches keep arriving
 
 
 class RuleError(ValueError):
@@ -282,11 +287,18 @@ def _rating_rules(all_rules, unit):
     return [r for r in all_rules if not r["unit"] or r["unit"] == unit]
 
 
-def evaluate_events(conn: sqlite3.Connection, *, now: float | None = None, chunk: int = 1000) -> int:
+def evaluate_events(
+    conn: sqlite3.Connection,
+    *,
+    now: float | None = None,
+    chunk: int = 2000,
+    lock: AbstractContextManager | None = None,
+) -> int:
     """Apply the rating rules to events stored since the watermark; return the alerts raised.
 
-    Each chunk is its own short write transaction, with a pause between chunks so the
-    ingest writer (and the admin pages) always get their turn at SQLite's single write lock."""
+    Each chunk is its own short write transaction, inside ``lock`` (the ingest writer's), with a
+    pause between chunks so the ingest writer (and the admin pages) always get their turn at
+    SQLite's single write lock."""
     now = time.time() if now is None else now
     raised = 0
     first = True
@@ -294,22 +306,32 @@ def evaluate_events(conn: sqlite3.Connection, *, now: float | None = None, chunk
         if not first:
             time.sleep(0.005)
         first = False
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            mark = int(conn.execute("SELECT value FROM admin_meta WHERE key = 'alerts_pk'").fetchone()[0])
-            top = conn.execute(
-                "SELECT max(pk) FROM (SELECT pk FROM events WHERE pk > ? ORDER BY pk LIMIT ?)", [mark, chunk]
-            ).fetchone()[0]
-            if top is None:
-                conn.execute("COMMIT")
-                return raised
-            raised += _evaluate_range(conn, mark, top, now)
-            conn.execute("UPDATE admin_meta SET value = ? WHERE key = 'alerts_pk'", [str(top)])
+        with lock or nullcontext():
+            n = _evaluate_chunk(conn, now, chunk)
+        if n is None:
+            return raised
+        raised += n
+
+
+def _evaluate_chunk(conn: sqlite3.Connection, now: float, chunk: int) -> int | None:
+    """One write transaction over at most ``chunk`` new events: the alerts raised, None if none were new."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        mark = int(conn.execute("SELECT value FROM admin_meta WHERE key = 'alerts_pk'").fetchone()[0])
+        top = conn.execute(
+            "SELECT max(pk) FROM (SELECT pk FROM events WHERE pk > ? ORDER BY pk LIMIT ?)", [mark, chunk]
+        ).fetchone()[0]
+        if top is None:
             conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            return None
+        raised = _evaluate_range(conn, mark, top, now)
+        conn.execute("UPDATE admin_meta SET value = ? WHERE key = 'alerts_pk'", [str(top)])
+        conn.execute("COMMIT")
+        return raised
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _evaluate_range(conn, lo: int, hi: int, now: float) -> int:
@@ -398,13 +420,18 @@ def _evaluate_range(conn, lo: int, hi: int, now: float) -> int:
     return raised
 
 
-def check_silent(conn, *, now: float | None = None) -> int:
+def check_silent(conn, *, now: float | None = None, lock: AbstractContextManager | None = None) -> int:
     now = time.time() if now is None else now
     silent_rules = [r for r in rules(conn, enabled_only=True) if r["kind"] == "silent"]
     if not silent_rules:
         return 0
-    raised = 0
     kiosks = conn.execute("SELECT name, last_seen, created_at FROM kiosks WHERE revoked_at IS NULL").fetchall()
+    with lock or nullcontext():
+        return _raise_silent(conn, silent_rules, kiosks, now)
+
+
+def _raise_silent(conn, silent_rules: list[dict], kiosks: list, now: float) -> int:
+    raised = 0
     conn.execute("BEGIN IMMEDIATE")
     try:
         for rule in silent_rules:
@@ -585,14 +612,27 @@ class AlertWorker:
     """The background thread. ``notify()`` after each stored batch; ``close()`` to stop.
 
     ``clock`` is the collector's wall clock (the ingest's own), so a rating's age and a
-    kiosk's silence are measured against the same "now" the events were stored by."""
+    kiosk's silence are measured against the same "now" the events were stored by.
+    ``write_lock`` is the ingest writer's lock (Ingestor.lock), taken around each write
+    transaction; ``gather_seconds`` the least time from one round's start to the next
+    while notifications keep coming."""
 
-    def __init__(self, db_path, *, clock: Callable[[], float] = time.time, silent_check_seconds: float = 60.0):
+    def __init__(
+        self,
+        db_path,
+        *,
+        clock: Callable[[], float] = time.time,
+        silent_check_seconds: float = 60.0,
+        write_lock: AbstractContextManager | None = None,
+        gather_seconds: float = GATHER_SECONDS,
+    ):
         self.db_path = db_path
         self.clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._silent_every = silent_check_seconds
+        self._write_lock = write_lock
+        self._gather = gather_seconds
         self._thread = threading.Thread(target=self._run, name="alert-worker", daemon=True)
         self._thread.start()
 
@@ -610,16 +650,17 @@ class AlertWorker:
         last_tamper = -TAMPER_CHECK_SECONDS  # the first round checks at once
         while not self._stop.is_set():
             poll = 5.0
+            started = time.monotonic()
             try:
                 if conn is None:
                     conn = dbmod.connect(self.db_path)
                 poll = float(options.get(conn, "alerts.poll_seconds")) or 5.0
-                evaluate_events(conn, now=self.clock())
+                evaluate_events(conn, now=self.clock(), lock=self._write_lock)
                 if time.monotonic() - last_silent >= min(self._silent_every, poll * 6):
-                    check_silent(conn, now=self.clock())
+                    check_silent(conn, now=self.clock(), lock=self._write_lock)
                     last_silent = time.monotonic()
                 statistics = time.monotonic() - last_tamper >= TAMPER_CHECK_SECONDS
-                check_tamper(conn, now=self.clock(), statistics=statistics)
+                check_tamper(conn, now=self.clock(), statistics=statistics, lock=self._write_lock)
                 last_tamper = time.monotonic() if statistics else last_tamper
                 deliver_due(conn, now=self.clock())
             except Exception:
@@ -630,7 +671,10 @@ class AlertWorker:
                     except sqlite3.Error:
                         pass
                     conn = None
-            self._wake.wait(poll)
+            if self._wake.wait(poll) and not self._stop.is_set():
+                # Woken by a stored batch. In a storm many more follow within the second: one
+                # round reads them all, instead of a read and a commit for each.
+                self._stop.wait(max(0.0, started + self._gather - time.monotonic()))
             self._wake.clear()
         if conn is not None:
             conn.close()

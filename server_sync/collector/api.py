@@ -9,6 +9,7 @@ alert worker. The routes themselves are module-level routers: the kiosks' API
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -31,6 +32,14 @@ from server_sync.collector.routes import events, health, services, settings
 
 log = logging.getLogger(__name__)
 
+# FastAPI's own OpenTelemetry hooks (newer releases) look for a tracer, meter and logger provider
+# on every request, a cost a reconnect storm pays a thousand times a second; the collector exports
+# no telemetry.
+NO_TELEMETRY: dict = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
 # In this order: the OpenAPI paths and route matching follow it.
 API_ROUTERS = (events.router, settings.router, health.router, services.router, cases.router)
 
@@ -47,7 +56,9 @@ def build(config: AppConfig, *, clock=time.time) -> FastAPI:
     writer = db.open_db(config.db_path)
     ingestor = Ingestor(writer, clock=clock)
     readers = ReaderPool(config.db_path)
-    alerts = AlertWorker(config.db_path, clock=clock)
+    # The alert worker takes the ingest writer's lock around its writes: in this process the two
+    # writers take turns, and neither waits in SQLite's busy handler for the other.
+    alerts = AlertWorker(config.db_path, clock=clock, write_lock=ingestor.lock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -55,8 +66,7 @@ def build(config: AppConfig, *, clock=time.time) -> FastAPI:
         alerts.close()
         app.state.admin.close()  # the admin pages' connection
         readers.close()
-        with ingestor.lock:
-            writer.close()
+        ingestor.close()  # writes what is queued, then closes the writer connection
 
     app = FastAPI(
         title="counter-kiosk collector",
@@ -68,6 +78,7 @@ def build(config: AppConfig, *, clock=time.time) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        **NO_TELEMETRY,
     )
     app.state.config = config
     app.state.ingestor = ingestor

@@ -27,6 +27,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -189,23 +190,30 @@ def advance_watermark(conn: sqlite3.Connection, kiosk: int, store_id: str, acked
 
 
 class _Pending:
-    __slots__ = ("batch", "done", "error", "kiosk", "received", "recorded", "result")
+    __slots__ = ("batch", "done", "error", "future", "kiosk", "received", "recorded", "result")
 
-    def __init__(self, kiosk, batch, recorded, received):
+    def __init__(self, kiosk, batch, recorded, received, future: Future[IngestResult] | None = None):
         self.kiosk, self.batch, self.recorded, self.received = kiosk, batch, recorded, received
         self.result: IngestResult | None = None
         self.error: BaseException | None = None
         self.done = False
+        self.future = future  # set by submit(): settled once the batch is committed or has failed
 
 
 class Ingestor:
     """The single writer. ``clock`` returns unix seconds (replaceable in tests).
 
-    Group commit: batches arriving while a transaction is being written wait for
-    the writer lock; whoever takes it next writes every waiting batch in ONE
+    Group commit: batches arriving while a transaction is being written wait in a
+    queue; whoever takes the writer lock next writes every waiting batch in ONE
     transaction, each inside its own SAVEPOINT (a batch that fails is rolled back
     alone: all or nothing per batch), then commits once and the fsync is shared.
     No batch is acknowledged before the COMMIT that holds it has returned.
+
+    Two ways in: ``ingest`` writes in the caller's thread (the CLI's tools, tests);
+    ``submit`` hands the batch to this writer's own thread and returns a future, so
+    the HTTP side never parks a worker thread on the writer lock: under a reconnect
+    storm the thread pool stays free for the reads (dashboard, fleet) and the event
+    loop for health checks.
     """
 
     def __init__(self, conn: sqlite3.Connection, *, clock=time.time, max_group: int = 64, limits: Limits | None = None):
@@ -214,8 +222,11 @@ class Ingestor:
         self.limits = limits or Limits(clock)
         self._known: tuple[tuple, labels.Known] | None = None  # (labels.revision, what it read)
         self.lock = threading.Lock()  # the writer: one transaction at a time
-        self._queue_lock = threading.Lock()  # guards _queue only
+        self._queue_lock = threading.Lock()  # guards _queue, _closed and _thread
+        self._queued = threading.Condition(self._queue_lock)  # the writer thread waits on it
         self._queue: list[_Pending] = []
+        self._closed = False
+        self._thread: threading.Thread | None = None  # started by the first submit()
         self.max_group = max_group
 
     def ingest(
@@ -227,40 +238,112 @@ class Ingestor:
         received: when the request arrived (unix seconds, this collector's clock): the
             instant paired with the batch's clock block. Defaults to now.
         """
+        item = self._queued_item(kiosk, batch, recorded, received, None)
+        while not item.done:  # written by this thread, or by the one that held the lock before
+            with self.lock:
+                if not item.done:
+                    self._write(self._take_group())
+        if item.error is not None:
+            raise item.error
+        assert item.result is not None  # _write sets a result or an error on every item it marks done
+        return item.result
+
+    def submit(
+        self, kiosk: Kiosk, batch: Batch, recorded: list[float] | None = None, received: float | None = None
+    ) -> Future[IngestResult]:
+        """Queue a validated batch for the writer thread; the future holds its IngestResult once the
+        COMMIT that stored it has returned (or the error that stopped it). TooMuch is raised here,
+        at once, with nothing queued."""
+        future: Future[IngestResult] = Future()
+        self._queued_item(kiosk, batch, recorded, received, future)
+        return future
+
+    def waiting(self) -> int:
+        """How many batches are queued for the writer, not yet being written."""
+        with self._queue_lock:
+            return len(self._queue)
+
+    def close(self) -> None:
+        """Write what is queued, stop the writer thread and close the connection."""
+        with self._queue_lock:
+            self._closed = True
+            self._queued.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+        with self.lock:
+            self.conn.close()
+
+    def _queued_item(self, kiosk, batch, recorded, received, future) -> _Pending:
         if received is None:
             received = self.clock()
         if recorded is None:
             recorded = prepare(batch)
         self.limits.take(kiosk.id, kiosk.name, len(batch.events))  # raises TooMuch: nothing stored
-        item = _Pending(kiosk, batch, recorded, received)
+        item = _Pending(kiosk, batch, recorded, received, future)
         with self._queue_lock:
+            if self._closed:
+                self.limits.give_back(kiosk.id, len(batch.events))
+                raise RuntimeError("收集伺服器正在關閉 / the collector is shutting down")
             self._queue.append(item)
-        while not item.done:  # written by this thread, or by the one that held the lock before
+            if future is not None:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+                    self._thread.start()
+                self._queued.notify()
+        return item
+
+    def _take_group(self) -> list[_Pending]:
+        with self._queue_lock:
+            group = self._queue[: self.max_group]
+            del self._queue[: self.max_group]
+        return group
+
+    def _run(self) -> None:
+        """The writer thread: write whatever is queued, a group at a time, until closed and drained."""
+        while True:
+            with self._queue_lock:
+                while not self._queue and not self._closed:
+                    self._queued.wait()
+                if not self._queue:
+                    return
             with self.lock:
-                if not item.done:
-                    with self._queue_lock:
-                        group = self._queue[: self.max_group]
-                        del self._queue[: self.max_group]
+                group = self._take_group()
+                if group:
                     self._write(group)
-        if item.error is not None:
-            self.limits.give_back(kiosk.id, len(batch.events))
-            raise item.error
-        assert item.result is not None  # _write sets a result or an error on every item it marks done
-        self.limits.give_back(kiosk.id, len(batch.events) - item.result.stored)
-        return item.result
+
+    def _settle(self, item: _Pending) -> None:
+        """Mark an item done: give back the allowance it did not store, and settle its future."""
+        n = len(item.batch.events)
+        self.limits.give_back(item.kiosk.id, n if item.result is None else n - item.result.stored)
+        item.done = True
+        fut = item.future
+        if fut is None:
+            return
+        try:
+            if item.result is not None:
+                fut.set_result(item.result)
+            else:
+                fut.set_exception(item.error or RuntimeError("batch not written"))
+        except InvalidStateError:  # the request gave up waiting (cancelled): the kiosk sends it again
+            pass
 
     def _write(self, group: list[_Pending]) -> None:
         """Write a group in one transaction; never raises: each item gets its result or error."""
         conn = self.conn
         flushed: dict = {}
+        # The dashboard's rollups of every batch stored, written once for the group: batches from
+        # one unit add to the same per-unit rows, and a storm's group is 64 batches.
+        figures = rollup.Increments()
         try:
             conn.execute("BEGIN IMMEDIATE")
             flushed = self.limits.flush(conn, iso_utc)
             for item in group:
                 conn.execute("SAVEPOINT batch")
                 try:
-                    item.result = self._ingest(item.kiosk, item.batch, item.recorded, item.received)
+                    item.result, increments = self._ingest(item.kiosk, item.batch, item.recorded, item.received)
                     conn.execute("RELEASE batch")
+                    figures.merge(increments)  # only once its batch is in
                 except Exception as exc:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK TO batch")
@@ -268,6 +351,7 @@ class Ingestor:
                     item.error = exc
                     if not conn.in_transaction:  # SQLite gave up the whole transaction
                         raise
+            figures.write(conn)
             conn.execute("COMMIT")
         except Exception as exc:
             log.error("write of %d batches failed: %s", len(group), exc)
@@ -280,13 +364,18 @@ class Ingestor:
             for item in group:
                 item.result = None
                 item.error = item.error or exc
-                item.done = True
+                self._settle(item)
             return
         for item in group:
-            item.done = True
+            self._settle(item)
 
-    def _ingest(self, kiosk: Kiosk, batch: Batch, recorded: list[float], received: float) -> IngestResult:
+    def _ingest(
+        self, kiosk: Kiosk, batch: Batch, recorded: list[float], received: float
+    ) -> tuple[IngestResult, rollup.Increments]:
+        """Store one batch (inside the group's transaction); its ack's figures and the dashboard
+        rollups' increments for its new rows, for the caller to write with the group's."""
         conn = self.conn
+        increments = rollup.Increments()
         now = received  # the batch's clock block was read just before it was sent
         now_iso = iso_utc(now)
         clock = batch.clock
@@ -361,7 +450,7 @@ class Ingestor:
                 )
             # 4. Rollups (hour, day, month), for the new rows only.
             rollup.add_rollups(conn, kid, hourly)
-            rollup.apply(conn, kiosk.levels, rows, self._labels())
+            increments = rollup.collect(rows, kiosk.levels, self._stored_event, self._labels())
         duplicates = len(events) - stored
 
         # 4. The contiguous watermark for (kiosk, store_id), moved on from where it was.
@@ -388,7 +477,17 @@ class Ingestor:
             " clock_offset = ? WHERE id = ?",
             [now_iso, batch.store_id, batch.software_version, batch.backlog, offset, kiosk.id],
         )
-        return IngestResult(stored, duplicates, new_acked, now_iso)
+        return IngestResult(stored, duplicates, new_acked, now_iso), increments
+
+    def _stored_event(self, kiosk: int, event_id: str) -> tuple[str, dict] | None:
+        """(type, detail) of a stored event: rollup.collect's lookup of the rating a reason names."""
+        row = self.conn.execute(
+            "SELECT type, detail FROM events WHERE kiosk = ? AND id = ?", [kiosk, event_id]
+        ).fetchone()
+        if row is None:
+            return None
+        detail = json.loads(row[1]) if row[1] else {}
+        return row[0], detail if isinstance(detail, dict) else {}
 
     def _labels(self) -> labels.Known:
         """The codes the figures name, read again only when the directory or the settings changed."""

@@ -10,6 +10,8 @@ from server_sync.wire.protocol import PROTOCOL
 router = APIRouter()
 
 
+# async: answered on the event loop itself, never queued behind work in the thread pool, so a
+# monitor sees the collector up while a reconnect storm keeps it busy.
 @router.get("/api/v1/health", response_model=Health)
-def health():
+async def health():
     return {"ok": True, "protocol": PROTOCOL}
