@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import json
 import sys
@@ -59,6 +60,31 @@ def _loopback(host: str) -> bool:
         return False  # a name or a wildcard: reached from elsewhere
 
 
+def _installed(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _pick(choice: str, fast: str, plain: str, option: str) -> str:
+    """``auto`` is the C implementation when it is installed, else the pure-Python one."""
+    if choice == "auto":
+        return fast if _installed(fast) else plain
+    if choice == fast and not _installed(fast):
+        raise click.UsageError(
+            f"{option} {fast}: 未安裝 {fast} / {fast} is not installed (pip install 'counter-kiosk[collector]')"
+        )
+    return choice
+
+
+def serving_stack(http: str, loop: str) -> tuple[str, str]:
+    """(HTTP parser, event loop) ``serve`` runs uvicorn with. The C ones (httptools, uvloop) cost a
+    fraction of the CPU of h11 and asyncio, what a reconnect storm of the whole fleet is bound by."""
+    return _pick(http, "httptools", "h11", "--http"), _pick(loop, "uvloop", "asyncio", "--loop")
+
+
 @main.command()
 @_db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -79,6 +105,22 @@ def _loopback(host: str) -> bool:
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @click.option("--log-level", default="info", show_default=True)
 @click.option(
+    "--http",
+    "http_impl",
+    type=click.Choice(["auto", "httptools", "h11"]),
+    default="auto",
+    show_default=True,
+    help="HTTP parser: auto is httptools when installed, else h11.",
+)
+@click.option(
+    "--loop",
+    "loop_impl",
+    type=click.Choice(["auto", "uvloop", "asyncio"]),
+    default="auto",
+    show_default=True,
+    help="Event loop: auto is uvloop when installed, else asyncio.",
+)
+@click.option(
     "--behind-tls", is_flag=True, help="A TLS proxy (nginx) is in front: no warning when listening beyond loopback."
 )
 @click.option(
@@ -86,19 +128,30 @@ def _loopback(host: str) -> bool:
     is_flag=True,
     help="Swagger UI at /admin/api-docs for logged-in administrators (it loads script from a CDN).",
 )
-def serve(db_path, host, port, max_body, forwarded_allow_ips, access_log, log_level, behind_tls, api_docs):
+def serve(
+    db_path,
+    host,
+    port,
+    max_body,
+    forwarded_allow_ips,
+    access_log,
+    log_level,
+    http_impl,
+    loop_impl,
+    behind_tls,
+    api_docs,
+):
     """Run the HTTP API (OpenAPI at /openapi.json) and the /admin pages."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from server_sync.collector.api import create_app
 
+    http_impl, loop_impl = serving_stack(http_impl, loop_impl)
     path = db_path or dbmod.default_db_path()
     app = create_app(path, max_body=max_body, api_docs=api_docs)
-    click.echo(f"kiosk-collector: {path} on http://{host}:{port}", err=True)
-    if not behind_tls and not _loopback(host):
-        click.secho(CLEARTEXT_WARNING.format(host=host), fg="red", bold=True, err=True)
     # One process: SQLite has one writer, and the API serialises writes itself.
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -107,7 +160,23 @@ def serve(db_path, host, port, max_body, forwarded_allow_ips, access_log, log_le
         access_log=access_log,
         log_level=log_level,
         server_header=False,
+        http=http_impl,
+        loop=loop_impl,
     )
+    config.load()  # imports the protocol now, so the line below names what really serves
+    factory = config.get_loop_factory()
+    loop_name = "uvloop" if "uvloop" in getattr(factory, "__module__", "") else "asyncio"
+    click.echo(
+        f"kiosk-collector: {path} on http://{host}:{port} "
+        f"(HTTP {config.http_protocol_class.__name__}, loop {loop_name})",
+        err=True,
+    )
+    if not behind_tls and not _loopback(host):
+        click.secho(CLEARTEXT_WARNING.format(host=host), fg="red", bold=True, err=True)
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 @main.command()
