@@ -272,7 +272,8 @@ class KioskApp(App):
         except Exception:  # sync is optional; the kiosk records on its own
             log.exception("Sync could not start; ratings are still recorded locally")
         Clock.schedule_interval(self._tick, TICK_SECONDS)
-        Clock.schedule_interval(self._refresh_status, STATUS_SECONDS)
+        if self.kiosk_config["sync.url"]:  # without sync the status line never changes: nothing to look at
+            Clock.schedule_interval(self._refresh_status, STATUS_SECONDS)
         # Heartbeats come from the UI loop itself, so a frozen UI (not only a dead
         # process) makes systemd restart the kiosk (WatchdogSec= in kiosk.service).
         cfg = self.kiosk_config
