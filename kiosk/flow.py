@@ -27,6 +27,12 @@ Precedence of interruptions (tests/test_flow.py checks every screen × event):
   warned: they are meant to go by themselves (the thank-you shows a countdown bar).
 - For ``TAKE_GUARD`` seconds after a ticket is shown nothing on it acts, so a
   second tap on 取號 cannot leave it.
+
+Spoken prompts (``prompts``, ``[audio] prompts``): 🔊 on a ``LISTEN_SCREENS`` screen reads
+it and turns ``speech`` on for this visitor; the thank-you (after a rating, on ``thanks``
+or with the reasons question), the ticket and a case result are then read as they appear.
+The visit ends, and speech with it, as large-text mode's does: back home, or
+``idle_timeout`` on home without a touch. ``take_speech`` hands the app what to read.
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ TASK_SCREENS = ("guidance", "lookup", "case_result", "ticket", "staff")
 # Screens whose timeout is announced beforehand, with a touch to extend it.
 WARNED_SCREENS = ("reasons", *TASK_SCREENS)
 TAKE_GUARD = 1.0  # seconds after a ticket is shown in which its buttons do nothing
+# Screens with the 🔊 聽語音 button; what each reads is named as the screen.
+LISTEN_SCREENS = ("home", "thanks", "ticket", "case_result")
 BANNER_SECONDS = 5.0  # how long a rating's acknowledgement stays over a task
 
 
@@ -94,6 +102,10 @@ class Flow:
     rated_level: int | None = None  # the level the thank-you names (None after a reason or a skip)
     notice: tuple[str, str] | None = None
     banner: Banner | None = None
+    prompts: bool = False  # [audio] prompts: the 🔊 button is offered
+    speech: bool = False  # this visitor asked for speech: what appears is read aloud
+    thanked_level: int | None = None  # the level a spoken thank-you names (kept after a reason)
+    _to_say: str | None = None
     _since: float = 0.0
     _guard_until: float = 0.0
 
@@ -106,7 +118,12 @@ class Flow:
         if screen == "home":
             self.rating = None
             self.lang = self.language
+            self.speech, self._to_say, self.thanked_level = False, None, None  # the visit is over
         return screen
+
+    def _read(self, what: str) -> None:
+        if self.speech:
+            self._to_say = what
 
     # -- what happened --------------------------------------------------------
     def rated(self, event: Event, now: float) -> str:
@@ -120,10 +137,12 @@ class Flow:
             # pending reasons question for the counted rating; otherwise thank again.
             if self.screen == "reasons":
                 return self.screen
-            self.rated_level = event.level
+            self.rated_level = self.thanked_level = event.level
+            self._read("thanks")
             return self._go("thanks", now)
         self.rating = event
-        self.rated_level = event.level
+        self.rated_level = self.thanked_level = event.level
+        self._read("thanks")  # on the reasons question too: it thanks first
         if event.level is not None and event.level >= self.ask_from_level:
             return self._go("reasons", now)
         return self._go("thanks", now)
@@ -162,6 +181,7 @@ class Flow:
         """A lookup found the case (stored as an event): show it until 完成 or idle_timeout."""
         if self.screen != "lookup":
             raise ValueError(f"a case result comes only from the lookup screen, not {self.screen}")
+        self._read("case_result")
         return self._go("case_result", now)
 
     def home(self, now: float) -> str:
@@ -185,6 +205,7 @@ class Flow:
             return self.called("", "", now)
         if screen == "ticket":
             self._guard_until = now + TAKE_GUARD
+            self._read("ticket")
         return self._go(screen, now)
 
     def called(self, number: str, window: str, now: float) -> str:
@@ -198,6 +219,20 @@ class Flow:
     def status_changed(self, now: float) -> str:
         """The sync status changed: shown discreetly where it is, never instead of a screen."""
         return self.screen
+
+    def listen(self, now: float) -> str | None:
+        """🔊 touched: speech on for this visit, and this screen read again; None where there is no 🔊."""
+        if not self.prompts or self.screen not in LISTEN_SCREENS:
+            return None
+        self.touched(now)
+        self.speech = True
+        self._read(self.screen)
+        return self.screen
+
+    def take_speech(self) -> str | None:
+        """What to read aloud now (a name from LISTEN_SCREENS), once; None for nothing."""
+        what, self._to_say = self._to_say, None
+        return what
 
     def toggle_language(self, now: float) -> str:
         self.lang = "en" if self.lang == "zh-TW" else "zh-TW"
@@ -238,6 +273,7 @@ class Flow:
         limit = self.timeout()
         if limit is not None and now - self._since >= limit:
             return self._go("home", now)
-        if self.screen == "home" and self.lang != self.language and now - self._since >= self.idle_timeout:
-            self.lang = self.language
+        if self.screen == "home" and now - self._since >= self.idle_timeout:
+            self.lang = self.language  # nobody is there any more: the next visitor starts afresh
+            self.speech = False
         return self.screen

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.config import validate
-from kiosk.flow import BANNER_SECONDS, SCREENS, TAKE_GUARD, TASK_SCREENS, WARNED_SCREENS, Flow
+from kiosk.flow import BANNER_SECONDS, LISTEN_SCREENS, SCREENS, TAKE_GUARD, TASK_SCREENS, WARNED_SCREENS, Flow
 from kiosk.runtime import make_flow
 from kiosk.store import Store
 
@@ -393,3 +393,115 @@ def test_thanks_names_the_level_and_a_reason_thanks_for_the_reason(flow, rate):
 def test_a_refused_ticket_or_reason_shows_the_notice_even_on_a_task_screen(flow):
     flow.open("guidance", now=0)
     assert flow.store_failed("儲存空間已滿", "storage is full", 1) == "notice"
+
+
+# -- spoken prompts: the 🔊 button and the visitor's session (issue 12, finding 11) ----------
+
+
+@pytest.fixture
+def spoken():
+    return Flow(prompts=True, idle_timeout=60, thanks_seconds=4, reasons_timeout=20, ticket_seconds=30)
+
+
+def listen_at_home(flow: Flow, now: float = 0) -> None:
+    assert flow.listen(now) == "home"
+    assert flow.speech and flow.take_speech() == "home"
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_the_listen_button_reads_its_screen_and_turns_speech_on(spoken, rate, screen):
+    reach(spoken, screen, rate)
+    spoken.take_speech()  # reaching it read nothing yet: speech was off
+    said = spoken.listen(1)
+    if screen in LISTEN_SCREENS:
+        assert said == screen and spoken.speech and spoken.take_speech() == screen
+        assert spoken.take_speech() is None  # read once per touch
+    else:
+        assert said is None and not spoken.speech and spoken.take_speech() is None
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_without_prompts_nothing_is_offered_or_read(flow, rate, screen):
+    assert not flow.prompts
+    reach(flow, screen, rate)
+    assert flow.listen(1) is None and not flow.speech and flow.take_speech() is None
+
+
+@pytest.mark.parametrize("screen", [s for s in SCREENS if s != "home"])
+def test_returning_home_from_any_screen_ends_the_session(spoken, rate, screen):
+    listen_at_home(spoken)
+    reach(spoken, screen, rate)
+    assert spoken.speech  # the visit goes on
+    assert spoken.tick(10_000) == "home"
+    assert not spoken.speech and spoken.take_speech() is None and spoken.thanked_level is None
+    spoken.rated(rate(1), 10_001)  # the next visitor's rating is not read
+    assert spoken.take_speech() is None
+
+
+def test_on_the_home_screen_speech_lasts_until_idle(spoken, rate):
+    listen_at_home(spoken, now=0)
+    spoken.touched(30)  # still there
+    spoken.tick(89)
+    assert spoken.speech
+    spoken.tick(90)
+    assert not spoken.speech
+    spoken.rated(rate(2), 91)
+    assert spoken.take_speech() is None
+
+
+def test_a_rating_is_thanked_aloud_naming_its_level(spoken, rate):
+    listen_at_home(spoken)
+    assert spoken.rated(rate(1), 5) == "thanks"
+    assert spoken.take_speech() == "thanks" and spoken.thanked_level == 1
+    spoken.rated(rate(2, misuse=True), 6)  # pressed again: thanked again, naming it
+    assert spoken.take_speech() == "thanks" and spoken.thanked_level == 2
+    assert spoken.tick(10) == "home" and not spoken.speech
+
+
+def test_the_reasons_question_thanks_aloud_first_and_its_thank_you_reads_on_a_touch(spoken, rate):
+    listen_at_home(spoken)
+    assert spoken.rated(rate(4), 5) == "reasons"
+    assert spoken.take_speech() == "thanks" and spoken.thanked_level == 4
+    assert spoken.listen(6) is None  # no 🔊 on the question itself
+    assert spoken.reason_chosen(7) == "thanks"
+    assert spoken.take_speech() is None  # already thanked for this rating
+    assert spoken.listen(8) == "thanks" and spoken.take_speech() == "thanks"
+    assert spoken.thanked_level == 4  # the rating's level, though the screen now thanks for the reason
+
+
+def test_a_ticket_taken_with_speech_on_is_read(spoken):
+    listen_at_home(spoken)
+    spoken.open("guidance", 1)
+    assert spoken.take_speech() is None and spoken.speech  # the directory is not read; speech stays on
+    spoken.queue_screen("ticket", 2)
+    assert spoken.take_speech() == "ticket"
+    assert spoken.listen(3) == "ticket" and spoken.take_speech() == "ticket"  # read again on a touch
+    assert spoken.home(2 + TAKE_GUARD) == "home" and not spoken.speech
+
+
+def test_a_case_result_is_read_and_clears_with_speech_after_idle(spoken):
+    listen_at_home(spoken)
+    spoken.open("lookup", 1)
+    spoken.case_found(2)
+    assert spoken.take_speech() == "case_result"
+    assert spoken.tick(2 + spoken.idle_timeout) == "home" and not spoken.speech
+
+
+def test_speech_is_turned_on_from_a_screen_other_than_home(spoken):
+    spoken.queue_screen("ticket", 0)
+    assert spoken.take_speech() is None  # speech was off when it appeared
+    assert spoken.listen(1) == "ticket" and spoken.speech
+
+
+def test_a_rating_over_a_task_is_a_banner_and_not_read(spoken, rate):
+    listen_at_home(spoken)
+    spoken.queue_screen("ticket", 1)
+    spoken.take_speech()
+    spoken.rated(rate(1), 2)
+    assert spoken.banner is not None and spoken.take_speech() is None
+
+
+def test_a_staff_call_does_not_end_the_visit_until_home(spoken):
+    listen_at_home(spoken)
+    assert spoken.called("A001", "1", 1) == "calling" and spoken.speech
+    assert spoken.tick(1 + spoken.calling_seconds) == "home" and not spoken.speech
