@@ -518,6 +518,8 @@ class Queue:
         if self.office:
             directory = self.directory()
             line = [t for t in self.waiting if window in self._windows_of(directory, t.service)]
+            # A ticket transferred for one window (to_window) waits for that window's call only.
+            line = [t for t in line if not t.window or t.window == window]
         else:
             line = self.waiting
         for t in line:

@@ -3,8 +3,8 @@
 What it holds is readable without any server: the number, the date and time it
 was issued, the service and the office and window, so a photo of it is the
 ticket. A link to the visitor's place in the queue (``/t/<token>`` on the
-office's queue host, issue 13) is added only when something supplies one
-through ``TicketQR.link``; there is no host to invent until then.
+office's queue host) is added only when something supplies one through
+``TicketQR.link``: the queue screens do when the kiosk works through a host.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class TicketFacts:
     office_en: str
     window: str
     priority: bool = False
+    token: str = ""  # unguessable, from the office's queue host: its /t/<token> page (not in the text)
 
 
 def ticket_text(facts: TicketFacts, link: str | None = None) -> str:

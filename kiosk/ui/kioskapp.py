@@ -48,6 +48,7 @@ from kiosk.store import StoreUnavailable
 from kiosk.ui import queue_screens, widgets
 from kiosk.ui.demo_keys import DemoKeys
 from kiosk.ui.frame_rate import FrameRate
+from kiosk.ui.entrance import EntranceScreen  # the entrance kiosk's home ([queue] entrance)
 from kiosk.ui.lazy_screens import LazyScreens
 from kiosk.ui.lookup_screens import CaseResultScreen, LookupScreen  # 案件查詢 (kiosk/lookup.py)
 from kiosk.ui.overlays import Overlays  # banners and the timeout warning over a screen
@@ -157,7 +158,8 @@ class KioskApp(App):
         self.kiosk: Kiosk | None = None
         self.flow = make_flow(kiosk_config)
         self.lang = self.flow.lang
-        self.window = str(kiosk_config["kiosk.window"])
+        # The entrance kiosk belongs to no window: its screens name each service's windows instead.
+        self.window = "" if kiosk_config["queue.entrance"] else str(kiosk_config["kiosk.window"])
         self.title = "counter-kiosk"
         self._announce_pending: str | None = None
         self._first_frame_reported = os.environ.get("KIOSK_REPORT_FIRST_FRAME") != "1"
@@ -202,11 +204,15 @@ class KioskApp(App):
         self._rescale(Window, Window.size)
         # Only home is built before the first frame; the rest one per frame after it,
         # or at once if asked for sooner (kiosk/ui/lazy_screens.py).
-        Builder.load_file(str(SCREENS_DIR / "home.kv"))
         self.sm = LazyScreens(transition=NoTransition())
-        home = HomeScreen(name="home")
-        home.build_levels(self.kiosk_config.levels)
-        self.sm.add_widget(home)
+        if self.kiosk_config["queue.entrance"]:  # the entrance kiosk: its home is the office's directory
+            Builder.load_file(str(SCREENS_DIR / "entrance.kv"))
+            self.sm.add_widget(EntranceScreen(name="home"))
+        else:
+            Builder.load_file(str(SCREENS_DIR / "home.kv"))
+            home = HomeScreen(name="home")
+            home.build_levels(self.kiosk_config.levels)
+            self.sm.add_widget(home)
         self.sm.later(["thanks"], lambda: [ThanksScreen(name="thanks")], kv_files=[self._kv("thanks.kv")])
         self.sm.later(["reasons"], self._make_reasons, kv_files=[self._kv("reasons.kv")])
         self.sm.later(["notice"], lambda: [NoticeScreen(name="notice")], kv_files=[self._kv("notice.kv")])

@@ -93,9 +93,11 @@ def test_a_local_kiosk_imports_no_network_code(tmp_path):
         "from gpiozero.pins.mock import MockFactory\n"
         "from kiosk.config import validate\n"
         "from kiosk.runtime import Kiosk\n"
-        f"k = Kiosk(validate({{'kiosk': {{'id': 'lazy'}}}}), sys.argv[1], pin_factory=MockFactory())\n"
+        "k = Kiosk(validate({'kiosk': {'id': 'lazy'}}), sys.argv[1], pin_factory=MockFactory())\n"
         "k.close()\n"
         "print(sorted(m for m in ('kiosk.office.client', 'requests', 'urllib3') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "data")], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "data")], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"
