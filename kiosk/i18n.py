@@ -16,6 +16,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "guidance": ("服務導引", "Service guide"),
     "lookup": ("案件查詢", "Case lookup"),
     "language": ("English", "中文"),
+    "large_text": ("大字", "Large text"),
+    "normal_text": ("一般字", "Normal"),
+    "listen": ("聽語音", "Listen"),  # the 🔊 button ([audio] prompts; kiosk/ui/speech.py)
+    "more_below": ("下方還有，請向上滑動", "More below: swipe up"),
+    "closed_short": ("未開放", "Closed"),
     "thanks_title": ("謝謝您的評分！", "Thank you for your rating!"),
     "thanks_body": ("您的意見將協助我們改善服務。", "Your opinion helps us improve our service."),
     "reason_thanks": ("謝謝您的意見！", "Thank you for your feedback!"),
@@ -48,12 +53,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "lookup_not_found": ("查無資料或驗證碼錯誤", "No record found, or the verification code is wrong"),
     "lookup_now_locked": (
-        "錯誤次數過多，此案件編號在本機暫停查詢 {minutes} 分鐘。",
-        "Too many wrong codes: this case number is paused on this kiosk for {minutes} minutes.",
+        "此號碼在本機暫停查詢 {minutes} 分鐘。",
+        "This number is paused here for {minutes} min.",
     ),
     "lookup_locked": (
-        "此案件編號錯誤次數過多，請於 {minutes} 分鐘後再試，或洽櫃台人員。",
-        "Too many wrong codes for this case number. Try again in {minutes} minutes, or ask the staff.",
+        "錯誤次數過多，請 {minutes} 分鐘後再試，或洽櫃台。",
+        "Too many wrong codes. Try again in {minutes} min, or ask the staff.",
     ),
     "lookup_rate_limited": (
         "查詢次數過多，請於 {seconds} 秒後再試。",
@@ -64,9 +69,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "expected": ("預計完成", "Expected completion"),
     "closed_on": ("已結案", "Closed"),
     "handling_unit": ("承辦單位", "Handling unit"),
-    "extension": ("分機 {ext}", "ext. {ext}"),
+    "extension": ("分機 {ext}", "Ext. {ext}"),
     "timeline": ("辦理進度", "Progress"),
     "earlier_stages": ("…及較早的 {n} 個階段", "…and {n} earlier stages"),
+    "earlier_stages_one": ("…及較早的 1 個階段", "…and 1 earlier stage"),
     "done": ("完成", "Done"),
     "clears_after": ("{seconds} 秒無操作自動清除", "Clears after {seconds} s without a touch"),
     # 服務導引 and the queue (kiosk/queue.py, screens guidance.kv, ticket.kv, calling.kv, staff.kv)
@@ -78,18 +84,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "not_here": ("本窗口不受理此業務，請至上述窗口取號", "This window does not handle it; take a number there"),
     "now_serving": ("目前叫號", "Now serving"),
     "nobody": ("—", "—"),
-    "ahead": ("前面還有 {n} 人", "{n} ahead of you"),
+    "ahead": ("前面還有 {n} 人", "{n} people ahead of you"),
+    "ahead_one": ("前面還有 1 人", "1 person ahead of you"),
+    "ahead_none": ("前面沒有人，您是下一位", "Nobody ahead: you are next"),
     "wait": ("預估等候", "Estimated wait"),
     "hours": ("服務時間 {hours}", "Hours {hours}"),
     "closed_note": ("目前非服務時間，無法取號", "Not open now; no numbers are given"),
     "take": ("取號", "Take a number"),
     "take_priority": ("優先取號", "Priority number"),
     "priority_who": ("長者 · 身障 · 孕婦", "Elderly · disabled · pregnant"),
-    "back_list": ("返回", "Back"),
+    "back_list": ("返回列表", "Back to the list"),
     "your_number": ("您的號碼", "Your number"),
     "priority_ticket": ("優先號", "Priority"),
     "ticket_where": ("請至 {window} 號窗口 · {service}", "Window {window} · {service}"),
     "ticket_wait": ("前面 {n} 人 · 預估 {band}", "{n} ahead · {band}"),
+    "ticket_wait_none": ("您是下一位 · 預估 {band}", "You are next · {band}"),
     "printed": ("號碼單已列印，請取票", "Your ticket is printed; please take it"),
     "printing": ("列印中…", "Printing…"),
     "print_failed": ("無法列印，請記下您的號碼", "Could not print; please note your number"),
@@ -97,12 +106,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ticket_failed": ("暫時無法取號", "A number could not be given"),
     "calling_title": ("來賓請注意", "Now calling"),
     "calling_please": ("請 {number} 號", "Number {number}"),
-    "calling_window": ("請至 {window} 號窗口", "please go to window {window}"),
+    "calling_window": ("請至 {window} 號窗口", "Please go to window {window}"),
+    "calling_full": ("請 {number} 號至 {window} 號窗口", "Number {number}, please go to window {window}"),
     "staff": ("職員", "Staff"),
     "staff_title": ("職員作業", "Staff panel"),
     "pin_prompt": ("請輸入職員密碼", "Enter the staff PIN"),
     "pin_wrong": ("密碼錯誤", "Wrong PIN"),
-    "pin_locked": ("密碼錯誤次數過多，已鎖定：請於 {wait}後再試", "Too many wrong PINs: locked, try again in {wait}"),
+    "pin_locked": ("密碼錯誤次數過多，已鎖定 {wait}，請稍後再試", "Too many wrong PINs: locked for {wait}"),
     "pin_unavailable": ("暫時無法驗證密碼，請洽資訊人員", "The PIN cannot be checked now; please call IT staff"),
     "clear": ("清除", "Clear"),
     "ok": ("確定", "OK"),
@@ -112,21 +122,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_show": ("未到", "No-show"),
     "lock": ("離開", "Leave"),
     "queue_empty": ("目前無人等候", "Nobody is waiting"),
+    "no_show_confirm": ("確定 {number} 號未到？", "Mark {number} as a no-show?"),
+    "no_show_yes": ("確定未到", "Yes, no-show"),
+    "cancel": ("取消", "Cancel"),
+    "sync_status": ("同步狀態", "Sync status"),
     "call_failed": ("無法叫號：{reason}", "Could not call: {reason}"),
-    # Interruptions, timeouts, face tiles and the ticket's recall (kiosk/flow.py; issue 12)
-    "hint_buttons": ("請按螢幕下方的實體按鈕評分", "Rate with the buttons below the screen"),
-    "hint_touch": ("請點選表情評分，或按螢幕下方的按鈕", "Tap a face, or press a button below the screen"),
-    "rated_level": ("您的評分：{level}", "Your rating: {level}"),
-    "rated_banner": ("已收到您的評分：{level}", "Rating received: {level}"),
-    "rated_again": ("已收到：{level}（連續按鍵只計一次）", "Received: {level} (repeated presses count once)"),
-    "rating_failed_banner": ("暫時無法記錄評分：{reason}", "Your rating could not be recorded: {reason}"),
-    "call_banner": ("來賓 {number} 號，請至 {window} 號窗口", "Number {number}, please go to window {window}"),
-    "more_time": ("需要更多時間嗎？", "Need more time?"),
-    "more_time_left": ("{seconds} 秒後返回首頁", "Returning home in {seconds} s"),
-    "more_time_yes": ("繼續", "Continue"),
-    "my_number": ("我的號碼", "My number"),
-    "ticket_issued_at": ("{time} 取號", "Taken at {time}"),
-    "ticket_earlier": ("前一張", "Earlier"),
     # The office's queue host (kiosk/office/, docs/queue.md): a lost host, transfers, the entrance kiosk
     "host_lost": ("無法連線到叫號主機：{undone}", "Queue host unreachable: {undone}"),
     "undone_next": ("未叫號", "nobody called"),
@@ -163,12 +163,31 @@ STRINGS: dict[str, tuple[str, str]] = {
     "entrance_line": ("前面 {n} 人 · {band}", "{n} ahead · {band}"),
     "entrance_line_one": ("前面 1 人 · {band}", "1 ahead · {band}"),
     "entrance_line_none": ("無人等候 · {band}", "Nobody waiting · {band}"),
+    # Interruptions, timeouts, face tiles and the ticket's recall (kiosk/flow.py; issue 12)
+    "hint_buttons": ("請按螢幕下方的實體按鈕評分", "Rate with the buttons below the screen"),
+    "hint_touch": ("請點選表情評分，或按螢幕下方的按鈕", "Tap a face, or press a button below the screen"),
+    "rated_level": ("您的評分：{level}", "Your rating: {level}"),
+    "rated_banner": ("已收到您的評分：{level}", "Rating received: {level}"),
+    "rated_again": ("已收到：{level}（連續按鍵只計一次）", "Received: {level} (repeated presses count once)"),
+    "rating_failed_banner": ("暫時無法記錄評分：{reason}", "Your rating could not be recorded: {reason}"),
+    "call_banner": ("來賓 {number} 號，請至 {window} 號窗口", "Number {number}, please go to window {window}"),
+    "more_time": ("需要更多時間嗎？", "Need more time?"),
+    "more_time_left": ("{seconds} 秒後返回首頁", "Returning home in {seconds} s"),
+    "more_time_yes": ("繼續", "Continue"),
+    "my_number": ("我的號碼", "My number"),
+    "ticket_issued_at": ("{time} 取號", "Taken at {time}"),
+    "ticket_earlier": ("前一張", "Earlier"),
     "qr_photo": ("可用手機拍下此條碼", "Take a photo of this code"),
 }
 
 
 def text(key: str, lang: str, **fields) -> str:
-    """The string ``key`` in ``lang`` ("zh-TW" or "en"), with fields filled in."""
+    """The string ``key`` in ``lang`` ("zh-TW" or "en"), with fields filled in.
+
+    A count of one (``n=1``) takes the ``KEY_one`` string where there is one ("1 earlier stage").
+    """
+    if fields.get("n") == 1 and f"{key}_one" in STRINGS:
+        key = f"{key}_one"
     zh, en = STRINGS[key]
     return (en if lang == "en" else zh).format(**fields)
 

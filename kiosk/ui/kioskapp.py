@@ -42,19 +42,21 @@ from kiosk.buttons import PressFailed
 from kiosk.config import Config
 from kiosk.face_taps import FaceTaps
 from kiosk.flow import TASK_SCREENS
+from kiosk.large_text import TextSize
 from kiosk.runtime import Kiosk, make_flow
 from kiosk.screen_power import ScreenPower, parse_hours
 from kiosk.store import StoreUnavailable
 from kiosk.ui import queue_screens, widgets
 from kiosk.ui.demo_keys import DemoKeys
-from kiosk.ui.frame_rate import FrameRate
 from kiosk.ui.entrance import EntranceScreen  # the entrance kiosk's home ([queue] entrance)
+from kiosk.ui.frame_rate import FrameRate
 from kiosk.ui.lazy_screens import LazyScreens
 from kiosk.ui.lookup_screens import CaseResultScreen, LookupScreen  # 案件查詢 (kiosk/lookup.py)
 from kiosk.ui.overlays import Overlays  # banners and the timeout warning over a screen
 from kiosk.ui.process_age import process_age, process_cpu
 from kiosk.ui.screen import KioskScreen
 from kiosk.ui.sleep import SleepOverlay
+from kiosk.ui.speech import Speech  # also SpokenHeader, the .kv files' header with 🔊
 from kiosk.watchdog import Notifier
 
 log = logging.getLogger("kiosk.ui")
@@ -140,8 +142,11 @@ class KioskApp(App):
     lang = StringProperty("zh-TW")
     other = StringProperty("en")
     u = NumericProperty(1.0)  # scale against the 800x480 reference layout
+    t = NumericProperty(1.0)  # text unit: u, or a step larger in large-text mode (kiosk/ui/widgets.py)
+    large = BooleanProperty(False)  # large-text, high-contrast mode for this visitor (kiosk/large_text.py)
     window = StringProperty("")
-    status = StringProperty("")
+    status = StringProperty("")  # the sync status line: shown on the staff panel
+    sync_trouble = BooleanProperty(False)  # home shows only an icon for it
     thanks_key = StringProperty("thanks_title")
     notice_zh = StringProperty("")
     notice_en = StringProperty("")
@@ -157,6 +162,10 @@ class KioskApp(App):
         self.demo = demo
         self.kiosk: Kiosk | None = None
         self.flow = make_flow(kiosk_config)
+        self.text_size = TextSize(idle_timeout=self.flow.idle_timeout)
+        self.flow.prompts = bool(kiosk_config["audio.prompts"])
+        self.speech = Speech(self)  # one announcer for calls and spoken prompts
+        self._speech_on = False
         self.lang = self.flow.lang
         # The entrance kiosk belongs to no window: its screens name each service's windows instead.
         self.window = "" if kiosk_config["queue.entrance"] else str(kiosk_config["kiosk.window"])
@@ -299,6 +308,7 @@ class KioskApp(App):
         signal.signal(signal.SIGINT, self._on_sigterm)
 
     def on_stop(self):
+        self.speech.close()
         if self.kiosk is not None:
             self.kiosk.close()
             self.kiosk = None
@@ -311,8 +321,14 @@ class KioskApp(App):
     def _rescale(self, _window, size):
         width, height = size
         u = max(0.5, min(width / 800, height / 480))
-        widgets.set_scale(u)
-        self.u = u
+        self._set_units(u, self.large)
+
+    def _set_units(self, u: float, large: bool) -> None:
+        t = u * (widgets.LARGE_TEXT_FACTOR if large else 1.0)
+        widgets.set_scale(u, t)  # before the properties change: labels refit against the new floor
+        self.u, self.t, self.large = u, t, large
+        if getattr(self, "sm", None) is not None and self.sm.current_screen is not None:
+            self.sm.current_screen.refit_labels()  # labels sized in app.u meet the new floor too
 
     # -- what happened ----------------------------------------------------------------
     @staticmethod
@@ -360,6 +376,15 @@ class KioskApp(App):
     def touched(self) -> None:
         self.screen_power.wake(self.now())
         self.flow.touched(self.now())
+        self.text_size.touched(self.now())
+
+    def toggle_large_text(self) -> None:
+        """The 大字 button: larger, higher-contrast text until the visit ends."""
+        self.text_size.toggle(self.now())
+        self.flow.touched(self.now())
+        self._show()
+        log.info("text size: %s", "large" if self.large else "normal")
+        self._announce(self.flow.screen)
 
     def tap_face(self, level: int) -> bool:
         """A tapped face: recorded like its button (off this thread) when touch_faces is on."""
@@ -390,6 +415,12 @@ class KioskApp(App):
 
     def toggle_language(self) -> None:
         self.flow.toggle_language(self.now())
+        self._show()
+
+    def listen(self) -> None:
+        """🔊 聽語音: this screen read aloud, and what appears after it until the visit ends."""
+        self.touched()
+        self.flow.listen(self.now())
         self._show()
 
     def choose_reason(self, reason) -> None:
@@ -425,6 +456,8 @@ class KioskApp(App):
     def _refresh_status(self, _dt=None) -> None:
         try:
             self.status = self.kiosk.status_line(self.lang) if self.kiosk else ""
+            # The status line's own words for a failed round (server_sync/client/status.py).
+            self.sync_trouble = self.status.startswith(("未能同步", "Not synced:"))
         except Exception:
             if not self._status_failed:
                 log.exception("Status line unavailable")
@@ -439,6 +472,9 @@ class KioskApp(App):
     def _show(self) -> None:
         """Make the window show what the flow says."""
         flow = self.flow
+        large = self.text_size.update(flow.screen, self.now())
+        if large != self.large:
+            self._set_units(self.u, large)
         if flow.screen == "reasons" and not self.kiosk_config.reasons:
             flow.skip(self.now())  # nothing to ask: thank straight away
         if flow.lang != self.lang:
@@ -455,6 +491,12 @@ class KioskApp(App):
             if flow.screen == "thanks":
                 self._start_countdown()
             self._announce(flow.screen)
+        if flow.speech != self._speech_on:
+            self._speech_on = flow.speech
+            log.info("speech: %s", "on" if flow.speech else "off")
+        what = flow.take_speech()  # after the screen is filled in: its words are read
+        if what is not None:
+            self.speech.read(what)
         self.overlays.sync(flow, self.now())
 
     def _start_countdown(self) -> None:

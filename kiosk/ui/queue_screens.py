@@ -10,7 +10,7 @@ button arrives on a gpiozero thread and is handed to Kivy's main thread.
 
 Log lines (tests and bench/ read them): ``ticket: NUMBER stored``, ``ticket-on-screen
 NUMBER MS`` (from the tap to the frame that shows it), ``printed: NUMBER`` /
-``print failed: …``, ``called: NUMBER via``, ``chime: played`` / ``chime: …``,
+``print failed: …``, ``called: NUMBER via`` (then ``chime: played`` or the spoken call, kiosk/ui/speech.py),
 ``staff: unlocked``, ``staff: wrong PIN (N)``, ``staff: locked for N s``.
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from importlib import resources
 
@@ -32,25 +33,26 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
 from kiosk import estimate
-from kiosk.chime import CHIME_PATH, speak
 from kiosk.flow import TAKE_GUARD
 from kiosk.fonts import find_cjk_font
 from kiosk.i18n import text
 from kiosk.printer import PrinterSpec, TicketPrint, parse_spec, print_ticket
-from kiosk.queue import QueueRefused
+from kiosk.queue import QueueRefused, ServiceStatus
+from kiosk.runtime import public_host_url
 from kiosk.staffpin import StaffPinGuard
 from kiosk.store import StoreUnavailable
 from kiosk.ticket_qr import TicketFacts, TicketQR, modules
 from kiosk.ui import widgets
 from kiosk.ui.qr_view import QRView  # noqa: F401  (ticket.kv draws the code with it)
 from kiosk.ui.screen import KioskScreen
+from kiosk.ui.transfer import TransferPanel
 from server_sync.wire.directory import EMPTY
 from server_sync.wire.tz import OFFICE_TZ
 
 log = logging.getLogger("kiosk.ui.queue")
 
 SCREENS_DIR = resources.files("kiosk.ui") / "screens"  # package data (pyproject.toml)
-KV_FILES = ("guidance.kv", "ticket.kv", "calling.kv", "staff.kv")
+KV_FILES = ("guidance.kv", "ticket.kv", "calling.kv", "staff.kv", "host_lost.kv", "transfer.kv")
 PIN_MAX_DIGITS = 12  # kiosk.pinhash.MAX_DIGITS: more keys than that are ignored
 
 
@@ -71,6 +73,7 @@ class GuidanceScreen(KioskScreen):
     status = ObjectProperty(None, allownone=True)  # its kiosk.queue.ServiceStatus
     message = StringProperty("")  # a refusal ("not open now") in the current language
     staff_enabled = BooleanProperty(False)
+    host_lost = BooleanProperty(False)  # the office's queue host did not answer: HostLostDetail instead
 
     def on_pre_enter(self, *_):
         self.show_list()
@@ -90,14 +93,20 @@ class GuidanceScreen(KioskScreen):
     def show_service(self, service):
         self.service = service
         self.refresh()
+        self._show_detail()
+        super().on_pre_enter()
+
+    def _show_detail(self):
         body = self.ids.body
         body.clear_widgets()
-        body.add_widget(ServiceDetail())
-        super().on_pre_enter()
+        body.add_widget(Factory.HostLostDetail() if self.host_lost else ServiceDetail())
 
     def refresh(self):
         if self.service is not None:
-            self.status = self.ui.status(self.service.code)
+            lost = self.host_lost
+            self.status, self.host_lost = self.ui.status_of(self.service.code)
+            if lost != self.host_lost and self.ids.body.children:
+                self._show_detail()
 
     @property
     def ui(self) -> QueueUI:
@@ -148,9 +157,15 @@ class StaffScreen(KioskScreen):
     regular = NumericProperty(0)
     priority = NumericProperty(0)
     error = StringProperty("")
+    note_key = StringProperty("")  # e.g. queue_empty after Call next found nobody
+    confirm_no_show = BooleanProperty(False)  # No-show was tapped: asking before it is stored
+    transferring = BooleanProperty(False)  # 轉介: TransferPanel in the body (kiosk/ui/transfer.py)
+    busy = BooleanProperty(False)  # a press is on its way to the office's queue host
 
     def on_pre_enter(self, *_):
         self.unlocked, self.entered, self.message_key, self.error = False, "", "pin_prompt", ""
+        self.note_key, self.confirm_no_show = "", False
+        self.transferring = self.busy = False
         self.locked_for = 0
         self.build_body()
         super().on_pre_enter()
@@ -158,7 +173,10 @@ class StaffScreen(KioskScreen):
     def build_body(self):
         body = self.ids.body
         body.clear_widgets()
-        body.add_widget(Factory.StaffPanel() if self.unlocked else Factory.PinPad())
+        if self.unlocked and self.transferring:
+            body.add_widget(TransferPanel(number=self.now_serving))
+        else:
+            body.add_widget(Factory.StaffPanel() if self.unlocked else Factory.PinPad())
         self.refit_labels()
 
 
@@ -169,16 +187,18 @@ class QueueUI:
         self.app = app
         self.staff_pin_hash = app.kiosk_config["queue.staff_pin_hash"]
         self.staff_enabled = bool(self.staff_pin_hash)
-        self.speak = app.kiosk_config["queue.speak"]
         self.printer = parse_spec(app.kiosk_config["queue.printer"])
-        self._sound = None
-        self._sound_failed = False
         self._pin_guard: StaffPinGuard | None = None  # made once the kiosk's store is there
         self._lock_ends = 0.0  # time.monotonic() when the shown lock is over
         self._lock_tick = None
         # (number, perf_counter at the press) of a ticket not yet on screen
         self._ticket_pending: tuple[str, float] | None = None
-        self.qr = TicketQR()  # issue 13's queue host plugs its /t/<token> link in here
+        self.qr = TicketQR()
+        # Through the office's queue host: the QR code opens the ticket's page there (docs/queue.md).
+        self.host = public_host_url(app.kiosk_config).rstrip("/")
+        if self.host:
+            self.qr.link = lambda facts: f"{self.host}/t/{facts.token}" if facts.token else None
+        self.entrance = bool(app.kiosk_config["queue.entrance"])
         Window.bind(on_flip=self._on_flip)
 
     def band(self, key: str, lang: str) -> str:
@@ -197,9 +217,42 @@ class QueueUI:
         return kiosk.directory.get()
 
     def status(self, code: str):
-        if self.queue is None:
-            return None
-        return self.queue.status(code)
+        return self.status_of(code)[0]
+
+    def status_of(self, code: str) -> tuple[ServiceStatus | None, bool]:
+        """(the service's status here, whether the office's queue host failed to answer).
+
+        A window kiosk gives numbers only for its own window's services, as without a host; the
+        entrance for every service. A lost host gives a closed status: nothing can be taken.
+        """
+        queue = self.queue
+        if queue is None:
+            return None, False
+        try:
+            status = queue.status(code)
+        except StoreUnavailable as exc:  # HostUnavailable: no numbers now, the screen says why
+            log.warning("service %s: no status: %s", code, exc)
+            service = self.directory().get(code)
+            lost = (
+                None
+                if service is None
+                else ServiceStatus(service, True, False, "", 0, 0, None, *(estimate.CLOSED,) * 2)
+            )
+            return lost, True
+        if status is not None and self.host and not self.entrance and not status.service.served_at(self.window):
+            status = replace(status, here=False)
+        return status, False
+
+    @property
+    def window(self) -> str:
+        return str(self.app.kiosk_config["kiosk.window"])
+
+    def ticket_window(self, ticket) -> str:
+        """Where a ticket is called: this window, or at the entrance every window of its service."""
+        if not self.entrance:
+            return self.window
+        service = self.directory().get(ticket.service)
+        return " / ".join(service.windows) if service is not None else ticket.window
 
     def hours_text(self, service, lang: str) -> str:
         """Office hours as visitors read them: 週一至週五 08:30–12:00、13:30–17:00."""
@@ -233,7 +286,7 @@ class QueueUI:
 
     def back(self) -> None:
         screen = self.app.sm.get_screen("guidance")
-        if screen.service is None:
+        if screen.service is None or self.entrance:  # the entrance's list is its home
             self.app.go_home()
             return
         screen.show_list()
@@ -243,27 +296,35 @@ class QueueUI:
         screen = self.app.sm.get_screen("guidance")
         if self.app.flow.screen != "guidance" or screen.service is None or self.queue is None:
             return  # a second tap after the screen moved on
+        refused = self.issue_and_show(screen.service, priority=priority)
+        if refused is not None:
+            screen.message = refused
+            screen.refresh()
+
+    def issue_and_show(self, service, *, priority: bool) -> str | None:
+        """Take a number for ``service``, show and print it; the refusal's words if the queue said no."""
+        if self.queue is None:
+            return None
         t0 = time.perf_counter()
         lang = self.app.lang
         try:
-            ticket = self.queue.issue(screen.service.code, priority=priority)
+            ticket = self.queue.issue(service.code, priority=priority)
         except QueueRefused as exc:
-            screen.message = exc.en if lang == "en" else exc.zh
-            screen.refresh()
             log.info("ticket refused: %s", exc.en)
-            return
-        except StoreUnavailable as exc:
+            return exc.en if lang == "en" else exc.zh
+        except StoreUnavailable as exc:  # a failing disk, or the office's queue host not answering
             log.error("ticket not stored: %s", exc)
             self.app.notice_zh, self.app.notice_en = exc.zh, exc.en
             self.app.notice_key = "notice_ticket_title"
             self.app.flow.store_failed(exc.zh, exc.en, self.app.now())
             self.app._show()
-            return
-        log.info("ticket: %s stored", ticket.number)  # durably: Store.append returned
+            return None
+        log.info("ticket: %s stored", ticket.number)  # durably: Store.append returned (or the host's)
         self._ticket_pending = (ticket.number, t0)
         self.show_ticket(ticket, print_key="printing" if self.printer else "no_printer")
         if self.printer is not None:
             threading.Thread(target=self._print, args=(self.printer, ticket), name="kiosk-print", daemon=True).start()
+        return None
 
     def facts(self, ticket) -> TicketFacts:
         cfg = self.app.kiosk_config
@@ -274,16 +335,20 @@ class QueueUI:
             service_en=ticket.name_en,
             office=cfg["kiosk.office"],
             office_en=cfg["kiosk.office_en"],
-            window=str(cfg["kiosk.window"]),
+            window=self.ticket_window(ticket),
             priority=ticket.priority,
+            token=getattr(ticket, "token", ""),
         )
 
     def show_ticket(self, ticket, *, print_key: str = "no_printer", recalled: list | None = None) -> None:
         """The ticket screen for ``ticket`` (just stored, or recalled from 我的號碼)."""
         shown = self.app.sm.get_screen("ticket")
-        shown.window = str(self.app.kiosk_config["kiosk.window"])
+        shown.window = self.ticket_window(ticket)
         shown.recalled = recalled or []
-        shown.show(ticket, self.qr.text(self.facts(ticket)), print_key)
+        facts = self.facts(ticket)
+        if self.host and facts.token:  # the token itself stays out of the log: it opens the ticket's page
+            log.info("ticket-qr: %s links %s/t/…", ticket.number, self.host)
+        shown.show(ticket, self.qr.text(facts), print_key)
         self.app.flow.queue_screen("ticket", self.app.now())
         self.app._show()
         self.app._announce("ticket")
@@ -314,7 +379,7 @@ class QueueUI:
                     number=ticket.number,
                     service=ticket.name,
                     service_en=ticket.name_en,
-                    window=str(cfg["kiosk.window"]),
+                    window=self.ticket_window(ticket),
                     issued_at=ticket.issued_at.astimezone(OFFICE_TZ),
                     office=cfg["kiosk.office"],
                     office_en=cfg["kiosk.office_en"],
@@ -349,6 +414,12 @@ class QueueUI:
         if isinstance(outcome, StoreUnavailable):
             log.error("call not stored: %s", outcome)
             self._staff_error(outcome)
+            if self.app.flow.screen != "staff":  # the GPIO button: said at the window, over whatever shows
+                zh, en = self.error_words(outcome, "button")
+                self.app.notice_zh, self.app.notice_en = zh, en
+                self.app.notice_key = "notice_call_title"
+                self.app.flow.press_failed(zh, en, self.app.now())
+                self.app._show()
             return
         if outcome.ignored:
             log.info("next: ignored (pressed twice)")
@@ -357,6 +428,7 @@ class QueueUI:
             log.info("no-show: %s", outcome.no_show.number)
         if outcome.called is None:
             log.info("called: none (nobody waiting)")
+            self.app.sm.get_screen("staff").note_key = "queue_empty"
             self._refresh_staff()
             return
         number = outcome.called.number
@@ -364,34 +436,13 @@ class QueueUI:
         log.info("called: %s %s", number, "recall" if outcome.recall else "next")
         screen = self.app.sm.get_screen("calling")
         screen.number, screen.window = number, window
-        self._chime()
-        if self.speak and speak(number, window) is None:
-            log.info("speak: espeak-ng not installed")
+        self.app.speech.call(number, window)  # after any prompt being read; again on a recall
         self.app.flow.called(number, window, self.app.now())  # whole screen, or a banner over a task
         self.app._show()
         self._refresh_staff()
         guidance = self.app.sm.get_screen("guidance")
         if guidance.service is not None:
             guidance.refresh()
-
-    def _chime(self) -> None:
-        if self._sound is None and not self._sound_failed:
-            try:
-                # Only on the first call: importing Kivy's audio core probes every audio
-                # provider (GStreamer, ffpyplayer, SDL2), start-up time a kiosk that never
-                # calls a number need not spend.
-                from kivy.core.audio import SoundLoader
-
-                self._sound = SoundLoader.load(str(CHIME_PATH))
-            except Exception as exc:
-                log.warning("chime: cannot load %s: %s", CHIME_PATH, exc)
-            if self._sound is None or not self._sound.length:  # no audio device: SDL2 hands back an empty sound
-                self._sound, self._sound_failed = None, True
-                log.warning("chime: no audio output available; calls are shown only")
-        if self._sound is not None:
-            self._sound.stop()
-            self._sound.play()
-            log.info("chime: played %.2f s", self._sound.length)
 
     # -- staff -------------------------------------------------------------------------------
     def open_staff(self) -> None:
@@ -483,27 +534,118 @@ class QueueUI:
         screen.now_serving = current.number if current else ""
         screen.regular, screen.priority = self.queue.counts()
 
-    def _staff_error(self, exc) -> None:
+    def error_words(self, exc, action: str) -> tuple[str, str]:
+        """(zh, en) for a press that stored nothing: the host unreachable names what was not done."""
+        if getattr(exc, "unreachable", False):  # kiosk.office.client.HostUnreachable
+            zh, en = (text("host_lost", lang, undone=text(f"undone_{action}", lang)) for lang in ("zh-TW", "en"))
+            return zh, en
+        return exc.zh, exc.en
+
+    def _staff_error(self, exc, action: str = "next") -> None:
         screen = self.app.sm.get_screen("staff")
+        if getattr(exc, "unreachable", False):
+            zh, en = self.error_words(exc, action)  # both: staff may read either
+            screen.error = f"{zh}\n{en}"
+            return
         screen.error = text("call_failed", self.app.lang, reason=exc.en if self.app.lang == "en" else exc.zh)
+
+    def _off_the_ui_thread(self, work, done) -> None:
+        """Run a press that may wait on the office's queue host in a thread; ``done(result)`` on the UI's."""
+
+        def run():
+            try:
+                result = work()
+            except (StoreUnavailable, QueueRefused) as exc:
+                result = exc
+            Clock.schedule_once(lambda dt: done(result))
+
+        threading.Thread(target=run, name="kiosk-staff-press", daemon=True).start()
 
     def staff_action(self, action: str) -> None:
         screen = self.app.sm.get_screen("staff")
         if not screen.unlocked or self.app.flow.screen != "staff" or self.queue is None:
             return
-        screen.error = ""
-        try:
-            outcome = {
-                "next": lambda: self.queue.call_next(via="staff"),
-                "recall": lambda: self.queue.recall(via="staff"),
-                "no_show": lambda: self.queue.no_show(via="staff"),
-            }[action]()
-        except StoreUnavailable as exc:
-            log.error("staff %s not stored: %s", action, exc)
-            self._staff_error(exc)
+        screen.error, screen.note_key = "", ""
+        # No-show is asked twice: one tap beside Call again must not mark anyone.
+        if action in ("no_show", "no_show_cancel"):
+            screen.confirm_no_show = action == "no_show"
+            self.app._announce("staff")  # its touch targets changed
             return
-        log.info("staff: %s", action)
-        self._called(outcome)
+        if screen.confirm_no_show:
+            screen.confirm_no_show = False
+            self.app._announce("staff")  # the usual buttons are back
+        if action == "transfer":
+            self.start_transfer()
+            return
+        queue = self.queue
+        work = {
+            "next": lambda: queue.call_next(via="staff"),
+            "recall": lambda: queue.recall(via="staff"),
+            "no_show_confirm": lambda: queue.no_show(via="staff"),
+        }[action]
+
+        def done(outcome) -> None:
+            screen.busy = False
+            if isinstance(outcome, StoreUnavailable):
+                log.error("staff %s not stored: %s", action, outcome)
+                self._staff_error(outcome, action)
+                self.app._announce("staff")  # drawn with the error (tests and screenshots wait for it)
+                return
+            log.info("staff: %s", action)
+            self._called(outcome)
+
+        if getattr(queue, "client", None) is None:  # the local queue: its disk answers at once
+            try:
+                outcome = work()
+            except StoreUnavailable as exc:
+                outcome = exc
+            done(outcome)
+            return
+        if screen.busy:
+            log.info("staff: %s ignored (the last press is still on its way)", action)
+            return
+        screen.busy = True
+        self._off_the_ui_thread(work, done)
+
+    # -- 轉介 Transfer (kiosk/ui/transfer.py) ------------------------------------------------
+    def start_transfer(self) -> None:
+        screen = self.app.sm.get_screen("staff")
+        self._refresh_staff()
+        if not screen.now_serving:
+            screen.note_key = "transfer_nobody"
+            return
+        screen.transferring = True
+        screen.build_body()
+        self.app._announce("staff")
+
+    def transfer(self, panel: TransferPanel, service, to_window: str | None, front: bool) -> None:
+        """The confirmed transfer: through the queue (the host's answer may take a moment)."""
+        queue = self.queue
+        if queue is None:
+            return
+        log.info(
+            "transfer: %s -> %s window %s %s",
+            panel.number,
+            service.code,
+            to_window or "any",
+            "front" if front else "back",
+        )
+
+        def done(result) -> None:
+            if isinstance(result, Exception):
+                log.error("transfer failed: %s", result)
+            else:
+                log.info("transferred: %s", result.transferred.number if result.transferred else panel.number)
+            panel.finished(result)
+            self._refresh_staff()
+
+        self._off_the_ui_thread(lambda: queue.transfer(service.code, to_window=to_window, front=front), done)
+
+    def end_transfer(self) -> None:
+        screen = self.app.sm.get_screen("staff")
+        screen.transferring = False
+        screen.build_body()
+        self.app._announce("staff")
 
     def leave_staff(self) -> None:
         self.app.sm.get_screen("staff").unlocked = False
