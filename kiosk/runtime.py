@@ -83,9 +83,13 @@ def remote_queue(config: Config, store: Store, directory: LocalDirectory) -> Rem
     # Deferred on purpose, not to dodge a cycle (kiosk.office.client never imports this module): only
     # a kiosk working through a host loads requests, urllib3 and ssl (tests/test_lazy_imports.py).
     from kiosk.office.client import HostClient, RemoteQueue
+    from kiosk.office.devices import LOCAL_TOKEN_FILE
+    from kiosk.office.hub import HOST_DIR
 
+    # The host device's own screens need no token of their own: the host writes one for them.
+    local = store.data_dir / HOST_DIR / LOCAL_TOKEN_FILE if config["queue.role"] == "host" else None
     return RemoteQueue(
-        HostClient(host_url(config), config["queue.host_token"]),
+        HostClient(host_url(config), config["queue.host_token"], token_file=local),
         window=config["kiosk.window"],
         directory=directory.get,
         clock=store.clock,

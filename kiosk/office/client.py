@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -62,15 +63,26 @@ def make_session(token: str) -> requests.Session:
 class HostClient:
     """The host's API, one method per call."""
 
-    def __init__(self, url: str, token: str, *, timeout: tuple[float, float] = TIMEOUT):
+    def __init__(self, url: str, token: str, *, timeout: tuple[float, float] = TIMEOUT, token_file: Path | None = None):
+        """token_file: where the host writes the token of its own device's screens (kiosk.office.devices
+        ensure_local), read when no token is given: the host may start after the screens."""
         self.base = url.rstrip("/") + PREFIX
         self.timeout = timeout
         self.session = make_session(token)
+        self.token_file = None if token else token_file
+
+    def _token_from_file(self) -> None:
+        if self.token_file is not None and self.token_file.is_file():
+            token = self.token_file.read_text(encoding="ascii").strip()
+            if token:
+                self.session.headers["Authorization"] = f"Bearer {token}"
+                self.token_file = None
 
     def close(self) -> None:
         self.session.close()
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        self._token_from_file()
         try:
             response = self.session.request(method, self.base + path, json=body, timeout=self.timeout)
         except requests.RequestException as exc:

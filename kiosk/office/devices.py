@@ -10,13 +10,21 @@ kiosk is a device with no window: it may only issue tickets.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+
+from server_sync.durable import replace_file
 
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# The host device's own screens talk to the host on loopback with this device's token, which the
+# host writes here (mode 0600, in its data folder) so that device needs no [queue] host_token.
+LOCAL_DEVICE = "this-device"
+LOCAL_TOKEN_FILE = "local-device.token"
 
 
 class DeviceError(Exception):
@@ -82,3 +90,22 @@ def find(conn: sqlite3.Connection, token: str) -> Device | None:
 def listing(conn: sqlite3.Connection) -> list[tuple[str, str, str, str | None]]:
     ensure_table(conn)
     return conn.execute("SELECT name, window, created_at, revoked_at FROM host_devices ORDER BY name").fetchall()
+
+
+def ensure_local(conn: sqlite3.Connection, folder: Path, window: str) -> Path:
+    """Make sure the host device's own screens have a device and its token in ``folder``; return the file."""
+    ensure_table(conn)
+    path = folder / LOCAL_TOKEN_FILE
+    token = path.read_text(encoding="ascii").strip() if path.is_file() else ""
+    known = find(conn, token) if token else None
+    if known is not None and known.name == LOCAL_DEVICE and known.window == window:
+        return path
+    conn.execute("DELETE FROM host_devices WHERE name = ?", [LOCAL_DEVICE])
+    token = add(conn, LOCAL_DEVICE, window)
+    fd = os.open(path.with_suffix(".part"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(token + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    replace_file(path.with_suffix(".part"), path)
+    return path

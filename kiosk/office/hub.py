@@ -69,7 +69,8 @@ class Hub:
         self._devices = self.store.side_connection()
         self._devices_lock = threading.Lock()
         with self._devices_lock:
-            devices.ensure_table(self._devices)
+            # This device's own screens (the entrance kiosk, normally) reach the host on loopback.
+            self.local_token_file = devices.ensure_local(self._devices, host_data_dir(data_dir), config["kiosk.window"])
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = set()
         self._sub_lock = threading.Lock()
         self.calls: deque[dict[str, Any]] = deque(maxlen=LAST_CALLS)

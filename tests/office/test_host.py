@@ -153,3 +153,15 @@ def test_a_transfer_through_the_host_keeps_the_number(office):
     assert windows["2"].call_next().called.number == issued[0]  # the front of its new line
     with pytest.raises(QueueRefused, match="does not serve"):
         windows["2"].transfer("electoral_roll", to_window="1")
+
+
+def test_the_host_devices_own_screens_need_no_token_of_their_own(office):
+    host, _ = office
+    token_file = host_data_dir(host.data_dir) / "local-device.token"
+    assert token_file.stat().st_mode & 0o077 == 0  # readable by the kiosk's user only
+    client = HostClient(host.url, "", token_file=token_file)
+    assert client.issue("polling_place", priority=False, press="own-screen-1")["number"].startswith("D")
+    with pytest.raises(HostUnavailable, match="Unknown device"):
+        HostClient(host.url, "", token_file=token_file.with_name("missing")).issue(
+            "polling_place", priority=False, press="own-screen-2"
+        )

@@ -151,3 +151,13 @@ def test_the_wait_is_shared_among_the_windows_of_a_line(office):
     assert both.ahead == 8  # window 2 also takes the roll questions, so they come before a new ticket
     assert one.ahead == 4
     assert both.estimate_seconds == pytest.approx((4 * 4 + 4 * 6) * 60 / 2)
+
+
+def test_a_ticket_transferred_to_one_window_is_called_only_there(office):
+    clock, _, queue = office
+    visitor = queue.issue("election_bulletin")  # windows 1;2
+    queue.call_next(window="1")
+    queue.transfer("election_bulletin", window="1", to_window="2")
+    clock.advance(10)
+    assert queue.call_next(window="1").called is None
+    assert queue.call_next(window="2").called.number == visitor.number
