@@ -92,14 +92,28 @@ class FixedEstimator:
         """
         return self.pooled_wait([current] if current is not None else [], ahead, servers=1)
 
-    def pooled_wait(self, current: Iterable[tuple[str, float]], ahead: Iterable[str], *, servers: int) -> float:
+    def pooled_wait(
+        self,
+        current: Iterable[tuple[str, float]],
+        ahead: Iterable[str],
+        *,
+        servers: int,
+        shares: Iterable[float] | None = None,
+    ) -> float:
         """The same for a line served by ``servers`` windows at once (the office's queue host):
-        the work left at those windows and of everyone ahead, shared among them."""
+        the work left at those windows and of everyone ahead, shared among them.
+
+        shares: for each ticket ahead, the part of its work that falls on these windows (the
+        share of its own line's windows that are among them): a ticket whose line also has
+        windows elsewhere is partly served there. Counting it whole over-estimated every wait.
+        """
         total = 0.0
         for service, elapsed in current:
             mean = self.expected(service)
             total += max(mean - elapsed, MIN_REMAINING * mean)
-        return (total + sum(self.expected(s) for s in ahead)) / max(1, servers)
+        ahead = list(ahead)
+        weights = list(shares) if shares is not None else [1.0] * len(ahead)
+        return (total + sum(self.expected(s) * w for s, w in zip(ahead, weights))) / max(1, servers)
 
 
 class LearnedEstimator(FixedEstimator):

@@ -355,7 +355,14 @@ class Queue:
 
     def _wait_for(self, estimator, windows: tuple[str, ...], ahead: list[Ticket]) -> float:
         """The estimated wait in a line served by ``windows``: service times pooled over them."""
-        return estimator.pooled_wait(self._elapsed_at(windows), [t.service for t in ahead], servers=len(windows))
+        directory = self.directory() if self.office else None
+        shares = []
+        for t in ahead:
+            own = set(self._windows_of(directory, t.service)) if directory is not None else set(windows)
+            shares.append(len(own & set(windows)) / len(own) if own else 1.0)
+        return estimator.pooled_wait(
+            self._elapsed_at(windows), [t.service for t in ahead], servers=len(windows), shares=shares
+        )
 
     def status(self, code: str) -> ServiceStatus | None:
         """Where to go and how long, for the guidance screen; None if the directory has no such service."""

@@ -46,17 +46,19 @@ def fixed_pairs(events: Iterable[Event], directory: Path) -> list[tuple[float, s
         if e.type == "ticket_issued":
             service, priority = d.get("service", ""), bool(d.get("priority"))
             line = windows_of.get(service, set())
-            ahead = [
+            before = [
                 tickets[i].service
                 for i in waiting
                 if (tickets[i].priority or not priority) and windows_of.get(tickets[i].service, set()) & line
             ]
+            # As kiosk.queue weighs them: the part of each one's line that these windows serve.
+            shares = [len(windows_of[s] & line) / len(windows_of[s]) for s in before]
             current = []
             for w in line:
                 t = tickets.get(serving.get(w, ""))
                 if t is not None and t.called_at is not None:
                     current.append((t.service, (wall - t.called_at).total_seconds()))
-            guessed[e.id] = fixed.pooled_wait(current, ahead, servers=len(line))
+            guessed[e.id] = fixed.pooled_wait(current, before, servers=len(line), shares=shares)
             tickets[e.id] = _Ticket(service, priority)
             waiting.append(e.id)
             continue
