@@ -222,7 +222,10 @@ def test_every_screen_has_a_kv_file_and_the_language_switch():
     }
     for name in names:
         text = (KV_DIR / f"{name}.kv").read_text(encoding="utf-8")
-        assert "Header:" in text, f"{name}.kv lacks the header with the language switch"
+        # A file of parts shown inside another screen (the staff panel's transfer, a service's page
+        # while the host is lost) has that screen's header.
+        if re.search(r"^<\w*Screen>:", text, re.M) or name in {"guidance", "lookup", "case_result", "staff"}:
+            assert "Header:" in text, f"{name}.kv lacks the header with the language switch"
     widgets_src = (REPO / "kiosk" / "ui" / "widgets.py").read_text(encoding="utf-8")
     assert re.search(r"<Header>:.*?LanguageButton:", widgets_src, re.S)
 
