@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 # More waiting than this is stale (a queue of calls nobody is listening to any more).
 MAX_WAITING = 8
+PLAYED_KEPT = 50
 
 
 class Announcer:
@@ -38,7 +40,8 @@ class Announcer:
         self._wait = wait or self._stop.wait
         self._queue: queue.Queue[Phrase | None] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self.played: list[Sound] = []  # what was played, in order (the doctor and tests read it)
+        # The latest sounds played, in order (tests and the log read it); bounded: a kiosk runs for months.
+        self.played: deque[Sound] = deque(maxlen=PLAYED_KEPT)
 
     def say(self, phrase: Phrase) -> bool:
         """Queue ``phrase``; False (and nothing queued) when too many wait already."""

@@ -18,6 +18,7 @@ CLIP_WORDS: dict[str, str] = {
     "your_number_is": "您的號碼是",
     "ahead": "前面還有",
     "people": "位",
+    "next_one": "您是下一位",
     "welcome": "歡迎光臨，請為本次服務評分：請按下方實體按鈕，左邊是非常滿意，右邊是非常不滿意。",
     "thanks": "謝謝您的評分，您選擇了",
     "level_1": "非常滿意",
@@ -60,7 +61,10 @@ def ticket(number: str, ahead: int | None) -> Phrase:
     """A ticket just taken (or recalled): the number, and how many wait before it when known."""
     clips: tuple[str, ...] = ("your_number_is", *_characters(number), "number")
     text = f"{CLIP_WORDS['your_number_is']} {_spoken(number)} 號"
-    if ahead is not None:
+    if ahead == 0:
+        clips += ("next_one",)
+        text += f"，{CLIP_WORDS['next_one']}"
+    elif ahead is not None:
         clips += ("ahead", *_characters(str(ahead)), "people")
         text += f"，{CLIP_WORDS['ahead']} {ahead} 位"
     return Phrase(clips, text)

@@ -99,6 +99,7 @@ def test_prompts_name_what_the_visitor_needs():
     assert phrases.thanks(2, "滿意").text.endswith("滿意")
     assert phrases.ticket("A003", None).text == "您的號碼是 A 0 0 3 號"
     assert phrases.ticket("A003", 12).clips[-4:] == ("ahead", "1", "2", "people")
+    assert phrases.ticket("A003", 0).text.endswith("您是下一位")  # as the screen says, not "0 位"
     assert phrases.lookup_result("候選人登記", "審查中", "王○○").clips == ()
     assert all(name in phrases.CLIP_WORDS for p in (phrases.home(), phrases.call("Z9", "10")) for name in p.clips)
 
