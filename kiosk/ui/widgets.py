@@ -608,7 +608,7 @@ Builder.load_string("""
             size_hint_y: 0.4 if not app.large else None
             height: 0 if app.large else 1  # re-applied on a switch (the layout sets it when shown)
     FitLabel:
-        text: app.tr('window', app.lang, window=app.window) if root.show_window else ''
+        text: app.tr('window', app.lang, window=app.window) if root.show_window and app.window else ''
         bold: True
         max_font_size: app.t * 24
         color: W.WHITE
