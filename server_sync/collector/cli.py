@@ -174,7 +174,10 @@ def serve(
     if not behind_tls and not _loopback(host):
         click.secho(CLEARTEXT_WARNING.format(host=host), fg="red", bold=True, err=True)
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on, as uvicorn.run() swallows it
+        pass
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 

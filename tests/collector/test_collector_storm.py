@@ -11,6 +11,7 @@ bench/bench_storm.py measures the same under 1,000 kiosks."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import sqlite3
 import sys
@@ -22,7 +23,7 @@ import click
 import pytest
 import requests
 import uvicorn
-from collector_helpers import make_batch, make_event
+from collector_helpers import make_batch, make_event, start_server
 from waiting import wait_until
 
 from server_sync.collector import cli
@@ -165,3 +166,10 @@ def test_the_running_collector_names_its_parser_and_loop(live_server):
     pytest.importorskip("uvloop")
     log = live_server.db_path.with_suffix(".log").read_text()
     assert "(HTTP HttpToolsProtocol, loop uvloop)" in log, log[:500]
+
+
+def test_serve_stops_cleanly_on_ctrl_c(tmp_path):
+    server = start_server(tmp_path / "collector.db")
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(30) == 0
+    assert "Aborted" not in (tmp_path / "collector.log").read_text()
