@@ -46,7 +46,7 @@ from kiosk.large_text import TextSize
 from kiosk.runtime import Kiosk, make_flow
 from kiosk.screen_power import ScreenPower, parse_hours
 from kiosk.store import StoreUnavailable
-from kiosk.ui import queue_screens, widgets
+from kiosk.ui import queue_screens, text_faces, widgets
 from kiosk.ui.demo_keys import DemoKeys
 from kiosk.ui.entrance import EntranceScreen  # the entrance kiosk's home ([queue] entrance)
 from kiosk.ui.frame_rate import FrameRate
@@ -204,6 +204,7 @@ class KioskApp(App):
 
     # -- building ---------------------------------------------------------------
     def build(self):
+        text_faces.install()  # one font face per weight, not per size: ~2.5 MB each
         Window.clearcolor = widgets.WHITE
         Window.bind(size=self._rescale, on_flip=self._on_flip)
         # The main loop slows down while nothing is drawn or touched (kiosk/ui/frame_rate.py).
