@@ -19,6 +19,7 @@ import platformdirs
 
 from kiosk.config import Config
 from kiosk.ui import process_age  # noqa: F401  (before Kivy: process_age's fallback counts from start-up)
+from kiosk.ui.heap import tune_malloc
 
 log = logging.getLogger("kiosk.ui")
 
@@ -135,6 +136,7 @@ def configure_kivy(config: Config, *, fonts: dict[str, Path], demo: bool) -> Non
 
 def run_app(config: Config, data_dir: str | Path, *, fonts: dict[str, Path], demo: bool) -> None:
     """Open the touchscreen and run until the window closes or SIGTERM arrives."""
+    tune_malloc()  # before Kivy allocates anything (kiosk/ui/heap.py)
     configure_kivy(config, fonts=fonts, demo=demo)
     # Deferred on purpose, not to dodge a cycle (kioskapp never imports this module):
     # importing kioskapp opens the window, so it must come after the settings above.
