@@ -18,6 +18,11 @@ SQLite's busy wait):
 
 A slow or dead webhook or mail server therefore never slows or fails ingest.
 
+One worker for the whole collector, however many processes serve (``serve --workers N``): the
+worker that holds an exclusive ``flock`` on ``collector.db.alerts-lock`` beside the database runs
+the rounds; the others stand by and try the lock every few seconds. The kernel drops the lock
+when its process dies, so another takes over; no delivery is ever sent by two processes.
+
 Rule kinds (params as JSON):
 
 * ``level``: ``{"level": L}`` any counted rating at level L or worse; ``0`` = the
@@ -36,6 +41,7 @@ Every alert stays on the dashboard until someone acknowledges it with a note.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
@@ -49,6 +55,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
@@ -74,6 +81,7 @@ SMTP_PASSWORD_ENV = "KIOSK_COLLECTOR_SMTP_PASSWORD"
 WEBHOOK_SECRET_ENV = "KIOSK_COLLECTOR_WEBHOOK_SECRET"
 MAX_RETRY_DELAY = 3600.0
 GATHER_SECONDS = 1.0  # at most one round a second while batches keep arriving
+STANDBY_SECONDS = 5.0  # how often a standby process tries to become the alert worker
 
 
 class RuleError(ValueError):
@@ -608,6 +616,48 @@ def deliver_due(conn, *, now: float | None = None) -> int:
     return sent
 
 
+def election_path(db_path: str | Path) -> Path:
+    """The file whose exclusive flock makes a process the collector's one alert worker."""
+    return Path(f"{db_path}.alerts-lock")
+
+
+class Election:
+    """An exclusive, non-blocking flock on ``election_path(db_path)``, kept once won.
+
+    flock, not a row in the database: the kernel releases it the moment its holder dies, so a
+    crashed worker process never leaves the alerts without a worker."""
+
+    def __init__(self, db_path: str | Path):
+        self.path = election_path(db_path)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_win(self) -> bool:
+        """Whether this process is (now) the alert worker."""
+        if self._fd is not None:
+            return True
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:  # a folder it may not write: no alerts until that is mended
+            log.error("alert worker: cannot open %s: %s", self.path, exc)
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
 class AlertWorker:
     """The background thread. ``notify()`` after each stored batch; ``close()`` to stop.
 
@@ -615,7 +665,8 @@ class AlertWorker:
     kiosk's silence are measured against the same "now" the events were stored by.
     ``write_lock`` is the ingest writer's lock (Ingestor.lock), taken around each write
     transaction; ``gather_seconds`` the least time from one round's start to the next
-    while notifications keep coming."""
+    while notifications keep coming. Rounds run only while this process holds the election
+    (``Election``); until then it tries again every ``standby_seconds``."""
 
     def __init__(
         self,
@@ -625,6 +676,7 @@ class AlertWorker:
         silent_check_seconds: float = 60.0,
         write_lock: AbstractContextManager | None = None,
         gather_seconds: float = GATHER_SECONDS,
+        standby_seconds: float = STANDBY_SECONDS,
     ):
         self.db_path = db_path
         self.clock = clock
@@ -633,8 +685,16 @@ class AlertWorker:
         self._silent_every = silent_check_seconds
         self._write_lock = write_lock
         self._gather = gather_seconds
+        self._standby = standby_seconds
+        self._election = Election(db_path)
+        self.standby_checks = 0  # times it found another process holding the election
         self._thread = threading.Thread(target=self._run, name="alert-worker", daemon=True)
         self._thread.start()
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process is the collector's alert worker."""
+        return self._election.held
 
     def notify(self) -> None:
         self._wake.set()
@@ -645,6 +705,15 @@ class AlertWorker:
         self._thread.join(10)
 
     def _run(self) -> None:
+        try:
+            while not self._stop.is_set() and not self._election.try_win():
+                self.standby_checks += 1
+                self._stop.wait(self._standby)
+            self._rounds()
+        finally:
+            self._election.release()
+
+    def _rounds(self) -> None:
         conn = None
         last_silent = 0.0
         last_tamper = -TAMPER_CHECK_SECONDS  # the first round checks at once
