@@ -131,7 +131,11 @@ State = Annotated[AdminState, Depends(get_state)]
 
 
 # -- sessions and checks ------------------------------------------------------------------------
-def session_of(request: Request, readers: Readers) -> accounts.Session | None:
+# The session checks are ``async``: FastAPI runs a plain ``def`` dependency in a worker thread,
+# and in a reconnect storm each such trip waits behind the kiosks' requests for a thread and the
+# event loop. session_of's one read is a primary-key lookup on a WAL reader (it never waits for
+# the writer), short enough for the event loop; a page or data request then costs one trip, its own.
+async def session_of(request: Request, readers: Readers) -> accounts.Session | None:
     with readers.connection() as conn:
         return accounts.session_for(conn, request.cookies.get(COOKIE))
 
@@ -139,7 +143,7 @@ def session_of(request: Request, readers: Readers) -> accounts.Session | None:
 MaybeSession = Annotated[accounts.Session | None, Depends(session_of)]
 
 
-def page_session(session: MaybeSession) -> accounts.Session:
+async def page_session(session: MaybeSession) -> accounts.Session:
     """A page's session; without one, the login page (NeedLogin)."""
     if session is None:
         raise NeedLogin()
@@ -148,14 +152,14 @@ def page_session(session: MaybeSession) -> accounts.Session:
     return session
 
 
-def any_page_session(session: MaybeSession) -> accounts.Session:
+async def any_page_session(session: MaybeSession) -> accounts.Session:
     """A page every role may open, a tester's included (the courtesy form)."""
     if session is None:
         raise NeedLogin()
     return session
 
 
-def api_session(session: MaybeSession) -> accounts.Session:
+async def api_session(session: MaybeSession) -> accounts.Session:
     """A data or file request's session; without one, 401; a tester's, 403."""
     if session is None:
         raise HTTPException(401, UNAUTH)
@@ -164,7 +168,7 @@ def api_session(session: MaybeSession) -> accounts.Session:
     return session
 
 
-def manager_page_session(session: Annotated[accounts.Session, Depends(page_session)]) -> accounts.Session:
+async def manager_page_session(session: Annotated[accounts.Session, Depends(page_session)]) -> accounts.Session:
     if not session.user.is_manager:
         raise HTTPException(403, FORBIDDEN_ROLE)
     return session

@@ -208,7 +208,7 @@ async def manager_upload(request: Request, readers, page, **page_kw):
     Returns (session, form, filename, bytes), or the response to send instead.
 
     Not a dependency: the size is checked before the form is parsed, and a refusal is the page."""
-    s = session_of(request, readers)
+    s = await session_of(request, readers)
     if s is None:
         raise HTTPException(401, UNAUTH)
     if not s.user.is_manager:
