@@ -1,7 +1,7 @@
 """The collector in a reconnect storm: 1,000 kiosks at once, with a monitor and a dashboard beside them.
 
     python bench/bench_storm.py [--kiosks 1000] [--events 20] [--interval 5] [--seconds 60]
-                                [--saturate-seconds 20] [--variants baseline,h11,new] [--baseline-rev REV]
+                                [--saturate-seconds 20] [--variants baseline,h11,new,w2] [--baseline-rev REV]
 
 Loopback only and bounded: every request goes to a collector this script starts on a free
 127.0.0.1 port over a fresh database, each kiosk sends a fixed number of pre-built batches,
@@ -25,7 +25,9 @@ variants side by side. The variants, each on its own fresh database in the same 
   the default is the last commit before this storm work), under uvicorn with h11 and the
   asyncio loop, as it ran before httptools and uvloop were dependencies;
 * ``h11``: this tree's collector, ``serve --http h11 --loop asyncio``;
-* ``new``: this tree's collector, ``serve`` as installed (httptools and uvloop).
+* ``new``: this tree's collector, ``serve`` as installed (httptools and uvloop), one process;
+* ``wN`` (``w2``, ``w4`` …): the same with ``serve --workers N``: N processes over the one file.
+  The collector's CPU and RSS are then summed over the supervisor and its workers.
 
 The load generator shares the machine's cores with the collector; its own CPU is printed too.
 """
@@ -178,8 +180,10 @@ def variants(names: list[str], baseline_code: Path | None) -> list[Variant]:
             out.append(Variant("h11", ROOT, [*serve, "--http", "h11", "--loop", "asyncio", *quiet]))
         elif name == "new":
             out.append(Variant("new", ROOT, [*serve, *quiet]))
+        elif re.fullmatch(r"w[1-9][0-9]*", name):
+            out.append(Variant(name, ROOT, [*serve, "--workers", name[1:], *quiet]))
         else:
-            raise SystemExit(f"unknown variant {name!r}: baseline, h11, new")
+            raise SystemExit(f"unknown variant {name!r}: baseline, h11, new, wN")
     return out
 
 
@@ -214,16 +218,42 @@ def start(variant: Variant, db_path: Path, log_path: Path) -> tuple[subprocess.P
     raise SystemExit(f"{variant.name}: collector did not start")
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (``serve --workers N``: the supervisor and its workers)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo.extend(int(c) for c in task.read_text().split())
+            except OSError:  # gone meanwhile
+                pass
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
-    """(current, peak) resident set size in MB."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    kb = {k: int(v.split()[0]) for k, v in re.findall(r"^(VmRSS|VmHWM):\s+(.*)$", status, re.M)}
-    return kb["VmRSS"] / 1024, kb["VmHWM"] / 1024
+    """(current, peak) resident set size in MB, summed over the process tree."""
+    now = peak = 0.0
+    for p in tree(pid):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        kb = {k: int(v.split()[0]) for k, v in re.findall(r"^(VmRSS|VmHWM):\s+(.*)$", status, re.M)}
+        now, peak = now + kb["VmRSS"] / 1024, peak + kb["VmHWM"] / 1024
+    return now, peak
 
 
 def login_cookie(port: int) -> str:
@@ -539,7 +569,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=60.0, help="length of the storm phase (default 60)")
     ap.add_argument("--saturate-seconds", type=float, default=20.0, help="length of the saturated phase")
     ap.add_argument("--saturate-batches", type=int, default=20, help="batches per kiosk built for saturation")
-    ap.add_argument("--variants", default="baseline,h11,new", help="comma-separated: baseline, h11, new")
+    ap.add_argument("--variants", default="baseline,new,w2", help="comma-separated: baseline, h11, new, wN")
     ap.add_argument("--baseline-rev", default=BASELINE_REV, help=f"git revision of the baseline ({BASELINE_REV})")
     ap.add_argument("--setup", help=argparse.SUPPRESS)
     args = ap.parse_args()

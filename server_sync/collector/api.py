@@ -9,8 +9,10 @@ alert worker. The routes themselves are module-level routers: the kiosks' API
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
+import os
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,13 +99,22 @@ def build(config: AppConfig, *, clock=time.time) -> FastAPI:
     return app
 
 
+# What `serve --workers N` runs in each worker process, and the settings it hands them: a worker
+# is a fresh interpreter (multiprocessing's spawn), so they travel in its environment.
+APP_FACTORY = "server_sync.collector.api:app_from_env"
+ENV_DB = "KIOSK_COLLECTOR_DB"  # read by db.default_db_path()
+ENV_API_DOCS = "KIOSK_COLLECTOR_API_DOCS"  # "1": `serve --api-docs`
+
+
 def app_from_env() -> FastAPI:
-    """ASGI factory for running under uvicorn directly:
+    """ASGI factory for running under uvicorn directly (and ``serve --workers N``'s workers):
 
         KIOSK_COLLECTOR_DB=/var/lib/counter-kiosk-collector/collector.db \\
           uvicorn --factory server_sync.collector.api:app_from_env --proxy-headers --port 8470
-    """
-    return build(AppConfig.from_env())
+
+    $KIOSK_COLLECTOR_MAX_BODY as ``--max-body``; $KIOSK_COLLECTOR_API_DOCS=1 as ``--api-docs``."""
+    config = dataclasses.replace(AppConfig.from_env(), api_docs=os.environ.get(ENV_API_DOCS) == "1")
+    return build(config)
 
 
 async def _on_validation(request: Request, exc: RequestValidationError):

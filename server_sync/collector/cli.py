@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import ipaddress
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -85,6 +86,23 @@ def serving_stack(http: str, loop: str) -> tuple[str, str]:
     return _pick(http, "httptools", "h11", "--http"), _pick(loop, "uvloop", "asyncio", "--loop")
 
 
+# The protocol classes uvicorn loads for each parser, named without loading the app in the parent.
+PROTOCOL_CLASS = {"httptools": "HttpToolsProtocol", "h11": "H11Protocol"}
+
+
+def worker_count(value: str) -> int:
+    """``serve --workers``: a whole number from 1, or ``auto``, one per CPU core this process may use."""
+    if value == "auto":
+        return max(1, len(os.sched_getaffinity(0)))
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise click.BadParameter(f"{value!r}: 需為 1 以上的整數或 auto / a whole number from 1, or auto")
+    return n
+
+
 @main.command()
 @_db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -121,6 +139,13 @@ def serving_stack(http: str, loop: str) -> tuple[str, str]:
     help="Event loop: auto is uvloop when installed, else asyncio.",
 )
 @click.option(
+    "--workers",
+    default="1",
+    show_default=True,
+    metavar="N|auto",
+    help="Worker processes serving over the one database (auto: one per CPU core).",
+)
+@click.option(
     "--behind-tls", is_flag=True, help="A TLS proxy (nginx) is in front: no warning when listening beyond loopback."
 )
 @click.option(
@@ -138,6 +163,7 @@ def serve(
     log_level,
     http_impl,
     loop_impl,
+    workers,
     behind_tls,
     api_docs,
 ):
@@ -149,8 +175,25 @@ def serve(
 
     http_impl, loop_impl = serving_stack(http_impl, loop_impl)
     path = db_path or dbmod.default_db_path()
+    n_workers = worker_count(workers)
+    if not behind_tls and not _loopback(host):
+        click.secho(CLEARTEXT_WARNING.format(host=host), fg="red", bold=True, err=True)
+    options = dict(
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        access_log=access_log,
+        log_level=log_level,
+        server_header=False,
+        http=http_impl,
+        loop=loop_impl,
+    )
+    if n_workers > 1:
+        _serve_workers(path, n_workers, max_body, api_docs, options)
+        return
     app = create_app(path, max_body=max_body, api_docs=api_docs)
-    # One process: SQLite has one writer, and the API serialises writes itself.
+    # One process: its single writer thread writes every batch (ingest.py).
     config = uvicorn.Config(
         app,
         host=host,
@@ -171,14 +214,41 @@ def serve(
         f"(HTTP {config.http_protocol_class.__name__}, loop {loop_name})",
         err=True,
     )
-    if not behind_tls and not _loopback(host):
-        click.secho(CLEARTEXT_WARNING.format(host=host), fg="red", bold=True, err=True)
     server = uvicorn.Server(config)
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on, as uvicorn.run() swallows it
         pass
     if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def _serve_workers(path: Path, n: int, max_body: int, api_docs: bool, options: dict) -> None:
+    """``serve --workers N``: uvicorn's supervisor, restarting a worker that dies, over N processes
+    that each build the app from the environment (api.app_from_env). They share the one SQLite
+    file: each batch's exactly-once check and watermark are decided inside its own BEGIN IMMEDIATE
+    transaction, which SQLite grants one process at a time (docs/collector.md "Worker processes")."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    from server_sync.collector import api
+    from server_sync.collector.config import ENV_MAX_BODY
+
+    try:
+        dbmod.open_db(path).close()  # migrated once here, before the workers open it
+    except OSError as exc:
+        raise click.ClickException(f"無法開啟資料檔 cannot open {path}: {exc}") from None
+    os.environ.update({api.ENV_DB: str(path), ENV_MAX_BODY: str(max_body), api.ENV_API_DOCS: "1" if api_docs else "0"})
+    config = uvicorn.Config(api.APP_FACTORY, factory=True, workers=n, **options)
+    click.echo(
+        f"kiosk-collector: {path} on http://{options['host']}:{options['port']}, {n} worker processes "
+        f"(HTTP {PROTOCOL_CLASS[options['http']]}, loop {options['loop']})",
+        err=True,
+    )
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
         sys.exit(STARTUP_FAILURE)
 
 
