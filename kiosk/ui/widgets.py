@@ -338,14 +338,29 @@ class BigButton(ButtonBehavior, BoxLayout):
     target = StringProperty("")
     primary_group = ObjectProperty(None, allownone=True)
     secondary_group = ObjectProperty(None, allownone=True)
+    # A button that never has a second line drops that line's label once built: a label
+    # costs ~45 KB, and every screen's header has two such buttons.
+    one_line = False
+
+    def on_kv_post(self, base_widget):
+        super().on_kv_post(base_widget)
+        second = self.ids.get("second_line")
+        if self.one_line and second is not None:
+            self.remove_widget(second)
+            Builder.unbind_widget(second.uid)  # its rule's bindings to the app would keep it alive
+            del self.ids["second_line"]
 
 
 class LanguageButton(BigButton):
     """The 中文 / English switch shown on every screen."""
 
+    one_line = True
+
 
 class TextSizeButton(BigButton):
     """The large-text switch beside the language switch, on every screen."""
+
+    one_line = True
 
 
 class Header(BoxLayout):
@@ -530,11 +545,12 @@ Builder.load_string("""
         Color:
             rgba: self.border_color
         Line:
-            rounded_rectangle: (self.x, self.y, self.width, self.height, self.radius)
+            # No border shown: an empty box, so no vertices and nothing drawn.
+            rounded_rectangle: (self.x, self.y, self.width, self.height, self.radius) if self.border_color[3] else (self.x, self.y, 0, 0, 1)
             # Bevelled joints: Kivy's default rounds each of an outline's ~180 joints with 10 more
             # triangles (~0.4 MB of vertices an outline); at 4-degree steps a bevel looks the same.
             joint: 'bevel'
-            width: self.border_width if self.border_color[3] else 1  # none shown: a 1 px line costs nothing
+            width: self.border_width
     FitLabel:
         text: root.primary
         bold: True
@@ -544,6 +560,7 @@ Builder.load_string("""
         fit_group: root.primary_group
         size_hint_y: 0.58 if root.secondary and not app.large else 1
     FitLabel:
+        id: second_line
         text: root.secondary if not app.large else ''
         max_font_size: root.secondary_size
         color: root.fg2_color
