@@ -183,6 +183,7 @@ def download(pg, selector: str) -> bytes:
 
 def test_walkthrough(page, admin_server):
     pg, url = page, page.base
+    pg.context.clear_cookies()  # the page is shared with the axe test, which may have logged in first
     pg.goto(f"{url}/admin")
     assert "/admin/login" in pg.url  # anonymous: the login page, nothing else
     shot(pg, "login", full=False)
