@@ -20,9 +20,9 @@ from sqlite_utils.migrations import Migrations
 
 from server_sync.collector import admin_tables, rollup, targets
 from server_sync.collector.courtesy import tables as courtesy_tables
-from server_sync.collector.tamper import tables as tamper_tables
 from server_sync.collector.evaluation import items as eval_items
 from server_sync.collector.evaluation import submission as eval_submission
+from server_sync.collector.tamper import tables as tamper_tables
 from server_sync.durable import make_dirs
 
 APP_NAME = "counter-kiosk-collector"

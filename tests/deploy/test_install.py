@@ -29,7 +29,13 @@ from waiting import wait_until
 from xvfb import Xvfb
 
 REPO = Path(__file__).resolve().parent.parent.parent
-UNITS = ["kiosk.service", "kiosk-host.service", "kiosk-collector.service", "kiosk-collector-backup.service", "kiosk-collector-backup.timer"]
+UNITS = [
+    "kiosk.service",
+    "kiosk-host.service",
+    "kiosk-collector.service",
+    "kiosk-collector-backup.service",
+    "kiosk-collector-backup.timer",
+]
 VENV_BIN = "/opt/counter-kiosk/venv/bin"
 
 pytestmark = [

@@ -18,8 +18,8 @@ from synchelp import fill
 from kiosk.clock import SimulatedClock
 from kiosk.config import ConfigError, validate
 from kiosk.outbox import KioskOutbox, sync_client, sync_worker
-from server_sync.client.push import SyncClient
 from server_sync.client.cleartext import is_loopback, refusal
+from server_sync.client.push import SyncClient
 from server_sync.client.session import CleartextRefused, make_retry, make_session
 
 FAR = "http://192.0.2.10:8470/"  # TEST-NET-1 (RFC 5737): never routed, and never tried here

@@ -12,8 +12,8 @@ from synchelp import KIOSK_ID, Collector, fill, free_port, kiosk_ids, sync_confi
 from kiosk.clock import SimulatedClock
 from kiosk.outbox import StatusReader, sync_client
 from kiosk.runtime import Kiosk
-from server_sync.client.worker import Backoff, SyncWorker
 from server_sync.client.session import make_retry
+from server_sync.client.worker import Backoff, SyncWorker
 
 
 def wait_for(predicate, timeout: float, what, *, explain=lambda: ""):
