@@ -15,6 +15,7 @@ with its ticket; ``accuracy`` reports against the wait that really happened.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -100,20 +101,33 @@ class FixedEstimator:
         servers: int,
         shares: Iterable[float] | None = None,
     ) -> float:
-        """The same for a line served by ``servers`` windows at once (the office's queue host):
-        the work left at those windows and of everyone ahead, shared among them.
+        """The same for a line served by ``servers`` windows at once (the office's queue host).
+
+        Each window is free once its visitor's remaining time is over; everyone ahead, in line
+        order, goes to the window that frees first, and the new ticket is called when the next
+        one frees. (Dividing all the work by the number of windows counted the visitors being
+        served as if each window had to finish all of them: it over-estimated by about half a
+        service time.) At one window this is what is left of the current service plus everyone
+        ahead, as ``wait`` always said.
 
         shares: for each ticket ahead, the part of its work that falls on these windows (the
         share of its own line's windows that are among them): a ticket whose line also has
-        windows elsewhere is partly served there. Counting it whole over-estimated every wait.
+        windows elsewhere is partly served there.
         """
-        total = 0.0
+        free = []
         for service, elapsed in current:
             mean = self.expected(service)
-            total += max(mean - elapsed, MIN_REMAINING * mean)
+            free.append(max(mean - elapsed, MIN_REMAINING * mean))
+        free.sort()
+        servers = max(1, servers)
+        # Windows with nobody at them are free now; more visitors than windows: the soonest ones count.
+        free = ([0.0] * max(0, servers - len(free)) + free)[:servers]
+        heapq.heapify(free)
         ahead = list(ahead)
         weights = list(shares) if shares is not None else [1.0] * len(ahead)
-        return (total + sum(self.expected(s) * w for s, w in zip(ahead, weights))) / max(1, servers)
+        for service, weight in zip(ahead, weights):
+            heapq.heappush(free, heapq.heappop(free) + self.expected(service) * weight)
+        return free[0]
 
 
 class LearnedEstimator(FixedEstimator):

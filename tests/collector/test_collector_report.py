@@ -412,7 +412,12 @@ def test_the_report_agrees_with_a_raw_group_by_over_many_windows(windows_db, gro
         ranges.append((a, a + timedelta(days=rnd.randint(0, 60))))
     for lo, hi in ranges:
         rep = report(conn, date_from=lo, date_to=hi, group_by=group_by)
-        assert _as_tuples(rep) == _raw_report(conn, group_by, lo, hi), (lo, hi)
+        got, want = _as_tuples(rep), _raw_report(conn, group_by, lo, hi)
+        # Counts exactly; the Happy Index (rounded to 0.1) within one step: a 3- or 4-button kiosk's
+        # per-press values (66.67 …) summed in another order can land either side of a .x5.
+        assert [r[:4] + r[5:] for r in got] == [r[:4] + r[5:] for r in want], (lo, hi)
+        for g, w in zip(got, want):
+            assert (g[4] is None) == (w[4] is None) and abs((g[4] or 0) - (w[4] or 0)) <= 0.1 + 1e-9, (lo, hi, g, w)
     conn.close()
 
 

@@ -73,6 +73,10 @@ class KioskChild:
         self.have: set[str] = set()
         self.acks: list[str] = []
         self.other: list[str] = []  # recovered, failed, bad pragmas: never expected
+        # A press failing once the power is being cut is the kiosk saying so, as it should: the file
+        # system refuses everything from the freeze on (EIO), and that press was never acknowledged.
+        self.cutting = False
+        self.failed_at_cut: list[str] = []
         self.ready = False
         self._raw = b""
         self._changed = threading.Condition()
@@ -97,6 +101,8 @@ class KioskChild:
                         self.integrity = rest
                     elif word == "ready":
                         self.ready = True
+                    elif word == "failed" and self.cutting:
+                        self.failed_at_cut.append(line)
                     else:
                         self.other.append(line)
                 self._changed.notify_all()
@@ -142,6 +148,7 @@ def power_on(disk, data_dir: Path, seed: int, *, cut, env=None) -> tuple[KioskCh
                 assert kiosk.proc.returncode == 0, f"the kiosk did not start: {stderr}"
                 return kiosk, ""
             cut(kiosk)
+            kiosk.cutting = True  # before the freeze: nothing fails from the cut until it begins
             fs.freeze()
         finally:
             if kiosk.proc.poll() is None:

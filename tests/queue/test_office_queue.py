@@ -150,7 +150,25 @@ def test_the_wait_is_shared_among_the_windows_of_a_line(office):
     one = queue.status("candidate_registration")  # window 1 only; window 1 also serves polling_place
     assert both.ahead == 8  # window 2 also takes the roll questions, so they come before a new ticket
     assert one.ahead == 4
-    assert both.estimate_seconds == pytest.approx((4 * 4 + 4 * 6) * 60 / 2)
+    # Both windows free, the eight in line order (4, 6, 4, 6 … minutes) each to the window that frees
+    # first: the windows free at 18 and 22 minutes, so a new ticket is called at 18 (not the 20 of
+    # all the work divided by two, nor the 40 of one window).
+    assert both.estimate_seconds == pytest.approx(18 * 60)
+
+
+def test_a_line_waits_for_the_first_window_to_free_not_for_all_of_them():
+    from kiosk.estimate import FixedEstimator
+
+    fixed = FixedEstimator({"a": 600.0})
+    # Two windows, each 2 minutes into a 10-minute service, nobody ahead: called when the first frees.
+    assert fixed.pooled_wait([("a", 120.0), ("a", 120.0)], [], servers=2) == pytest.approx(480)
+    # One window free: called at once.
+    assert fixed.pooled_wait([("a", 120.0)], [], servers=2) == 0
+    # One window: the rest of the current service and everyone ahead, as before.
+    assert fixed.pooled_wait([("a", 120.0)], ["a", "a"], servers=1) == pytest.approx(480 + 1200)
+    assert fixed.wait(("a", 120.0), ["a", "a"]) == pytest.approx(480 + 1200)
+    # A ticket ahead whose line also has windows elsewhere weighs its share here.
+    assert fixed.pooled_wait([], ["a", "a", "a"], servers=2, shares=[1, 0.5, 0.5]) == pytest.approx(600)
 
 
 def test_a_ticket_transferred_to_one_window_is_called_only_there(office):
