@@ -29,6 +29,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.dateless
+
 CHILD = Path(__file__).with_name("crash_child.py")
 ROUNDS = 60
 

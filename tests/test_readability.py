@@ -28,6 +28,9 @@ from kiosk.directory import bundled_path
 from kiosk.pinhash import hash_pin
 from kiosk.ui.widgets import LARGE_TEXT_FACTOR, MIN_TEXT, ink_slack
 
+# One worker for every check here: the walks are shared (below), not repeated per worker.
+pytestmark = pytest.mark.xdist_group("readability")
+
 SIZES = {"800x480": True, "1280x800": False}  # size: also walk large-text mode
 STATES = {
     "home", "thanks", "reasons", "guidance", "service", "service-closed", "service-elsewhere", "ticket",
@@ -52,10 +55,22 @@ def directory(path: Path) -> Path:
     return path
 
 
+# The walk is the costly part (an app start and every state, ~40 CPU-s): done once per size and
+# process, however pytest-randomly orders the checks (a module fixture with params is set up
+# again each time the order switches size).
+_WALKS: dict[str, tuple[str, list]] = {}
+
+
 @pytest.fixture(scope="module", params=list(SIZES))
 def walked(request, tmp_path_factory):
     """Every state's labels at one panel size: one app start shared by the checks below."""
     size = request.param
+    if size not in _WALKS:
+        _WALKS[size] = _walk(size, tmp_path_factory)
+    return _WALKS[size]
+
+
+def _walk(size: str, tmp_path_factory) -> tuple[str, list]:
     tmp = tmp_path_factory.mktemp(f"readability-{size}")
     config = tmp / "cfg.toml"
     config.write_text(

@@ -18,6 +18,8 @@ from xvfb import KioskApp, Xvfb, missing_tools
 
 from kiosk.watchdog import Notifier
 
+pytestmark = pytest.mark.dateless
+
 CONFIG = """\
 [kiosk]
 id = "watchdog-w2"

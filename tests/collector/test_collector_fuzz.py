@@ -15,6 +15,8 @@ from collector_helpers import start_server, stop_server
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+pytestmark = pytest.mark.dateless
+
 OPERATIONS = [("/api/v1/events", "POST"), ("/api/v1/settings", "GET"), ("/api/v1/health", "GET")]
 EXAMPLES = {"/api/v1/events": 250, "/api/v1/settings": 25, "/api/v1/health": 5}
 

@@ -71,7 +71,7 @@ def test_a_simulated_office_day_of_three_windows_through_a_real_host(tmp_path):
     data = tmp_path / "office"
     run = CliRunner().invoke(
         kiosk_cli,
-        ["simulate", "--queue-days", "1", "--windows", "3", "--seed", "7", "--speed", "6000", "--data-dir", str(data)],
+        ["simulate", "--queue-days", "1", "--windows", "3", "--seed", "7", "--speed", "3000", "--data-dir", str(data)],
     )
     assert run.exit_code == 0, run.output
     assert "3 windows and one queue host" in run.stdout and "fixed average (ZMS) MAE" in run.stdout

@@ -38,7 +38,7 @@ SESSIONS = 3  # data folders made from nothing
 ROUNDS = 5  # power cuts in each session
 TRIES = 3  # a broken kiosk must lose an acknowledged event within this many cuts
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.dateless, pytest.mark.slow]
 
 
 @pytest.fixture
