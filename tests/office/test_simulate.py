@@ -98,5 +98,7 @@ def test_a_simulated_office_day_of_three_windows_through_a_real_host(tmp_path):
         elif e["type"] in ("ticket_served", "ticket_no_show", "ticket_transferred"):
             held.pop(e["ref"], None)
             finished[e["type"]] += 1
-    assert not held  # the office emptied its lines before the day ended
+    # The lines emptied before the day ended; a window may still be serving its last visitor when the
+    # simulation stops (a service ends with staff's next press): at most one held per window.
+    assert len(set(held.values())) == len(held) <= 3, held
     assert finished["ticket_no_show"] == types["ticket_no_show"]
