@@ -247,6 +247,7 @@ LOGINS = 60  # more than the server's default worker threads (40), fewer than lo
 BATCHES = 5
 
 
+@pytest.mark.dateless  # threads and a held password check: no date in it
 def test_a_burst_of_logins_does_not_stall_a_kiosk_batch(tmp_path):
     path = tmp_path / "c.db"
     cli(path, "kiosks")
@@ -298,6 +299,7 @@ def test_a_burst_of_logins_does_not_stall_a_kiosk_batch(tmp_path):
         stop_server(server)
 
 
+@pytest.mark.dateless  # threads and a held password check: no date in it
 def test_a_kiosk_batch_is_stored_while_a_password_check_is_running(tmp_path, monkeypatch):
     """The deterministic form of the test above: one login is held inside argon2's verify (the
     library's, wrapped to wait for this test) and a kiosk batch must be stored meanwhile. Before,

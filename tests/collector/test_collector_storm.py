@@ -38,6 +38,9 @@ from server_sync.collector.models import Batch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "admin"))
 from adminhelp import login
 
+# Concurrency, locks and processes: nothing in it depends on the date.
+pytestmark = pytest.mark.dateless
+
 # More batches than the thread pool has threads (anyio's default is 40): before, each waited in a
 # worker thread for the writer lock, and a health check or the dashboard found no thread left.
 KIOSKS = 48

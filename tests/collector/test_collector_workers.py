@@ -33,6 +33,9 @@ from server_sync.collector.auth import add_kiosk, kiosk_by_name
 from server_sync.collector.ingest import Ingestor
 from server_sync.collector.models import Batch
 
+# Concurrency, locks and processes: nothing in it depends on the date.
+pytestmark = pytest.mark.dateless
+
 KIOSKS = 3
 BATCHES = 8
 PER_BATCH = 20
