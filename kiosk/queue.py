@@ -475,26 +475,27 @@ class Queue:
     # Each takes the window it is pressed at (this kiosk's own by default) and, from a window kiosk
     # through the office's host, the press's idempotency key: a retried press returns what the
     # first one did instead of calling a second visitor.
+    @staticmethod
+    def _detail(t: Ticket, window: str, via: str, press: str | None, fields: dict) -> dict:
+        """A staff event's detail: the ticket's number, the event's own fields, how and at which window it
+        was done, and the press's key (kept so that a retried press finds what the first one did)."""
+        detail = {"ticket": t.number, **fields, "via": via, "at_window": window}
+        if press:
+            detail["press"] = press
+        return detail
+
     def _finish(self, window: str, via: str, extra: dict | None = None) -> Ticket | None:
         t = self.serving.get(window)
         if t is None or t.called_at is None or t.called_mono is None:  # set together at the first call
             return None
         seconds = self._elapsed(t.called_at, t.called_mono, t.called_boot)
-        self._append(
-            "ticket_served",
-            t,
-            {
-                "ticket": t.number,
-                "service": t.service,
-                "priority": t.priority,
-                "wait_seconds": t.wait_seconds,
-                "service_seconds": round(seconds, 1),
-                "via": via,
-                "at_window": window,
-                **(extra or {}),
-            },
-            window=window,
-        )
+        fields = {
+            "service": t.service,
+            "priority": t.priority,
+            "wait_seconds": t.wait_seconds,
+            "service_seconds": round(seconds, 1),
+        }
+        self._append("ticket_served", t, {**self._detail(t, window, via, None, fields), **(extra or {})}, window=window)
         self.estimator.observe(t.service, seconds)
         return t
 
@@ -506,19 +507,14 @@ class Queue:
                 (t.queued_at, t.queued_mono, t.queued_boot) if t.queued_at else (t.issued_at, t.issued_mono, t.boot_id)
             )
             wait = round(self._elapsed(*since), 1)  # type: ignore[arg-type]
-        detail = {
-            "ticket": t.number,
+        fields = {
             "service": t.service,
             "priority": t.priority,
             "call": t.calls + 1,
             "recall": recall,
             "wait_seconds": wait,
-            "via": via,
-            "at_window": window,
         }
-        if press:
-            detail["press"] = press
-        self._append("ticket_called", t, detail, window=window)
+        self._append("ticket_called", t, self._detail(t, window, via, press, fields), window=window)
 
     def _next_waiting(self, window: str) -> Ticket | None:
         """Priority first, then in line order; at the office's host only tickets this window serves."""
@@ -593,17 +589,8 @@ class Queue:
                 return repeated
             t = self.serving.get(window)
             if t is not None:
-                detail = {
-                    "ticket": t.number,
-                    "service": t.service,
-                    "priority": t.priority,
-                    "calls": t.calls,
-                    "via": via,
-                }
-                detail["at_window"] = window
-                if press:
-                    detail["press"] = press
-                self._append("ticket_no_show", t, detail, window=window)
+                fields = {"service": t.service, "priority": t.priority, "calls": t.calls}
+                self._append("ticket_no_show", t, self._detail(t, window, via, press, fields), window=window)
             nxt = self._next_waiting(window)
             if nxt is not None:
                 self._call(nxt, window, via, press=None if t is not None else press)
@@ -641,20 +628,15 @@ class Queue:
             if t is None:
                 raise QueueRefused("此窗口目前沒有服務中的號碼", "This window is serving no number")
             self._finish(window, via, {"transferred_to": target.code})
-            detail = {
-                "ticket": t.number,
+            fields = {
                 "service": target.code,
                 "service_name": target.name,
                 "service_name_en": target.name_en,
                 "from_service": t.service,
                 "position": "front" if front else "back",
                 "to_window": str(to_window) if to_window is not None else "",
-                "at_window": window,
-                "via": via,
             }
-            if press:
-                detail["press"] = press
-            self._append("ticket_transferred", t, detail, window=window)
+            self._append("ticket_transferred", t, self._detail(t, window, via, press, fields), window=window)
             return CallOutcome(None, transferred=t)
 
     # -- ratings -------------------------------------------------------------------------
