@@ -530,6 +530,12 @@ class Queue:
                 return t
         return line[0] if line else None
 
+    def _begin(self, window: str | None, press: str | None) -> tuple[str, CallOutcome | None]:
+        """Start a staff press (under the lock): the window it is at, this kiosk's own by default, and what
+        an earlier press with the same key did, to be returned instead of doing it again."""
+        self._check_day()
+        return (self.window if window is None else str(window)), self._repeat(press)
+
     def _repeat(self, press: str | None) -> CallOutcome | None:
         """What an earlier press with this key did, if it stored anything."""
         event = self.presses.get(press) if press else None
@@ -546,10 +552,8 @@ class Queue:
 
     def call_next(self, via: str = "button", *, window: str | None = None, press: str | None = None) -> CallOutcome:
         """Finish the ticket being served at the window and call the next (priority first)."""
-        window = self.window if window is None else str(window)
         with self._lock:
-            self._check_day()
-            repeated = self._repeat(press)
+            window, repeated = self._begin(window, press)
             if repeated is not None:
                 return repeated
             now = self.clock.monotonic()
@@ -565,10 +569,8 @@ class Queue:
 
     def recall(self, via: str = "staff", *, window: str | None = None, press: str | None = None) -> CallOutcome:
         """Call the window's ticket again; past the limit, give up on it and call the next."""
-        window = self.window if window is None else str(window)
         with self._lock:
-            self._check_day()
-            repeated = self._repeat(press)
+            window, repeated = self._begin(window, press)
             if repeated is not None:
                 return repeated
             t = self.serving.get(window)
@@ -581,10 +583,8 @@ class Queue:
 
     def no_show(self, via: str = "staff", *, window: str | None = None, press: str | None = None) -> CallOutcome:
         """The called visitor did not come: record it and call the next."""
-        window = self.window if window is None else str(window)
         with self._lock:
-            self._check_day()
-            repeated = self._repeat(press)
+            window, repeated = self._begin(window, press)
             if repeated is not None:
                 return repeated
             t = self.serving.get(window)
@@ -610,10 +610,8 @@ class Queue:
         """Send the window's visitor on to ``service`` (Qmatic's transfer): this service ends here (its
         time counts), and the same number waits in the new line, at its front or back; ``to_window``
         keeps it for one window's call."""
-        window = self.window if window is None else str(window)
         with self._lock:
-            self._check_day()
-            repeated = self._repeat(press)
+            window, repeated = self._begin(window, press)
             if repeated is not None:
                 return repeated
             directory = self.directory()
