@@ -27,6 +27,11 @@ def _db_option(func):
     )(func)
 
 
+def _output_option(help_text: str):
+    """``--output/-o FILE``, the file a command writes (what it defaults to is the command's own)."""
+    return click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help=help_text)
+
+
 def _open(db_path):
     path = db_path or dbmod.default_db_path()
     try:
@@ -86,6 +91,18 @@ def serving_stack(http: str, loop: str) -> tuple[str, str]:
     return _pick(http, "httptools", "h11", "--http"), _pick(loop, "uvloop", "asyncio", "--loop")
 
 
+def _stack_option(flag: str, dest: str, what: str, fast: str, plain: str):
+    """One of ``serve``'s choices between a C implementation and its pure-Python fallback."""
+    return click.option(
+        flag,
+        dest,
+        type=click.Choice(["auto", fast, plain]),
+        default="auto",
+        show_default=True,
+        help=f"{what}: auto is {fast} when installed, else {plain}.",
+    )
+
+
 # The protocol classes uvicorn loads for each parser, named without loading the app in the parent.
 PROTOCOL_CLASS = {"httptools": "HttpToolsProtocol", "h11": "H11Protocol"}
 
@@ -122,22 +139,8 @@ def worker_count(value: str) -> int:
 )
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @click.option("--log-level", default="info", show_default=True)
-@click.option(
-    "--http",
-    "http_impl",
-    type=click.Choice(["auto", "httptools", "h11"]),
-    default="auto",
-    show_default=True,
-    help="HTTP parser: auto is httptools when installed, else h11.",
-)
-@click.option(
-    "--loop",
-    "loop_impl",
-    type=click.Choice(["auto", "uvloop", "asyncio"]),
-    default="auto",
-    show_default=True,
-    help="Event loop: auto is uvloop when installed, else asyncio.",
-)
+@_stack_option("--http", "http_impl", "HTTP parser", "httptools", "h11")
+@_stack_option("--loop", "loop_impl", "Event loop", "uvloop", "asyncio")
 @click.option(
     "--workers",
     default="1",
@@ -194,18 +197,7 @@ def serve(
         return
     app = create_app(path, max_body=max_body, api_docs=api_docs)
     # One process: its single writer thread writes every batch (ingest.py).
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        access_log=access_log,
-        log_level=log_level,
-        server_header=False,
-        http=http_impl,
-        loop=loop_impl,
-    )
+    config = uvicorn.Config(app, **options)
     config.load()  # imports the protocol now, so the line below names what really serves
     factory = config.get_loop_factory()
     loop_name = "uvloop" if "uvloop" in getattr(factory, "__module__", "") else "asyncio"
@@ -454,13 +446,7 @@ def events(db_path, kiosk_name, type_):
 )
 @click.option("--group-by", type=click.Choice(["unit", "window", "day", "hour"]), default="unit", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "ods"]), default="table", show_default=True)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file (ods: needed unless standard output is a pipe or a file).",
-)
+@_output_option("Write to this file (ods: needed unless standard output is a pipe or a file).")
 def report(db_path, date_from, date_to, group_by, fmt, output):
     """Satisfaction per unit, window, day or hour: counts per level, n, Happy Index, CSAT."""
     from server_sync.collector import report as rep
@@ -504,13 +490,7 @@ def _write_binary(data: bytes, output: Path | None) -> None:
 @click.option("--year", type=click.IntRange(2000, 2100), required=True, help="The year evaluated.")
 @click.option("--unit", default="", help="One unit's evaluation (default: the whole office, every unit consolidated).")
 @click.option("--format", "fmt", type=click.Choice(["odt", "ods", "pdf", "xlsx"]), default="odt", show_default=True)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The file to write (default: self-evaluation-YEAR-UNIT.FORMAT in the current folder).",
-)
+@_output_option("The file to write (default: self-evaluation-YEAR-UNIT.FORMAT in the current folder).")
 def self_evaluation(db_path, year, unit, fmt, output):
     """Write the year's self-evaluation item by item (points, measured evidence, each unit's
     narrative and attachments, targets, the year-on-year figures) as ODT, ODS, PDF or XLSX."""
@@ -572,15 +552,9 @@ def open_data(db_path, month, out_dir):
 def set_setting(db_path, key, value, kiosk_name):
     """Set a setting the kiosks pull. VALUE is JSON if it parses (3, true, [..]), else text."""
     from server_sync.collector import settings as st
-    from server_sync.collector.auth import kiosk_by_name
 
     conn = _open(db_path)
-    kiosk_id = st.GLOBAL
-    if kiosk_name:
-        kiosk = kiosk_by_name(conn, kiosk_name)
-        if kiosk is None:
-            raise click.ClickException(f"沒有此機台 no kiosk named {kiosk_name!r}")
-        kiosk_id = kiosk.id
+    kiosk_id = _setting_kiosk(conn, kiosk_name)
     rev = st.set_setting(conn, key, st.parse_value(value), kiosk_id=kiosk_id)
     click.echo(f"{key} = {value} ({kiosk_name or '*'}), revision {rev}")
 
@@ -592,17 +566,24 @@ def set_setting(db_path, key, value, kiosk_name):
 def unset_setting(db_path, key, kiosk_name):
     """Remove a setting."""
     from server_sync.collector import settings as st
-    from server_sync.collector.auth import kiosk_by_name
 
     conn = _open(db_path)
-    kiosk_id = st.GLOBAL
-    if kiosk_name:
-        kiosk = kiosk_by_name(conn, kiosk_name)
-        if kiosk is None:
-            raise click.ClickException(f"沒有此機台 no kiosk named {kiosk_name!r}")
-        kiosk_id = kiosk.id
+    kiosk_id = _setting_kiosk(conn, kiosk_name)
     rev = st.set_setting(conn, key, None, kiosk_id=kiosk_id)
     click.echo(f"removed {key} ({kiosk_name or '*'}), revision {rev}")
+
+
+def _setting_kiosk(conn, kiosk_name: str | None) -> int:
+    """The kiosk id a setting is stored under: the named kiosk's own, or every kiosk's."""
+    from server_sync.collector import settings as st
+    from server_sync.collector.auth import kiosk_by_name
+
+    if not kiosk_name:
+        return st.GLOBAL
+    kiosk = kiosk_by_name(conn, kiosk_name)
+    if kiosk is None:
+        raise click.ClickException(f"沒有此機台 no kiosk named {kiosk_name!r}")
+    return kiosk.id
 
 
 @main.command("settings")
@@ -718,13 +699,7 @@ def import_cases(db_path, file, template, skip_invalid, remove_missing):
 @main.command("generate-codes")
 @_db_option
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the filled file here (default: replace FILE).",
-)
+@_output_option("Write the filled file here (default: replace FILE).")
 @click.option(
     "--digits",
     type=click.IntRange(4, 12),
