@@ -5,16 +5,14 @@ public hall, so it must never be able to change what every kiosk shows. Tokens
 are 256 random bits and only their SHA-256 is stored (the reasoning in auth.py
 applies unchanged). Made with `kiosk-collector add-api-token NAME`.
 
-Use from an endpoint: ``Depends(admin_auth(app))`` or ``admin_for_token(conn, token)``.
+Use from an endpoint: ``deps.AdminToken`` (the Admin behind the request's bearer token, or 401),
+or ``admin_for_token(conn, token)``.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-
-from fastapi import Depends, HTTPException
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server_sync.collector.auth import _now, hash_token, new_token
 
@@ -71,22 +69,3 @@ def admin_for_token(conn: sqlite3.Connection, token: str) -> Admin | None:
     if row is None or row[2] is not None:
         return None
     return Admin(row[0], row[1])
-
-
-def admin_auth(readers):
-    """A FastAPI dependency: the Admin behind the request's bearer token, or 401.
-
-    readers: the app's ReaderPool (api.ReaderPool) to look the token up with.
-    """
-    bearer = HTTPBearer(auto_error=False, description="a token from `kiosk-collector add-api-token NAME`")
-
-    def dependency(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Admin:
-        if creds is None or creds.scheme.lower() != "bearer":
-            raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-        with readers.connection() as conn:
-            admin = admin_for_token(conn, creds.credentials)
-        if admin is None:
-            raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-        return admin
-
-    return dependency
