@@ -7,7 +7,9 @@ plain ``def`` dependency in a worker thread, a hop the events endpoint should no
 
 from __future__ import annotations
 
-from typing import Annotated
+import sqlite3
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -21,6 +23,8 @@ from server_sync.collector.ingest import Ingestor
 from server_sync.collector.readers import ReaderPool
 
 UNAUTHORIZED = "權杖無效或已撤銷 / unknown or revoked token"
+
+T = TypeVar("T")
 
 
 async def get_config(request: Request) -> AppConfig:
@@ -58,13 +62,23 @@ def authenticate(readers: ReaderPool, creds: HTTPAuthorizationCredentials | None
 
     Called inside the handlers rather than as a dependency, so a malformed request is still
     answered 422 before its token is looked at, as it always was."""
+    return _token_owner(readers, creds, kiosk_for_token, UNAUTHORIZED)
+
+
+def _token_owner(
+    readers: ReaderPool,
+    creds: HTTPAuthorizationCredentials | None,
+    lookup: Callable[[sqlite3.Connection, str], T | None],
+    message: str,
+) -> T:
+    """Whom ``lookup`` finds behind a bearer token (a kiosk, an administrator), or 401 saying ``message``."""
     if creds is None or creds.scheme.lower() != "bearer":
-        raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
     with readers.connection() as conn:
-        kiosk = kiosk_for_token(conn, creds.credentials)
-    if kiosk is None:
-        raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    return kiosk
+        owner = lookup(conn, creds.credentials)
+    if owner is None:
+        raise HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+    return owner
 
 
 _admin_bearer = HTTPBearer(auto_error=False, description="a token from `kiosk-collector add-api-token NAME`")
@@ -74,13 +88,7 @@ def admin_token(
     readers: Readers, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_admin_bearer)]
 ) -> Admin:
     """The administrator behind the request's API token (`kiosk-collector add-api-token NAME`), or 401."""
-    if creds is None or creds.scheme.lower() != "bearer":
-        raise HTTPException(401, ADMIN_UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    with readers.connection() as conn:
-        admin = admin_for_token(conn, creds.credentials)
-    if admin is None:
-        raise HTTPException(401, ADMIN_UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    return admin
+    return _token_owner(readers, creds, admin_for_token, ADMIN_UNAUTHORIZED)
 
 
 AdminToken = Annotated[Admin, Depends(admin_token)]
