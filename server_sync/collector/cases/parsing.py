@@ -231,9 +231,20 @@ def _row_case(values: dict[str, str], min_digits: int) -> tuple[Case | None, dic
             errs.append((name, exc))
             return None
 
-    case_no = take("case_no", check_case_no)
-    case = Case(
-        case_no=case_no or "",
+    case = _case(take, min_digits)
+    stage = {
+        "stage": take("stage", check_text, required=True) or "",
+        "stage_en": take("stage_en", check_text, required=False) or "",
+        "date": take("stage_date", parse_date, required=True) or "",
+    }
+    return (case if case.case_no else None), stage, errs
+
+
+def _case(take: Callable[..., Any], min_digits: int) -> Case:
+    """A case's own fields (its stages aside), each read and checked by ``take``, which keeps the
+    problems where its source says (a CSV line, an API body's item) and gives None for a bad one."""
+    return Case(
+        case_no=take("case_no", check_case_no) or "",
         case_type=take("case_type", check_text, required=True) or "",
         applicant_name=take("applicant_name", check_text, required=False) or "",
         verify_code=take("verify_code", check_code, min_digits) or "",
@@ -244,12 +255,6 @@ def _row_case(values: dict[str, str], min_digits: int) -> tuple[Case | None, dic
         case_type_en=take("case_type_en", check_text, required=False) or "",
         unit_en=take("unit_en", check_text, required=False) or "",
     )
-    stage = {
-        "stage": take("stage", check_text, required=True) or "",
-        "stage_en": take("stage_en", check_text, required=False) or "",
-        "date": take("stage_date", parse_date, required=True) or "",
-    }
-    return (case if case_no else None), stage, errs
 
 
 def case_from_json(
@@ -267,18 +272,7 @@ def case_from_json(
             errs.append(Problem(0, f"cases.{index}.{name}", exc.zh, exc.en))
             return None
 
-    case = Case(
-        case_no=take("case_no", check_case_no) or "",
-        case_type=take("case_type", check_text, required=True) or "",
-        applicant_name=take("applicant_name", check_text, required=False) or "",
-        verify_code=take("verify_code", check_code, min_digits) or "",
-        unit=take("unit", check_text, required=True) or "",
-        extension=take("extension", check_extension) or "",
-        due_date=take("due_date", parse_date, required=False),
-        closed_date=take("closed_date", parse_date, required=False),
-        case_type_en=take("case_type_en", check_text, required=False) or "",
-        unit_en=take("unit_en", check_text, required=False) or "",
-    )
+    case = _case(take, min_digits)
     stages = item.get("stages")
     if not isinstance(stages, list) or not stages:
         errs.append(Problem(0, f"cases.{index}.stages", "至少要有一個階段", "expected a list of at least one stage"))
