@@ -190,6 +190,7 @@ class Queue:
         self.serving: dict[str, Ticket] = {}  # window -> the ticket it called last and has not finished
         self.last_served: dict[str, Ticket] = {}  # window -> its last ticket served, for a late rating
         self.presses: dict[str, Event] = {}  # idempotency key of a window's press -> the event it stored
+        self.press_calls: dict[str, Event] = {}  # a no-show's key -> its call of the next visitor
         self.last_event: Event | None = None  # the latest one stored (the host announces calls from it)
         self.counters: dict[str, int] = {}
         self._last_next: dict[str, float] = {}
@@ -217,6 +218,7 @@ class Queue:
         self.day = day
         self.tickets, self.by_id, self.waiting, self.counters = {}, {}, [], {}
         self.serving, self.last_served, self.presses, self._served_mono = {}, {}, {}, {}
+        self.press_calls = {}
 
     def _check_day(self) -> None:
         today = local_day(self.clock.now())
@@ -273,8 +275,9 @@ class Queue:
         t = self.by_id.get(e.ref or "")
         if t is None:
             return
-        if d.get("press"):
-            self.presses[d["press"]] = e
+        # A no-show's call of the next visitor carries the no-show's key too: a retry answers with both.
+        if d.get("press") and self.presses.setdefault(d["press"], e) is not e and e.type == "ticket_called":
+            self.press_calls[d["press"]] = e
         if e.type == "ticket_called":
             if t in self.waiting:
                 self.waiting.remove(t)
@@ -545,7 +548,8 @@ class Queue:
         if event.type == "ticket_called":
             return CallOutcome(t, recall=bool(event.detail.get("recall")))
         if event.type == "ticket_no_show":
-            return CallOutcome(None, no_show=t)
+            after = self.press_calls.get(press or "")
+            return CallOutcome(self.by_id.get(after.ref or "") if after else None, no_show=t)
         if event.type == "ticket_transferred":
             return CallOutcome(None, transferred=t)
         return None
@@ -593,7 +597,7 @@ class Queue:
                 self._append("ticket_no_show", t, self._detail(t, window, via, press, fields), window=window)
             nxt = self._next_waiting(window)
             if nxt is not None:
-                self._call(nxt, window, via, press=None if t is not None else press)
+                self._call(nxt, window, via, press=press)
             self._last_next[window] = self.clock.monotonic()
             return CallOutcome(nxt, no_show=t)
 

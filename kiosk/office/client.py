@@ -138,6 +138,8 @@ class RemoteQueue:
         self._issued: list[tuple[Ticket, float]] = []  # tickets taken at this kiosk (entrance), for 我的號碼
         # The key of a press the host did not acknowledge, per action: the next press of the same
         # kind sends it again, so a call the host stored but could not confirm is not made twice.
+        # Any answer from the host ends that: a later press is a new one (sent again then, the old key
+        # would get the old answer, e.g. the last visitor's no-show instead of this one's).
         self._unacknowledged: dict[str, str] = {}
 
     def _press(self, action: str, **extra: Any) -> CallOutcome:
@@ -147,10 +149,10 @@ class RemoteQueue:
             data = self.client.press(self.window, action, press=key, **extra)
         except QueueRefused:
             with self._lock:
-                self._unacknowledged.pop(action, None)  # refused: nothing was stored under it
+                self._unacknowledged.clear()  # refused: nothing was stored under it
             raise
         with self._lock:
-            self._unacknowledged.pop(action, None)
+            self._unacknowledged.clear()
         return self._outcome(data)
 
     def _ticket(self, data: dict[str, Any] | None) -> Ticket | None:
