@@ -13,8 +13,6 @@ KIOSK_DOCS_SCREENSHOTS=1 also saves a screenshot of every state into docs/screen
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import subprocess
@@ -22,9 +20,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from xvfb import REPO, Xvfb, missing_tools
+from servicefile import all_day_directory
+from xvfb import REPO, Xvfb, needs_x
 
-from kiosk.directory import bundled_path
 from kiosk.pinhash import hash_pin
 from kiosk.ui.widgets import LARGE_TEXT_FACTOR, MIN_TEXT, ink_slack
 
@@ -37,22 +35,11 @@ STATES = {
     "calling", "lookup", "lookup-locked", "case_result", "notice", "staff-pin", "staff-locked",
     "staff-panel", "staff-no-show",
 }  # fmt: skip
-needs_x = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
-)
 
 
 def directory(path: Path) -> Path:
     """The bundled services, open around the clock but one closed (recall_referendum) for its screen."""
-    rows = list(csv.DictReader(bundled_path().open(encoding="utf-8")))
-    for row in rows:
-        row["hours"] = "sun 00:00-00:01" if row["code"] == "recall_referendum" else "mon-sun 00:00-24:00"
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
+    return all_day_directory(path, recall_referendum={"hours": "sun 00:00-00:01"})
 
 
 # The walk is the costly part (an app start and every state, ~40 CPU-s): done once per size and

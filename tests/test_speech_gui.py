@@ -11,47 +11,28 @@ Without a window: a newer prompt cuts the one being read; a call is never cut.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
-import shutil
 import time
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from servicefile import all_day_directory
 from waiting import wait_until
-from xvfb import REPO, KioskApp, Xvfb, missing_tools
+from xvfb import KioskApp, Xvfb, docs_shot, needs_x, screen_fixture
 
 from kiosk import phrases
 from kiosk.config import validate
-from kiosk.directory import bundled_path
 from kiosk.ui.speech import Speech
 
 SIZES = ["800x480"] + (["1280x800"] if os.environ.get("KIOSK_SCREENSHOTS") == "all" else [])
-DOCS = REPO / "docs" / "screenshots"
 MIN_TARGET_MM = 12
 PX_PER_MM = 800 / 154.08  # the official 7" panel's 800 pixels across 154.08 mm
 AUDIO = {"SDL_AUDIODRIVER": "dummy"}
 
-needs_x = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
-)
-
-
-def open_all_day(path: Path) -> Path:
-    """The bundled service directory, every service open around the clock (a test at any hour)."""
-    rows = list(csv.DictReader(bundled_path().open(encoding="utf-8")))
-    for row in rows:
-        row["hours"] = "mon-sun 00:00-24:00"
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
+screen = screen_fixture(SIZES)
 
 
 def write_config(tmp_path: Path, *, prompts: bool) -> Path:
@@ -67,7 +48,7 @@ thanks_seconds = 1.5
 repeat_window = 0.2
 
 [queue]
-directory = "{open_all_day(tmp_path / "services.csv")}"
+directory = "{all_day_directory(tmp_path / "services.csv")}"
 speak = true
 
 [audio]
@@ -79,9 +60,7 @@ prompts = {"true" if prompts else "false"}
 
 
 def shot(app: KioskApp, name: str) -> None:
-    path = app.screenshot(REPO / "test-output" / "screenshots" / app.size / f"{name}.png", settle=0.3)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, DOCS / f"{name}-{app.size}.png")
+    docs_shot(app, name, settle=0.3, not_blank=False)
 
 
 def logged_at(line: re.Match) -> datetime:
@@ -115,13 +94,6 @@ def check_listen_target(app: KioskApp) -> None:
     scale = min(app.xvfb.width / 800, app.xvfb.height / 480)
     assert min(w, h) / scale >= MIN_TARGET_MM * PX_PER_MM, f"🔊 is only {w}x{h} px"
     assert app.layout["listen"][1] == app.layout["language"][1], "🔊 sits in the header, beside the switches"
-
-
-@pytest.fixture(params=SIZES)
-def screen(request):
-    width, height = (int(v) for v in request.param.split("x"))
-    with Xvfb(width, height) as xvfb:
-        yield xvfb
 
 
 @pytest.mark.gui

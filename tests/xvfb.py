@@ -1,8 +1,11 @@
-"""Helpers for driving the real kiosk app in a private Xvfb: used by test_gui.py and bench/.
+"""Helpers for driving the real kiosk app in a private Xvfb: used by the GUI tests and bench/.
 
 ``Xvfb`` starts an X server on a free display (``-displayfd``); ``KioskApp``
 starts ``python -m kiosk run --demo`` on it, reads its log to know which screen
 is showing and where the touch targets are, and drives it with xdotool.
+``needs_x``, ``screen_fixture`` and ``docs_shot`` are what every GUI test module
+would otherwise write again: the skip without the X tools, an Xvfb per panel
+size, and a screenshot kept for the README.
 """
 
 from __future__ import annotations
@@ -17,12 +20,47 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from PIL import Image, ImageStat
+
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = ("Xvfb", "xdotool", "import")
+SHOTS = REPO / "test-output" / "screenshots"
+DOCS_SHOTS = REPO / "docs" / "screenshots"
 
 
 def missing_tools() -> list[str]:
     return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+needs_x = pytest.mark.skipif(
+    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
+)
+
+
+def screen_fixture(sizes: list[str]):
+    """A fixture (assign it to ``screen`` in a test module) yielding a private Xvfb at each of
+    ``sizes`` ("800x480") in turn, its screen exactly the panel size being tested."""
+
+    @pytest.fixture(params=sizes)
+    def screen(request):
+        width, height = (int(v) for v in request.param.split("x"))
+        with Xvfb(width, height) as xvfb:
+            yield xvfb
+
+    return screen
+
+
+def docs_shot(app: KioskApp, name: str, *, settle: float, not_blank: bool = True) -> Path:
+    """The app's screen as test-output/screenshots/<size>/<name>.png, copied for the README to
+    docs/screenshots/<name>-<size>.png; ``not_blank``: first check it is not a near-uniform grey."""
+    path = app.screenshot(SHOTS / app.size / f"{name}.png", settle=settle)
+    if not_blank:
+        with Image.open(path) as image:
+            assert ImageStat.Stat(image.convert("L")).stddev[0] > 20, f"{name} is nearly blank"
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, DOCS_SHOTS / f"{name}-{app.size}.png")
+    return path
 
 
 class Xvfb:

@@ -11,13 +11,12 @@ suite's time budget runs one size).
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 from officehelp import HostProcess, add_device, office_config
 from test_host import host_events
 from waiting import wait_until
-from xvfb import REPO, KioskApp, Xvfb, missing_tools
+from xvfb import KioskApp, docs_shot, needs_x, screen_fixture
 
 from kiosk.directory import bundled_path
 from kiosk.office.client import HostClient
@@ -26,27 +25,11 @@ from server_sync.wire.directory import load_file
 
 STAFF_PIN = "246813"
 SIZES = ["800x480"] + (["1280x800"] if os.environ.get("KIOSK_SCREENSHOTS") == "all" else [])
-needs_x = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
-)
+screen = screen_fixture(SIZES)
 
 
-def shot(app: KioskApp, size: str, name: str, settle: float = 0.4) -> None:
-    from PIL import Image, ImageStat
-
-    path = app.screenshot(REPO / "test-output" / "screenshots" / size / f"office-{name}.png", settle=settle)
-    with Image.open(path) as image:
-        assert ImageStat.Stat(image.convert("L")).stddev[0] > 20, f"{name} is nearly blank"
-    docs = REPO / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, docs / f"office-{name}-{size}.png")
-
-
-@pytest.fixture(params=SIZES)
-def screen(request):
-    width, height = (int(v) for v in request.param.split("x"))
-    with Xvfb(width, height) as xvfb:
-        yield xvfb
+def shot(app: KioskApp, name: str, settle: float = 0.4) -> None:
+    docs_shot(app, f"office-{name}", settle=settle)
 
 
 @pytest.fixture
@@ -87,7 +70,6 @@ def enter_pin(app: KioskApp) -> None:
 @pytest.mark.gui
 @needs_x
 def test_a_window_kiosk_calls_and_transfers_through_the_host_and_says_when_it_is_lost(screen, office, tmp_path):
-    size = f"{screen.width}x{screen.height}"
     host, tokens, directory = office
     entrance = HostClient(host.url, tokens["entrance"])
     issued = [
@@ -118,21 +100,21 @@ def test_a_window_kiosk_calls_and_transfers_through_the_host_and_says_when_it_is
         app.click("transfer")
         app.expect_shown("staff")
         assert "transfer:election_bulletin" in app.layout and "transfer_cancel" in app.layout
-        shot(app, size, "transfer-service")
+        shot(app, "transfer-service")
         app.click("transfer:election_bulletin")
         app.expect_shown("staff")
         assert {"to_window:any", "to_window:1", "to_window:2", "position:front", "position:back"} <= set(app.layout)
         app.click("to_window:1")
         app.click("position:front")
-        shot(app, size, "transfer-confirm")
+        shot(app, "transfer-confirm")
         app.click("transfer_confirm")
         app.expect(r"transferred: C001")
         app.expect_shown("staff")
         assert "transfer_done" in app.layout
-        shot(app, size, "transfer-done")
+        shot(app, "transfer-done")
         app.click("language")
         app.expect_shown("staff", "en")
-        shot(app, size, "transfer-done-en")
+        shot(app, "transfer-done-en")
         app.click("language")
         app.expect_shown("staff", "zh-TW")
         app.click("transfer_done")
@@ -151,10 +133,10 @@ def test_a_window_kiosk_calls_and_transfers_through_the_host_and_says_when_it_is
         app.click("next")
         app.expect(r"staff next not stored")
         app.expect_shown("staff")
-        shot(app, size, "host-lost")
+        shot(app, "host-lost")
         app.click("language")
         app.expect_shown("staff", "en")
-        shot(app, size, "host-lost-en")
+        shot(app, "host-lost-en")
         app.click("lock")
         app.expect_shown("home")
 
@@ -165,7 +147,7 @@ def test_a_window_kiosk_calls_and_transfers_through_the_host_and_says_when_it_is
         app.expect(r"service polling_place: no status")
         app.expect_shown("guidance")
         assert "take" not in app.layout and "back" in app.layout
-        shot(app, size, "guidance-host-lost")
+        shot(app, "guidance-host-lost")
         app.click("back")
         app.expect_shown("guidance")
         app.click("back")
@@ -199,7 +181,6 @@ def test_a_window_kiosk_calls_and_transfers_through_the_host_and_says_when_it_is
 @pytest.mark.gui
 @needs_x
 def test_the_entrance_kiosk_lists_every_service_and_issues_through_the_host(screen, office, tmp_path):
-    size = f"{screen.width}x{screen.height}"
     host, tokens, directory = office
     services = load_file(bundled_path()).services
     printed = tmp_path / "printer.bin"
@@ -210,19 +191,19 @@ def test_the_entrance_kiosk_lists_every_service_and_issues_through_the_host(scre
         assert {f"service:{s.code}" for s in services} <= set(app.layout)  # every service of the office
         assert {f"take:{s.code}" for s in services} <= set(app.layout)
         assert not [t for t in app.layout if t.startswith("tile:")]  # no rating tiles
-        shot(app, size, "entrance", settle=1.0)  # the cards may still be redrawing their lines
+        shot(app, "entrance", settle=1.0)  # the cards may still be redrawing their lines
         app.click("take:candidate_registration")
         app.expect(r"ticket: A001 stored")
         app.expect(rf"ticket-qr: A001 links {host.url}/t/…")  # the phone page on the host
         app.expect_shown("ticket")
         app.expect_shown("ticket")  # its back button acts a second later
         wait_until(lambda: "printed: A001" in app.log_text(), what="the ticket printed")
-        shot(app, size, "entrance-ticket")
+        shot(app, "entrance-ticket")
         app.click("back")
         app.expect_shown("home")
         app.click("language")
         shown_with(app, "home", "my_number", "en")  # 我的號碼 recalls the ticket just taken
-        shot(app, size, "entrance-en")
+        shot(app, "entrance-en")
         app.click("take_priority:election_bulletin")
         app.expect(r"ticket: P001 stored")
         app.expect_shown("ticket", "en")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -13,39 +11,19 @@ from gpiozero.pins.mock import MockFactory
 from kiosk.buttons import press_mock_pin
 from kiosk.clock import SimulatedClock
 from kiosk.config import validate
-from kiosk.directory import bundled_path
 from kiosk.runtime import Kiosk
 from server_sync.wire.tz import OFFICE_TZ
 
 TESTS = Path(__file__).resolve().parents[1]
-for _helpers in (TESTS, TESTS / "sync"):  # xvfb.py, and synchelp.py's real collector
+for _helpers in (TESTS, TESTS / "sync"):  # xvfb.py, servicefile.py, and synchelp.py's real collector
     if str(_helpers) not in sys.path:
         sys.path.append(str(_helpers))
 
+# Re-exported: the queue tests (and bench/) take the all-day directory from here.
+from servicefile import all_day_directory as all_day_directory  # noqa: E402
+
 # A Monday morning in office hours.
 MONDAY_9AM = datetime(2026, 3, 2, 9, 0, tzinfo=OFFICE_TZ)
-
-
-def all_day_directory(path: Path, **changes) -> Path:
-    """The bundled directory with every service open around the clock (for tests at any hour).
-
-    changes: service code → {column: value} to alter; a value of None drops the service.
-    """
-    rows = list(csv.DictReader(bundled_path().open(encoding="utf-8")))
-    out = []
-    for row in rows:
-        row["hours"] = "mon-sun 00:00-24:00"
-        change = changes.get(row["code"], {})
-        if change is None:
-            continue
-        row.update(change)
-        out.append(row)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(out)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
 
 
 def queue_config(directory: Path | None = None, **queue):

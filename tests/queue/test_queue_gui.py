@@ -7,12 +7,11 @@ and, for the README, to docs/screenshots/queue-*-<size>.png.
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from queuehelp import all_day_directory
 from waiting import wait_until
-from xvfb import REPO, KioskApp, Xvfb, missing_tools
+from xvfb import REPO, KioskApp, Xvfb, docs_shot, needs_x, screen_fixture
 
 from kiosk.pinhash import hash_pin
 from kiosk.staffpin import FREE_TRIES
@@ -22,9 +21,7 @@ STAFF_PIN_HASH = hash_pin(STAFF_PIN)
 
 SIZES = ["800x480", "1280x800"]
 MIN_TARGET_PX = 60
-needs_x = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
-)
+screen = screen_fixture(SIZES)
 
 
 def check_targets(app: KioskApp, *expected: str) -> None:
@@ -35,28 +32,13 @@ def check_targets(app: KioskApp, *expected: str) -> None:
         assert 0 <= x < app.xvfb.width and 0 <= y < app.xvfb.height, f"{name} off screen"
 
 
-def shot(app: KioskApp, size: str, name: str, settle: float = 0.3):
-    from PIL import Image, ImageStat
-
-    path = app.screenshot(REPO / "test-output" / "screenshots" / size / f"queue-{name}.png", settle=settle)
-    with Image.open(path) as image:
-        assert ImageStat.Stat(image.convert("L")).stddev[0] > 20, f"{name} is nearly blank"
-    docs = REPO / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, docs / f"queue-{name}-{size}.png")
-
-
-@pytest.fixture(params=SIZES)
-def screen(request):
-    width, height = (int(v) for v in request.param.split("x"))
-    with Xvfb(width, height) as xvfb:
-        yield xvfb
+def shot(app: KioskApp, name: str, settle: float = 0.3) -> None:
+    docs_shot(app, f"queue-{name}", settle=settle)
 
 
 @pytest.mark.gui
 @needs_x
 def test_queue_walkthrough(screen, tmp_path):
-    size = f"{screen.width}x{screen.height}"
     directory = all_day_directory(tmp_path / "services.csv")
     printed = tmp_path / "printer.bin"
     config = tmp_path / "cfg.toml"
@@ -83,13 +65,13 @@ staff_pin_hash = "{STAFF_PIN_HASH}"
         app.click("guidance")
         app.expect_shown("guidance")
         check_targets(app, "back", "staff", "language", "service:candidate_registration", "service:polling_place")
-        shot(app, size, "guidance")
+        shot(app, "guidance")
 
         app.click("service:candidate_registration")
         app.expect(r"service: candidate_registration")
         app.expect_shown("guidance")
         check_targets(app, "back", "take", "take_priority")
-        shot(app, size, "service")
+        shot(app, "service")
 
         app.click("take")
         stored = app.expect(r"ticket: A001 stored")
@@ -98,7 +80,7 @@ staff_pin_hash = "{STAFF_PIN_HASH}"
         app.expect_shown("ticket")
         app.expect_shown("ticket")  # again a second later, when its back button acts (kiosk.flow.TAKE_GUARD)
         wait_until(lambda: "printed: A001" in app.log_text(), what="the ticket printed")  # before or after that
-        shot(app, size, "ticket", settle=0.4)
+        shot(app, "ticket", settle=0.4)
         data = printed.read_bytes()
         assert b"A001" in data and b"Candidate registration" in data and b"Window 1" in data
         app.click("back")
@@ -111,7 +93,7 @@ staff_pin_hash = "{STAFF_PIN_HASH}"
         app.expect_shown("guidance", "en")
         app.click("service:polling_place")
         app.expect_shown("guidance", "en")
-        shot(app, size, "service-en")
+        shot(app, "service-en")
         app.click("take_priority")
         app.expect(r"ticket: P001 stored")
         app.expect_shown("ticket", "en")
@@ -124,7 +106,7 @@ staff_pin_hash = "{STAFF_PIN_HASH}"
         app.expect(r"called: P001 next")
         app.expect(r"chime: played")
         app.expect_shown("calling")
-        shot(app, size, "calling")
+        shot(app, "calling")
         app.expect_shown("home", timeout=20)  # back by itself after calling_seconds
 
         # The visitor rates on the way out: the rating names P001.
@@ -143,7 +125,7 @@ staff_pin_hash = "{STAFF_PIN_HASH}"
             app.click(f"pin:{key}")
         app.click("pin:ok")
         app.expect(r"staff: wrong PIN")
-        shot(app, size, "staff-pin")
+        shot(app, "staff-pin")
         for key in STAFF_PIN:
             app.click(f"pin:{key}")
         app.click("pin:ok")
@@ -152,7 +134,7 @@ staff_pin_hash = "{STAFF_PIN_HASH}"
         check_targets(app, "next", "recall", "no_show", "lock")
         app.click("next")
         app.expect(r"called: A001 next")
-        shot(app, size, "staff")
+        shot(app, "staff")
         app.click("recall")
         app.expect(r"called: A001 recall")
         app.click("no_show")  # asks first (issue 12): nothing is marked on one tap
