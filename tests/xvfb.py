@@ -14,7 +14,6 @@ import os
 import re
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
+from processes import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = ("Xvfb", "xdotool", "import")
@@ -110,13 +110,8 @@ class Xvfb:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, grace=5)
 
 
 class KioskApp:
@@ -178,15 +173,9 @@ class KioskApp:
         """SIGTERM, as systemd would; the app closes its store and exits."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        code = stop_process(self.proc, grace=timeout)
         self._log.close()
-        return self.proc.returncode
+        return code
 
     # -- reading the log ---------------------------------------------------------
     def log_text(self) -> str:

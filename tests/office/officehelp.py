@@ -18,6 +18,7 @@ for _helpers in (TESTS, TESTS / "queue", TESTS / "sync"):
     if str(_helpers) not in sys.path:
         sys.path.append(str(_helpers))
 
+from processes import stop_process  # noqa: E402
 from queuehelp import all_day_directory  # noqa: E402
 
 from kiosk.cli import main as kiosk_cli  # noqa: E402
@@ -100,12 +101,8 @@ class HostProcess:
         self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc is not None and self.proc.stdout is not None:
+        if self.proc is None:
+            return
+        stop_process(self.proc)
+        if self.proc.stdout is not None:
             self.proc.stdout.close()

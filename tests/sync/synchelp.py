@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import requests
+from processes import stop_process
 
 from kiosk.clock import SimulatedClock
 from kiosk.config import validate
@@ -95,13 +96,8 @@ class Collector:
         raise RuntimeError(f"collector did not answer: {self.log.read_text(errors='replace')}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
 
 
