@@ -235,34 +235,8 @@ class Store:
             recorded_at = self.clock.now().isoformat(timespec="milliseconds")
             mono = self.clock.monotonic()
             detail_json = json.dumps(detail, ensure_ascii=False) if detail else None
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                cur = conn.execute(
-                    "INSERT INTO events (id, type, kiosk_id, unit, window, level, misuse, ref,"
-                    " recorded_at, boot_id, monotonic, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [
-                        event_id,
-                        type,
-                        self.kiosk_id,
-                        self.unit,
-                        window,
-                        level,
-                        int(misuse),
-                        ref,
-                        recorded_at,
-                        self.clock.boot_id,
-                        mono,
-                        detail_json,
-                    ],
-                )
-                seq = cur.lastrowid
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._abandon()
-                raise unavailable(exc, self.data_dir) from exc
-            assert seq is not None  # an INSERT that succeeded always sets lastrowid
-            return Event(
-                seq,
+            # The event's fields after seq, in the order of the INSERT and of Event (sqlite3 stores misuse as 0/1).
+            fields = (
                 event_id,
                 type,
                 self.kiosk_id,
@@ -274,8 +248,21 @@ class Store:
                 recorded_at,
                 self.clock.boot_id,
                 mono,
-                detail or {},
             )
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                cur = conn.execute(
+                    "INSERT INTO events (id, type, kiosk_id, unit, window, level, misuse, ref,"
+                    " recorded_at, boot_id, monotonic, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [*fields, detail_json],
+                )
+                seq = cur.lastrowid
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._abandon()
+                raise unavailable(exc, self.data_dir) from exc
+            assert seq is not None  # an INSERT that succeeded always sets lastrowid
+            return Event(seq, *fields, detail or {})
 
     def side_connection(self) -> sqlite3.Connection:
         """A connection of its own to this store's file (made and migrated if need be), for a part
