@@ -24,6 +24,7 @@ from server_sync.collector.report import Row, render, report
 from server_sync.collector.rollup import SAT_FIELDS, UNIT_OF, UNIT_SAT_TABLES
 from server_sync.collector.stats import Figures
 from server_sync.collector.timestamps import local_hour
+from server_sync.wire.events import FIELDS as EVENT_FIELDS
 
 T = datetime(2026, 11, 28, 0, 0, tzinfo=UTC).timestamp()
 CLOCK_MONO = 200_000.0
@@ -218,23 +219,8 @@ def test_events_cli_prints_kiosk_fields_plus_kiosk_and_corrected_at(db_path):
     lines = [json.loads(line) for line in res.output.splitlines()]
     assert len(lines) == 10
     first = lines[0]
-    for key in (
-        "id",
-        "seq",
-        "type",
-        "kiosk_id",
-        "unit",
-        "window",
-        "level",
-        "misuse",
-        "ref",
-        "recorded_at",
-        "boot_id",
-        "monotonic",
-        "kiosk",
-        "corrected_at",
-        "time_suspect",
-    ):
+    # Every field a kiosk's event carries (the wire's list), then what the collector adds.
+    for key in (*EVENT_FIELDS, "kiosk", "corrected_at", "time_suspect"):
         assert key in first
     assert first["kiosk"] == "k5" and first["corrected_at"].startswith("2026-11-26T01:05")
     assert first["recorded_at"].startswith("1970")
