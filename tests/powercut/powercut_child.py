@@ -9,7 +9,8 @@ data folder and its identity. At start it reports what survived: one
 "integrity <result>" line, then "ready". In press mode it then presses
 buttons until it is killed and writes "ack <event id>" only after the kiosk
 acknowledged the press (the listener fires once the event is committed),
-each line with one write() on the unbuffered descriptor.
+each line with one write() on the unbuffered descriptor (tests/random_presses.py,
+shared with the crash child).
 
 Two switches, read only here, make the broken kiosks the test must catch:
 POWERCUT_SYNC_OFF=1 sets the store's connection to ``synchronous=OFF`` once it
@@ -20,22 +21,17 @@ opened; POWERCUT_PLAIN_MKDIR=1 makes the data folder with a plain
 from __future__ import annotations
 
 import os
-import random
 import sys
 from pathlib import Path
 
-from gpiozero.pins.mock import MockFactory
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests/: random_presses.py
+
+from random_presses import RandomPresses, say
 
 import kiosk.identity
 import kiosk.store
-from kiosk.buttons import PressFailed
-from kiosk.clock import SimulatedClock
 from kiosk.config import validate
 from kiosk.runtime import Kiosk
-
-
-def say(text: str) -> None:
-    os.write(1, text.encode())
 
 
 def plain_mkdir(path) -> Path:
@@ -49,28 +45,16 @@ def main() -> None:
     sync_off = os.environ.get("POWERCUT_SYNC_OFF") == "1"
     if os.environ.get("POWERCUT_PLAIN_MKDIR") == "1":
         kiosk.identity.make_dirs = kiosk.store.make_dirs = plain_mkdir
-    rng = random.Random(seed)
     config = validate({"kiosk": {"window": "1"}})
-    clock = SimulatedClock()
-    factory = MockFactory()
-    pending_reasons = []
-
-    def listener(outcome):
-        if isinstance(outcome, PressFailed):
-            say(f"failed {outcome.error}\n")
-            return
-        say(f"ack {outcome.event.id}\n")
-        if outcome.counted and outcome.level >= config.ask_from_level:
-            pending_reasons.append(outcome.event)
-
-    app = Kiosk(config, data_dir, pin_factory=factory, clock=clock, listener=listener)
+    presses = RandomPresses(config, seed)
+    app = Kiosk(config, data_dir, pin_factory=presses.factory, clock=presses.clock, listener=presses.listener)
     store = app.store
     if sync_off:
         store.conn.execute("PRAGMA synchronous=OFF")
     journal = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
     sync = store.conn.execute("PRAGMA synchronous").fetchone()[0]
     if journal != "wal" or sync != (0 if sync_off else 2):
-        say(f"bad pragmas journal_mode={journal} synchronous={sync}\n")
+        say(f"bad pragmas journal_mode={journal} synchronous={sync}")
         sys.exit(3)
     ids = [event.id for event in store.events()]
     lines = [f"kiosk {store.kiosk_id}"] + [f"have {i}" for i in ids]
@@ -78,21 +62,12 @@ def main() -> None:
         lines.append(f"recovered {store.recovered_from.name}")
     lines.append(f"integrity {store.conn.execute('PRAGMA integrity_check').fetchone()[0]}")
     for start in range(0, len(lines), 500):  # complete lines per write; "ready" comes last
-        say("".join(line + "\n" for line in lines[start : start + 500]))
-    say("ready\n")
+        say(*lines[start : start + 500])
+    say("ready")
     if mode == "check":
         app.close()
         return
-    pins = [factory.pin(level.pin) for level in config.levels]
-    for _ in range(100_000):  # the parent cuts the power long before this ends
-        pin = rng.choice(pins)
-        pin.drive_low()
-        pin.drive_high()
-        clock.advance(rng.choice([0.5, 6.0]))  # some presses inside the repeat window
-        while pending_reasons:
-            event = pending_reasons.pop()
-            say(f"ack {app.recorder.reason(event, 'wait').id}\n")
-    say("done\n")
+    presses.until_killed(app)  # the parent cuts the power long before it ends
 
 
 if __name__ == "__main__":
