@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk import i18n
-from kiosk.store import Store, unavailable
+from kiosk.store import SideTables, Store, unavailable
 from server_sync.wire import cases as wire_cases
 from server_sync.wire.tz import OFFICE_TZ
 
@@ -143,19 +143,17 @@ def _dummy_verifier() -> str:
 
 
 @dataclass
-class CaseLookup:
+class CaseLookup(SideTables):
     """Lookups against the cases synced into ``store``'s file.
 
     check: the hash check (``server_sync.wire.cases.check``); the lookup benchmark swaps in a free one.
     """
 
-    store: Store
     lock_after: int = 5
     lock_minutes: float = 15
     rate_burst: int = 10
     rate_per_minute: float = 2.0
     check: Callable[[str, str], bool] = wire_cases.check
-    _conn: sqlite3.Connection | None = field(default=None, repr=False)
     _dummy: str = field(default_factory=_dummy_verifier, repr=False)
 
     @classmethod
@@ -171,16 +169,6 @@ class CaseLookup:
     @property
     def clock(self):
         return self.store.clock
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = self.store.side_connection()
-        return self._conn
 
     # -- reading ------------------------------------------------------------------
     def find(self, case_no: str) -> tuple[CaseView, str] | None:

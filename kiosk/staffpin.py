@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kiosk.pinhash import check_pin
-from kiosk.store import Store, unavailable
+from kiosk.store import SideTables, unavailable
 
 FREE_TRIES = 5  # wrong PINs in a row before the first lock
 FIRST_LOCK = 60.0  # seconds; doubled for each further wrong PIN
@@ -48,26 +48,14 @@ class Attempt:
 
 
 @dataclass
-class StaffPinGuard:
+class StaffPinGuard(SideTables):
     """PIN checks against ``pin_hash`` with the lock kept in ``store``'s SQLite file.
 
     check: the hash check; tests may swap in a cheaper one.
     """
 
-    store: Store
     pin_hash: str
     check: Callable[[str, str], bool] = check_pin
-    _conn: sqlite3.Connection | None = field(default=None, repr=False)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = self.store.side_connection()
-        return self._conn
 
     def _now(self) -> float:
         return self.store.clock.now().timestamp()

@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -339,3 +340,22 @@ class Store:
         value = self.meta("store_id")
         assert value is not None  # _open_checked writes it before a connection is used
         return value
+
+
+@dataclass
+class SideTables:
+    """A part that keeps its own tables in the store's file (case lookups, the staff PIN's lock),
+    through a connection of its own (Store.side_connection), opened on first use and after ``close``."""
+
+    store: Store
+    _conn: sqlite3.Connection | None = field(default=None, repr=False, kw_only=True)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self.store.side_connection()
+        return self._conn
