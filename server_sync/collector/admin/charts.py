@@ -13,6 +13,14 @@ LEVEL_COLOURS = ["#1a9850", "#91cf60", "#d9d98a", "#fc8d59", "#d73027"]
 FONT = "font-family=\"'Noto Sans CJK TC','Noto Sans TC',sans-serif\""
 
 
+def svg_open(width: int, height: int, label: str, font_size: int) -> str:
+    """A chart's opening tag: shown at 1.5 times its viewBox, named for screen readers, in the page's font."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
+        f'aria-label="{label}" {FONT} font-size="{font_size}">'
+    )
+
+
 def _colour_for(hi: float) -> str:
     """Red (0) through yellow (50) to green (100)."""
     hi = max(0.0, min(100.0, hi))
@@ -25,10 +33,7 @@ def _colour_for(hi: float) -> str:
 
 def levels_svg(fig: Figures, max_level: int, width: int = 600, height: int = 46) -> str:
     n = fig.n
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
-        f'aria-label="各等級分布 responses by level" {FONT} font-size="13">'
-    ]
+    parts = [svg_open(width, height, "各等級分布 responses by level", 13)]
     if not n:
         parts.append('<text x="4" y="26">無資料 no data</text></svg>')
         return "".join(parts)
@@ -53,10 +58,7 @@ def trend_svg(points: list[tuple[str, Figures]], width: int = 760, height: int =
     """Bars: responses per period; line and band: Happy Index with its 95 % interval (suppressed periods: no dot)."""
     left, right, top, bottom = 44, 44, 12, 40
     pw, ph = width - left - right, height - top - bottom
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
-        f'aria-label="趨勢 trend" {FONT} font-size="11">'
-    ]
+    out = [svg_open(width, height, "趨勢 trend", 11)]
     if not points:
         out.append('<text x="10" y="30" font-size="14">無資料 no data</text></svg>')
         return "".join(out)
@@ -109,10 +111,7 @@ def heatmap_svg(heat: dict[tuple[int, int], Figures], weekdays: list[str], width
     cw = (width - 70) / len(hours)
     ch = 30
     height = 24 + ch * len(days) + 8
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width * 1.5:.0f}" role="img" '
-        f'aria-label="星期×時段 weekday × hour" {FONT} font-size="11">'
-    ]
+    out = [svg_open(width, height, "星期×時段 weekday × hour", 11)]
     for j, h in enumerate(hours):
         out.append(f'<text x="{70 + cw * (j + 0.5):.1f}" y="16" text-anchor="middle">{h:02d}</text>')
     for i, d in enumerate(days):
