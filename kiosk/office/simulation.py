@@ -40,6 +40,7 @@ from pathlib import Path
 import requests
 
 from kiosk import estimate
+from kiosk.clock import AcceleratedClock
 from kiosk.config import Config
 from kiosk.directory import bundled_path
 from kiosk.office import devices
@@ -282,6 +283,7 @@ def _one_day(
     began = time.time()
     epoch = began + startup[0]
     args = clock_args(start, speed, epoch)
+    clock = AcceleratedClock(start, speed, epoch=epoch)  # the one every process of the day follows
     before = _event_count(data_dir)
     staff: dict[str, subprocess.Popen] = {}
     host = HostRun(host_toml, data_dir, args)
@@ -316,6 +318,12 @@ def _one_day(
             if any(p.poll() is not None for p in staff.values()):
                 raise RuntimeError("窗口程序提前結束 a window process ended early")
             time.sleep(QUIET_POLL)
+        if clock.now().astimezone(OFFICE_TZ).date() != day:
+            # At midnight the host starts a new day (and is quiet at once), leaving what was open as it stood.
+            raise RuntimeError(
+                f"模擬跟不上時鐘 the simulated day ran past midnight before its lines emptied: the processes "
+                f"are too slow for --speed {speed:g} here; try a lower one"
+            )
         result = OfficeDay(day, issued=tally["issued"], refused=tally["refused"])
         for name, proc in staff.items():
             out, _ = proc.communicate("")  # end of its input: the office is closed
