@@ -33,15 +33,21 @@ def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
-def login(url: str, user: str, password: str | None = None) -> requests.Session:
-    s = requests.Session()
-    page = s.get(f"{url}/admin/login", timeout=10)
-    r = s.post(
+def post_login(browser, url: str, user: str, password: str, csrf: str, **form: str) -> requests.Response:
+    """The login form as a browser posts it, the redirect not followed; ``browser``: a requests
+    Session (its cookies go along) or the ``requests`` module itself (none do)."""
+    return browser.post(
         f"{url}/admin/login",
-        data={"username": user, "password": password or PASSWORDS[user], "csrf": csrf_of(page.text), "next": "/admin"},
+        data={"username": user, "password": password, "csrf": csrf, **form},
         allow_redirects=False,
         timeout=30,
     )
+
+
+def login(url: str, user: str, password: str | None = None) -> requests.Session:
+    s = requests.Session()
+    page = s.get(f"{url}/admin/login", timeout=10)
+    r = post_login(s, url, user, password or PASSWORDS[user], csrf_of(page.text), next="/admin")
     assert r.status_code == 303 and r.headers["location"] == "/admin", (r.status_code, r.headers)
     s.csrf = csrf_of(s.get(f"{url}/admin", timeout=30).text)
     return s

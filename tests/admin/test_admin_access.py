@@ -9,7 +9,7 @@ import re
 
 import pytest
 import requests
-from adminhelp import PASSWORDS, cli, login
+from adminhelp import PASSWORDS, cli, csrf_of, login, post_login
 from pypdf import PdfReader
 
 pytestmark = pytest.mark.slow
@@ -50,30 +50,13 @@ def test_login_cookie_flags_and_wrong_password(admin_server):
     url = admin_server.url
     s = requests.Session()
     page = s.get(f"{url}/admin/login", timeout=10)
-    from adminhelp import csrf_of
-
-    bad = s.post(
-        f"{url}/admin/login",
-        data={"username": "mgr", "password": "wrong-password!", "csrf": csrf_of(page.text)},
-        allow_redirects=False,
-        timeout=30,
-    )
+    bad = post_login(s, url, "mgr", "wrong-password!", csrf_of(page.text))
     assert bad.status_code == 303 and "err=1" in bad.headers["location"] and "kc_session" not in s.cookies
     # The login form itself is CSRF-protected (double-submit cookie).
-    r = requests.post(
-        f"{url}/admin/login",
-        data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": "x"},
-        allow_redirects=False,
-        timeout=30,
-    )
+    r = post_login(requests, url, "mgr", PASSWORDS["mgr"], "x")
     assert r.status_code == 403
     page = s.get(f"{url}/admin/login", timeout=10)
-    ok = s.post(
-        f"{url}/admin/login",
-        data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": csrf_of(page.text)},
-        allow_redirects=False,
-        timeout=30,
-    )
+    ok = post_login(s, url, "mgr", PASSWORDS["mgr"], csrf_of(page.text))
     cookie = ok.headers["set-cookie"]
     assert "kc_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
 

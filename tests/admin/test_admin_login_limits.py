@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 import uvicorn
-from adminhelp import PASSWORDS, add_admins, cli, csrf_of
+from adminhelp import PASSWORDS, add_admins, cli, csrf_of, post_login
 from argon2 import PasswordHasher
 from collector_helpers import free_port, make_batch, make_event, start_server, stop_server
 
@@ -71,12 +71,7 @@ def attempt(url: str, user: str, password: str, address: str, browser: requests.
     b = browser or requests.Session()
     b.headers["X-Forwarded-For"] = address
     page = b.get(f"{url}/admin/login", timeout=10)
-    r = b.post(
-        f"{url}/admin/login",
-        data={"username": user, "password": password, "csrf": csrf_of(page.text), "next": "/admin"},
-        allow_redirects=False,
-        timeout=30,
-    )
+    r = post_login(b, url, user, password, csrf_of(page.text), next="/admin")
     if r.status_code == 429:
         return "blocked"
     assert r.status_code == 303, (r.status_code, r.text)
@@ -144,12 +139,7 @@ def test_one_address_cannot_go_on_guessing(env):
     blocked = requests.Session()
     blocked.headers["X-Forwarded-For"] = "192.0.2.7"
     page = blocked.get(f"{url}/admin/login", timeout=10)
-    r = blocked.post(
-        f"{url}/admin/login",
-        data={"username": "viewer", "password": PASSWORDS["viewer"], "csrf": csrf_of(page.text)},
-        allow_redirects=False,
-        timeout=30,
-    )
+    r = post_login(blocked, url, "viewer", PASSWORDS["viewer"], csrf_of(page.text))
     assert r.status_code == 429 and "too many failed logins from this address" in r.text
     assert int(r.headers["Retry-After"]) > 0
     now[0] += login_limits.LOCK_SECONDS + 1
@@ -181,6 +171,16 @@ def test_failed_logins_and_locks_are_audited_with_the_address(env):
     ]
 
 
+def unlock(browser: requests.Session, url: str, username: str, page: requests.Response) -> requests.Response:
+    """The accounts page's unlock form for ``username``, with the CSRF token of ``page``."""
+    return browser.post(
+        f"{url}/admin/accounts/unlock",
+        data={"username": username, "csrf": csrf_of(page.text)},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+
 def test_a_manager_unlocks_an_account_on_the_page_and_with_the_cli(env):
     url, _now, path = env
     lock_out(url, "viewer")
@@ -188,26 +188,14 @@ def test_a_manager_unlocks_an_account_on_the_page_and_with_the_cli(env):
     assert attempt(url, "mgr", PASSWORDS["mgr"], "10.5.5.5", mgr) == "ok"
     page = mgr.get(f"{url}/admin/accounts", timeout=10)
     assert page.ok and re.search(r"<td>viewer</td>.*?locked", page.text, re.S)
-    r = mgr.post(
-        f"{url}/admin/accounts/unlock",
-        data={"username": "viewer", "csrf": csrf_of(page.text)},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert r.status_code == 303
+    assert unlock(mgr, url, "viewer", page).status_code == 303
     assert attempt(url, "viewer", PASSWORDS["viewer"], "10.5.5.6") == "ok"
     # A viewer may not unlock.
     lock_out(url, "mgr", first_address=4)
     viewer = requests.Session()
     assert attempt(url, "viewer", PASSWORDS["viewer"], "10.5.5.7", viewer) == "ok"
     page = viewer.get(f"{url}/admin", timeout=10)
-    r = viewer.post(
-        f"{url}/admin/accounts/unlock",
-        data={"username": "mgr", "csrf": csrf_of(page.text)},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert r.status_code == 403
+    assert unlock(viewer, url, "mgr", page).status_code == 403
     assert attempt(url, "mgr", PASSWORDS["mgr"], "10.5.5.8") == "wrong"
     out = cli(path, "unlock-admin", "mgr")
     assert out.returncode == 0, out.stderr
@@ -222,22 +210,10 @@ def test_a_forged_login_csrf_pair_is_refused(env):
     url, _now, _path = env
     b = requests.Session()
     b.cookies.set("kc_login", "abc", path="/admin")
-    r = b.post(
-        f"{url}/admin/login",
-        data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": "abc"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert r.status_code == 403
+    assert post_login(b, url, "mgr", PASSWORDS["mgr"], "abc").status_code == 403
     # A real pair from another browser's form does not fit this browser's cookie either.
     other = requests.get(f"{url}/admin/login", timeout=10)
-    r = b.post(
-        f"{url}/admin/login",
-        data={"username": "mgr", "password": PASSWORDS["mgr"], "csrf": csrf_of(other.text)},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert r.status_code == 403
+    assert post_login(b, url, "mgr", PASSWORDS["mgr"], csrf_of(other.text)).status_code == 403
     assert attempt(url, "mgr", PASSWORDS["mgr"], "10.6.6.6") == "ok"
 
 
