@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "collector"))
 from collector_helpers import collector_command
 
 PASSWORDS = {"mgr": "manager-password-1", "viewer": "viewer-password-1"}
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "test-output" / "admin"
+# The dashboard's tables: each a CSV export of its own and a sheet of all.xlsx.
+DASHBOARD_TABLES = (
+    "summary",
+    "levels",
+    "trend",
+    "heatmap",
+    "units",
+    "windows",
+    "services",
+    "reasons",
+    "queues",
+    "cases",
+)
 
 
 def cli(db_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -51,3 +68,18 @@ def login(url: str, user: str, password: str | None = None) -> requests.Session:
     assert r.status_code == 303 and r.headers["location"] == "/admin", (r.status_code, r.headers)
     s.csrf = csrf_of(s.get(f"{url}/admin", timeout=30).text)
     return s
+
+
+def shot(pg, name: str, full: bool = True) -> Path:
+    """The browser page as test-output/admin/<name>.png; ``full``: the whole page, not only the viewport."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=full)
+    return path
+
+
+def shots_to_docs(*names: str) -> None:
+    """With ADMIN_SCREENSHOTS_TO_DOCS set, test-output/admin/<name>.png → docs/screenshots/admin-<name>.png."""
+    if os.environ.get("ADMIN_SCREENSHOTS_TO_DOCS"):
+        for name in names:
+            shutil.copy(SHOTS / f"{name}.png", REPO / "docs" / "screenshots" / f"admin-{name}.png")

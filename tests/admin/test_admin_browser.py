@@ -7,29 +7,19 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from adminhelp import PASSWORDS, cli
+from adminhelp import DASHBOARD_TABLES, PASSWORDS, cli, shot, shots_to_docs
+from chromium import launch, playwright_or_skip
 from collector_helpers import make_batch, make_event
 
 from server_sync.wire.tz import OFFICE_TZ
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
-OUT = Path(__file__).resolve().parents[2] / "test-output" / "admin"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # axe-core, put into the venv by ./dev.sh setup (npm); AXE_CORE_JS names another copy.
 AXE = Path(os.environ.get("AXE_CORE_JS") or Path(sys.prefix) / "node" / "node_modules" / "axe-core" / "axe.min.js")
 # Each violation as "rule: the first elements it names", to read in a failure message.
@@ -52,9 +42,7 @@ def at(day: date, hour: int, minute: int) -> str:
 
 @pytest.fixture(scope="module")
 def page(admin_server):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
+    sync_api = playwright_or_skip()
     # The fixture's ratings are from last week: let them raise alerts as if they had just arrived.
     assert cli(admin_server.db_path, "admin-setting", "alerts.max_age_hours", str(15 * 24)).returncode == 0
     # The office's service directory, so the pages show the services' names, not their codes.
@@ -120,9 +108,7 @@ def page(admin_server):
     assert r.status_code == 200 and r.json()["stored"] == len(events)
     r = admin_server.post(token2, make_batch(events2))
     assert r.status_code == 200 and r.json()["stored"] == len(events2)
-    OUT.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launch(sync_api) as browser:
         # bypass_csp: the pages' policy allows no script, and axe-core is injected as one.
         context = browser.new_context(
             viewport={"width": 1280, "height": 800}, accept_downloads=True, locale="zh-TW", bypass_csp=True
@@ -131,13 +117,6 @@ def page(admin_server):
         pg.base = admin_server.url
         yield pg
         context.close()
-        browser.close()
-
-
-def shot(pg, name: str, full: bool = True) -> Path:
-    path = OUT / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=full)
-    return path
 
 
 def axe_violations(pg) -> list[str]:
@@ -228,18 +207,7 @@ def test_walkthrough(page, admin_server):
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(download(pg, "#xlsx-all")))
-    assert {
-        "summary",
-        "levels",
-        "trend",
-        "heatmap",
-        "units",
-        "windows",
-        "services",
-        "reasons",
-        "queues",
-        "cases",
-    } <= set(wb.sheetnames)
+    assert set(DASHBOARD_TABLES) <= set(wb.sheetnames)
     summary = list(wb["summary"].iter_rows(min_row=2, values_only=True))
     head, row = summary[0], summary[1]
     assert row[head.index("有效數 n")] == 40 and row[head.index("快樂指數 Happy Index")] == 68.8
@@ -283,10 +251,7 @@ def test_walkthrough(page, admin_server):
     pg.set_viewport_size({"width": 800, "height": 480})
     pg.goto(f"{url}/admin?{SPAN}")
     shot(pg, "dashboard-800x480", full=False)
-    docs = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-    if os.environ.get("ADMIN_SCREENSHOTS_TO_DOCS"):
-        for name in ("dashboard", "alerts", "fleet", "self-evaluation", "settings", "audit"):
-            shutil.copy(OUT / f"{name}.png", docs / f"admin-{name}.png")
+    shots_to_docs("dashboard", "alerts", "fleet", "self-evaluation", "settings", "audit")
 
 
 def log_in(pg, user: str) -> None:

@@ -5,30 +5,19 @@ its line and change nothing, accepted ones reach the kiosk API and the audit log
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from adminhelp import add_admins, cli, login
+from adminhelp import add_admins, cli, login, shot, shots_to_docs
+from chromium import launch, playwright_or_skip
 from collector_helpers import start_server, stop_server
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "assets" / "services.zh-TW.csv"
-CHROMIUM = "/usr/bin/chromium"
-OUT = ROOT / "test-output" / "admin"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 HEADER = "case_no,case_type,applicant_name,verify_code,stage,stage_date,unit,extension,due_date,closed_date\n"
 
@@ -149,23 +138,11 @@ def test_access_rules(admin_server, kiosk_token):
 
 @pytest.fixture(scope="module")
 def page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
-    OUT.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launch(playwright_or_skip()) as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-TW")
         pg = context.new_page()
         yield pg
         context.close()
-        browser.close()
-
-
-def shot(pg, name: str, full: bool = True) -> Path:
-    path = OUT / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=full)
-    return path
 
 
 def submit(pg, button: str) -> None:
@@ -268,9 +245,7 @@ def test_manager_uploads_in_chromium(page, admin_server, kiosk_token):
     for name in ("services", "cases"):
         pg.goto(f"{url}/admin/{name}")
         shot(pg, f"{name}-800x480", full=False)
-    if os.environ.get("ADMIN_SCREENSHOTS_TO_DOCS"):
-        for name in ("services", "cases"):
-            shutil.copy(OUT / f"{name}.png", ROOT / "docs" / "screenshots" / f"admin-{name}.png")
+    shots_to_docs("services", "cases")
 
 
 def test_reimport_changes_nothing(admin_server, kiosk_token):

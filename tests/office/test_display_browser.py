@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from chromium import launch, playwright_or_skip
 from officehelp import HostProcess, add_device, office_config
 
 from kiosk.office.client import HostClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "office"
 
 
 @pytest.fixture
 def chromium():
-    if not shutil.which("chromium") and not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Debian's chromium")
-        pytest.skip("Debian's chromium is not installed")
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    # The call chime plays without a tap on the page first, as on the wall display.
+    with launch(playwright_or_skip(ci_needs_it=True), "--autoplay-policy=no-user-gesture-required") as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
