@@ -31,6 +31,7 @@ from server_sync.collector.headers import SecurityHeaders
 from server_sync.collector.ingest import Ingestor
 from server_sync.collector.readers import ReaderPool
 from server_sync.collector.routes import events, health, services, settings
+from server_sync.collector.turns import Turns
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def build(config: AppConfig, *, clock=time.time) -> FastAPI:
     app.state.ingestor = ingestor
     app.state.readers = readers
     app.state.alerts = alerts
+    app.state.turns = Turns()  # the events route's turns on the event loop
     app.state.db_path = config.db_path
 
     # Starlette types a handler as taking any Exception, not the class it is registered for.

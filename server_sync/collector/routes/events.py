@@ -125,6 +125,7 @@ async def post_events(request: Request, creds: KioskCredentials):
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
+    await state.turns.take()  # a storm's burst is validated a few batches per loop iteration (turns.py)
     batch, recorded = await _batch(b"".join(chunks), request.headers.get("content-encoding", ""), limit)
     try:
         stored = writer.submit(kiosk, batch, recorded, received)
