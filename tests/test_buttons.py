@@ -246,7 +246,7 @@ def test_misuse_press_does_not_light_its_led(make_rig):
     assert not rig.factory.pin(DEFAULT_LEVELS[3]["led"]).state
 
 
-@pytest.mark.dateless  # a blink thread's timing; under libfaketime its wait overran once
+@pytest.mark.dateless  # a blink thread's timing: nothing in it reads the date
 def test_led_goes_out_after_led_seconds(make_rig):
     rig = make_rig({"buttons": {"led_seconds": 0.05}})
     rig.press(2)

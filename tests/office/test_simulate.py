@@ -67,17 +67,10 @@ def test_clocks_started_at_different_moments_with_one_epoch_agree():
 
 
 @pytest.mark.slow
-# Left out of the clock-shifted pass until tests/faketime_monotonic_sleep.c also covers
-# pthread_cond_timedwait: Debian's libfaketime 0.9.10 shifts the deadline of a wait on a
-# CLOCK_MONOTONIC condition variable, so it times out at once; CPython's GIL waits that way, and the
-# host (uvicorn's loop and its worker threads) then answers a request in 0.1-1 s instead of a few ms.
-# At --speed 3000 that is up to an hour of office time per press: the entrance issues late, into
-# closed hours, and the day can run past midnight, where the host starts a new day and leaves what
-# was still open as it stood. Slowing the presses another way (answers lost and resent) gave both
-# failures seen here: a transferred number never called again, and numbers still held. The
-# simulation now stops with an error when its day runs past midnight; with the preload fixed the
-# test passes shifted. Its dates come from kiosk.queue_sim.office_days, which tests/queue covers.
-@pytest.mark.dateless
+# In the clock-shifted pass too: its failures there (a transferred number never called again, numbers
+# still held) were the simulated day running past midnight, where the host starts a new day, because
+# libfaketime made the host's GIL spin (tests/faketime_monotonic_sleep.c covers that now); the
+# simulation stops with an error if its day ever runs past midnight again.
 def test_a_simulated_office_day_of_three_windows_through_a_real_host(tmp_path):
     data = tmp_path / "office"
     run = CliRunner().invoke(
