@@ -16,16 +16,13 @@ import hashlib
 import os
 import re
 import shutil
-import signal
-import socket
 import stat
 import subprocess
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
-from waiting import wait_until
+from deployhelp import free_port, http_get, wait_for_health, wait_for_home
+from processes import stop_process
 from xvfb import Xvfb
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -215,17 +212,6 @@ def _as_user(user: str, *cmd: str) -> list[str]:
     return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *cmd]
 
 
-def _stop(proc: subprocess.Popen) -> int:
-    """SIGTERM, as systemd stops a unit; the exit code."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait()
-
-
 def _start_installed_kiosk(root: Path) -> None:
     """The installed `kiosk` as its user: a simulated queue day, then `kiosk run --demo` up to its home screen."""
     env = _env(HOME="/var/lib/counter-kiosk")
@@ -273,35 +259,16 @@ def _start_installed_kiosk(root: Path) -> None:
             stdin=subprocess.DEVNULL,
         )
         try:
-
-            def home_shown():
-                text = log.read_text(encoding="utf-8", errors="replace")
-                assert proc.poll() is None, f"the installed kiosk exited ({proc.returncode}):\n{text[-4000:]}"
-                return "shown: home" in text
-
-            wait_until(home_shown, timeout=120, what="the installed kiosk to draw its home screen")
+            wait_for_home(proc, log, timeout=120)
         finally:
-            code = _stop(proc)
+            code = stop_process(proc, grace=20)  # SIGTERM, as systemd stops a unit
     text = log.read_text(encoding="utf-8", errors="replace")
     assert code == 0 and "Traceback" not in text, f"exit {code}:\n{text[-4000:]}"
 
 
-def _get(url: str) -> tuple[int, str, str] | None:
-    """(status, content type, body), or None while nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.headers.get("content-type", ""), response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get("content-type", ""), exc.read().decode(errors="replace")
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
-
-
 def _start_installed_collector(root: Path) -> None:
     """The installed `kiosk-collector serve` as its user, on loopback: the admin login page and its style sheet."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = root / "tmp/collector.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -328,20 +295,13 @@ def _start_installed_collector(root: Path) -> None:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-
-        def health():
-            assert proc.poll() is None, (
-                f"the installed collector exited ({proc.returncode}):\n{log.read_text()[-4000:]}"
-            )
-            return _get(f"{base}/api/v1/health")
-
-        wait_until(health, timeout=60, what="the installed collector to answer")
-        status, kind, body = _get(f"{base}/admin/login")
+        wait_for_health(proc, base, log)
+        status, kind, body = http_get(f"{base}/admin/login")
         assert status == 200 and "<form" in body and 'type="password"' in body, f"{status}:\n{log.read_text()[-4000:]}"
-        status, kind, _ = _get(f"{base}/admin/static/admin.css")
+        status, kind, _ = http_get(f"{base}/admin/static/admin.css")
         assert status == 200 and "text/css" in kind, (status, kind)
     finally:
-        _stop(proc)
+        stop_process(proc, grace=20)
 
 
 def test_kiosk_install_then_again_changes_nothing(kiosk_layer, kiosk_root):

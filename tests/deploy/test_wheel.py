@@ -12,19 +12,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tomllib
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from waiting import wait_until
+from deployhelp import free_port, http_get, wait_for_health, wait_for_home
+from processes import stop_process
 from xvfb import Xvfb
 
 from server_sync.extras import missing_message
@@ -180,26 +177,9 @@ def test_the_installed_version_is_pyprojects(venvs):
     assert venvs["kiosk"].run("kiosk", "--version").stdout.split()[-1] == VERSION
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str) -> tuple[int, str, str] | None:
-    """(status, content type, body), or None while nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.headers.get("content-type", ""), response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get("content-type", ""), exc.read().decode(errors="replace")
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
-
-
 def test_the_installed_collector_serves_the_admin_login_and_its_style_sheet(venvs):
     venv = venvs["collector"]
-    port = _free_port()
+    port = free_port()
     log = venv.home / "collector.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -222,24 +202,14 @@ def test_the_installed_collector_serves_the_admin_login_and_its_style_sheet(venv
         )
     base = f"http://127.0.0.1:{port}"
     try:
-
-        def health():
-            assert proc.poll() is None, f"the collector exited ({proc.returncode}):\n{log.read_text()[-4000:]}"
-            return _get(f"{base}/api/v1/health")
-
-        wait_until(health, timeout=60, what="the installed collector to answer")
-        status, kind, body = _get(f"{base}/admin/login")
+        wait_for_health(proc, base, log)
+        status, kind, body = http_get(f"{base}/admin/login")
         assert status == 200, f"{status}: {body[-2000:]}\n{log.read_text()[-4000:]}"
         assert "text/html" in kind and "<form" in body and 'type="password"' in body
-        status, kind, body = _get(f"{base}/admin/static/admin.css")
+        status, kind, body = http_get(f"{base}/admin/static/admin.css")
         assert status == 200 and "text/css" in kind and body.strip(), (status, kind)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=15)
 
 
 def test_the_installed_kiosk_simulates_a_queue_day(venvs):
@@ -278,21 +248,9 @@ def test_the_installed_kiosk_runs_the_demo_under_xvfb(venvs):
             stdin=subprocess.DEVNULL,
         )
         try:
-
-            def home_shown():
-                text = log.read_text(encoding="utf-8", errors="replace")
-                assert proc.poll() is None, f"the kiosk exited ({proc.returncode}):\n{text[-4000:]}"
-                return "shown: home" in text
-
-            wait_until(home_shown, timeout=90, what="the installed kiosk to draw its home screen")
+            wait_for_home(proc, log, timeout=90)
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)  # as systemd stops it
-            try:
-                code = proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                code = proc.wait()
+            code = stop_process(proc, grace=15)  # SIGTERM, as systemd stops it
     text = log.read_text(encoding="utf-8", errors="replace")
     assert code == 0, f"exit {code} on SIGTERM:\n{text[-4000:]}"
     assert "Traceback" not in text, text[-4000:]
