@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from xvfb import REPO, KioskApp, Xvfb, missing_tools
+from xvfb import MIN_TARGET_PX, REPO, KioskApp, Xvfb, check_targets, needs_x, screen_fixture
 
 from kiosk import i18n
 from kiosk.config import validate
@@ -36,11 +36,6 @@ reasons_timeout = 30
 [buttons]
 repeat_window = 0.2
 """
-MIN_TARGET_PX = 60  # about 9 mm on a 7" 800x480 panel
-
-needs_x = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
-)
 
 
 def assert_not_blank(path: Path) -> None:
@@ -54,26 +49,13 @@ def assert_not_blank(path: Path) -> None:
     assert spread > 20, f"{path.name}: nearly uniform (stddev {spread:.1f})"
 
 
-@pytest.fixture(params=SIZES)
-def screen(request):
-    """A private Xvfb whose screen is exactly the panel size being tested."""
-    width, height = (int(v) for v in request.param.split("x"))
-    with Xvfb(width, height) as xvfb:
-        yield xvfb
+screen = screen_fixture(SIZES)
 
 
 def start_app(xvfb: Xvfb, tmp_path: Path, data_dir: Path, name: str) -> KioskApp:
     config = tmp_path / "cfg.toml"
     config.write_text(CONFIG, encoding="utf-8")
     return KioskApp(xvfb, data_dir, config, tmp_path / f"{name}.log")
-
-
-def check_targets(app: KioskApp, *expected: str) -> None:
-    for name in expected:
-        assert name in app.layout, f"touch target {name} missing; have {sorted(app.layout)}"
-    for name, (x, y, w, h) in app.layout.items():
-        assert h >= MIN_TARGET_PX and w >= MIN_TARGET_PX, f"{name} is only {w}x{h} px"
-        assert 0 <= x < app.xvfb.width and 0 <= y < app.xvfb.height, f"{name} off screen at {x},{y}"
 
 
 @pytest.mark.gui

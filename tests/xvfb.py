@@ -25,6 +25,7 @@ from processes import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = ("Xvfb", "xdotool", "import")
+MIN_TARGET_PX = 60  # about 9 mm on a 7" 800x480 panel
 SHOTS = REPO / "test-output" / "screenshots"
 DOCS_SHOTS = REPO / "docs" / "screenshots"
 
@@ -49,6 +50,16 @@ def screen_fixture(sizes: list[str]):
             yield xvfb
 
     return screen
+
+
+def check_targets(app: KioskApp, *expected: str) -> None:
+    """The screen last seen by ``expect_shown`` has the ``expected`` touch targets, and every
+    one of its targets is at least MIN_TARGET_PX square and on the screen."""
+    for name in expected:
+        assert name in app.layout, f"touch target {name} missing; have {sorted(app.layout)}"
+    for name, (x, y, w, h) in app.layout.items():
+        assert w >= MIN_TARGET_PX and h >= MIN_TARGET_PX, f"{name} is only {w}x{h} px"
+        assert 0 <= x < app.xvfb.width and 0 <= y < app.xvfb.height, f"{name} off screen at {x},{y}"
 
 
 def docs_shot(app: KioskApp, name: str, *, settle: float, not_blank: bool = True) -> Path:

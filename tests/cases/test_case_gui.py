@@ -8,12 +8,11 @@ from datetime import date, timedelta
 
 import pytest
 from casehelp import case_rows, collector_with, kiosk_with_cases
-from xvfb import REPO, KioskApp, Xvfb, missing_tools
+from xvfb import REPO, KioskApp, check_targets, needs_x, screen_fixture
 
 SIZES = ["800x480", "1280x800"]
 SHOTS = REPO / "test-output" / "screenshots"
 DOCS = REPO / "docs" / "screenshots"
-MIN_TARGET_PX = 60
 IDLE = 4  # kiosk.idle_timeout for the test; 60 s by default
 CONFIG = f"""\
 [kiosk]
@@ -22,24 +21,7 @@ window = "2"
 idle_timeout = {IDLE}
 """
 
-needs_x = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
-)
-
-
-@pytest.fixture(params=SIZES)
-def screen(request):
-    width, height = (int(v) for v in request.param.split("x"))
-    with Xvfb(width, height) as xvfb:
-        yield xvfb
-
-
-def check_targets(app, *expected):
-    for name in expected:
-        assert name in app.layout, f"touch target {name} missing; have {sorted(app.layout)}"
-    for name, (x, y, w, h) in app.layout.items():
-        assert w >= MIN_TARGET_PX and h >= MIN_TARGET_PX, f"{name} is only {w}x{h} px"
-        assert 0 <= x < app.xvfb.width and 0 <= y < app.xvfb.height, f"{name} off screen"
+screen = screen_fixture(SIZES)
 
 
 def tap_digits(app, digits):

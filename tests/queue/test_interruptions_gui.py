@@ -9,24 +9,13 @@ wait is for a log line, not a sleep. Screenshots go to docs/screenshots/.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from queuehelp import all_day_directory
-from xvfb import REPO, KioskApp, Xvfb, missing_tools
-
-DOCS = REPO / "docs" / "screenshots"
-SHOTS = REPO / "test-output" / "screenshots" / "800x480"
-
-needs_x = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (apt-get install xvfb xdotool imagemagick)"
-)
+from xvfb import KioskApp, Xvfb, docs_shot, needs_x
 
 
 def shot(app: KioskApp, name: str, settle: float = 0.3) -> None:
-    path = app.screenshot(SHOTS / f"{name}.png", settle=settle)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, DOCS / f"{name}-800x480.png")
+    docs_shot(app, name, settle=settle, not_blank=False)
 
 
 @pytest.mark.gui

@@ -11,7 +11,7 @@ import re
 import pytest
 from queuehelp import all_day_directory
 from waiting import wait_until
-from xvfb import REPO, KioskApp, Xvfb, docs_shot, needs_x, screen_fixture
+from xvfb import REPO, KioskApp, Xvfb, check_targets, docs_shot, needs_x, screen_fixture
 
 from kiosk.pinhash import hash_pin
 from kiosk.staffpin import FREE_TRIES
@@ -20,16 +20,7 @@ STAFF_PIN = "246813"
 STAFF_PIN_HASH = hash_pin(STAFF_PIN)
 
 SIZES = ["800x480", "1280x800"]
-MIN_TARGET_PX = 60
 screen = screen_fixture(SIZES)
-
-
-def check_targets(app: KioskApp, *expected: str) -> None:
-    for name in expected:
-        assert name in app.layout, f"touch target {name} missing; have {sorted(app.layout)}"
-    for name, (x, y, w, h) in app.layout.items():
-        assert w >= MIN_TARGET_PX and h >= MIN_TARGET_PX, f"{name} is only {w}x{h} px"
-        assert 0 <= x < app.xvfb.width and 0 <= y < app.xvfb.height, f"{name} off screen"
 
 
 def shot(app: KioskApp, name: str, settle: float = 0.3) -> None:
