@@ -67,7 +67,10 @@ def _chroot(root: Path, *cmd: str, check=True, env: dict[str, str] | None = None
     return result
 
 
-@pytest.fixture(scope="module")
+# Session-scoped, not module-scoped: under pytest-xdist the deploy group's worker also runs other
+# tests between these, and a module fixture is torn down whenever the next test is another module's,
+# so the Debian root and its layers (minutes each) were built again mid-run.
+@pytest.fixture(scope="session")
 def debian(tmp_path_factory) -> Path:
     """A fresh minimal Debian 12 with this tree in /opt/src: the bottom layer every test's root stands on."""
     if not shutil.which("debootstrap"):
@@ -113,7 +116,7 @@ def _overlay(work: Path, lowers: list[Path]):
     """A root whose changes go to ``work/upper`` over read-only ``lowers`` (top first), with /proc mounted.
 
     Each test gets its own root this way in a fraction of a second, so no test sees another's changes,
-    while the slow steps (debootstrap, the first installs) run once per module as layers.
+    while the slow steps (debootstrap, the first installs) run once per session as layers.
     """
     upper, scratch, merged = work / "upper", work / "scratch", work / "root"
     for folder in (upper, scratch, merged):
@@ -149,12 +152,12 @@ def _layer(tmp_path_factory, name: str, lowers: list[Path], *install_args: str) 
     return work / "upper", first.stdout
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def kiosk_layer(debian, tmp_path_factory) -> tuple[Path, str]:
     return _layer(tmp_path_factory, "kiosk-layer", [debian])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def collector_layer(debian, tmp_path_factory) -> tuple[Path, str]:
     return _layer(tmp_path_factory, "collector-layer", [debian], "--collector")
 
