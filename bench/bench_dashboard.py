@@ -3,14 +3,8 @@
     python bench/bench_dashboard.py [--cases 1000000x20,1000000x500,10000000x500] [--per-day 200]
                                     [--ingest-limit 0] [--runs 30] [--keep DIR]
 
-Each case is EVENTSxWINDOWS. The dataset is built as bench/bench_report.py builds it (its
-event generator: that many kiosks in 4 units, one window each, the office's ``--per-day`` x 20
-presses per working day shared by its windows, ~7 % misuse; 1M events is about a year, 10M
-about ten years): the first ``--ingest-limit`` events go
-through ``Ingestor.ingest`` (the API's own write path, which now also keeps the
-dashboard's rollups through admin/rollup.apply); the rest through the bulk path,
-which uses the same code for rows and rollups (``Ingestor._rows``,
-``add_rollups``, ``rollup.collect``) without the per-batch commit.
+Each case is EVENTSxWINDOWS: a fleet's history as bench/fleetdata.py builds it (its docstring
+says how; the same file as bench_report's, so ``--keep DIR`` shared by the two builds it once).
 
 Then a real ``kiosk-collector serve`` process answers
 ``GET /admin/api/dashboard`` (logged in as a viewer) for several filters; each is
@@ -21,106 +15,26 @@ same summary is computed the naive way, a GROUP BY over the events table.
 from __future__ import annotations
 
 import argparse
-import json
+import re
 import statistics
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "collector"))
 
+import fleetdata  # noqa: E402
 import requests  # noqa: E402
-from bench_report import BATCH, kiosk_events, parse_cases, working_days  # noqa: E402
 from collector_helpers import start_server, stop_server  # noqa: E402
+from fleetdata import parse_cases  # noqa: E402
 
 from server_sync.collector import db as dbmod  # noqa: E402
-from server_sync.collector import rollup as admin_rollup  # noqa: E402
-from server_sync.collector import volume  # noqa: E402
-from server_sync.collector.admin import accounts  # noqa: E402
-from server_sync.collector.auth import add_kiosk, kiosk_by_name  # noqa: E402
-from server_sync.collector.event_row import INSERT_EVENT  # noqa: E402
-from server_sync.collector.ingest import Ingestor, prepare  # noqa: E402
-from server_sync.collector.models import Batch  # noqa: E402
-from server_sync.collector.rollup import add_rollups  # noqa: E402
-from server_sync.collector.timestamps import iso_utc  # noqa: E402
 from server_sync.wire.tz import OFFICE_TZ  # noqa: E402
-
-
-def build(path: Path, n_events: int, kiosks: int, per_day: int, ingest_limit: int) -> str:
-    import click
-
-    conn = dbmod.open_db(path)
-    for k in range(kiosks):
-        add_kiosk(conn, f"k{k}")
-    ks = [kiosk_by_name(conn, f"k{k}") for k in range(kiosks)]
-    days = working_days(max(1, n_events // (kiosks * per_day)), date.today() - timedelta(days=1))
-    now = time.time()
-    # The write path's own cost, not a kiosk's allowance: years of history arrive here in seconds.
-    unlimited = volume.Limits(lambda: now, burst=10**12, hour_cap=10**9)
-    ingestor = Ingestor(conn, clock=lambda: now, limits=unlimited)
-    done, bulk_open = 0, False
-    bulk_rollups: dict[int, dict] = {}
-    admin_inc = admin_rollup.Increments()
-    total = kiosks * len(days) * per_day
-    with click.progressbar(length=total, label="building", file=sys.stderr) as bar:
-        for k in range(kiosks):
-            for pairs in kiosk_events(k, days, per_day, seed=k):
-                events = [e for e, _ in pairs]
-                if done < ingest_limit:
-                    body = json.dumps(
-                        {
-                            "store_id": f"s{k}",
-                            "software_version": "bench",
-                            "backlog": 0,
-                            "clock": {"wall": iso_utc(now), "boot_id": "now-boot", "monotonic": 100.0},
-                            "events": events,
-                        }
-                    )
-                    batch = Batch.model_validate_json(body)
-                    ingestor.ingest(ks[k], batch, prepare(batch))
-                else:
-                    if not bulk_open:
-                        conn.execute("PRAGMA synchronous=OFF")
-                        conn.execute("PRAGMA cache_size=-1000000")
-                        conn.execute("BEGIN")
-                        bulk_open = True
-                    rows, rollup = Ingestor._rows(
-                        ks[k],
-                        SimpleNamespace(events=events, store_id=f"s{k}"),
-                        [t for _, t in pairs],
-                        {},
-                        now,
-                        iso_utc(now),
-                        set(),
-                        (events[0]["unit"], events[0]["window"]),  # the place a kiosk adopts from its first batch
-                    )
-                    conn.executemany(INSERT_EVENT, rows)
-                    acc = bulk_rollups.setdefault(ks[k].id, {})
-                    for key, n in rollup.items():
-                        acc[key] = acc.get(key, 0) + n
-                    admin_inc.merge(admin_rollup.collect(rows, ks[k].levels))
-                    if (done // BATCH) % 200 == 0:
-                        conn.execute("COMMIT")
-                        conn.execute("BEGIN")
-                done += len(events)
-                bar.update(len(events))
-    if bulk_open:
-        for kid, acc in bulk_rollups.items():
-            add_rollups(conn, kid, acc)
-        admin_inc.write(conn)
-        conn.execute("COMMIT")
-        conn.execute("PRAGMA synchronous=FULL")
-    accounts.add_user(conn, "bench", "bench-password-1", "viewer")
-    # As the m301 migration does on a database with history: alerts start from the events after it.
-    conn.execute("UPDATE admin_meta SET value = (SELECT max(pk) FROM events) WHERE key = 'alerts_pk'")
-    conn.close()
-    return f"{done:,} events over {len(days)} working days ({days[0]} – {days[-1]})"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -141,18 +55,14 @@ def main():
     folder.mkdir(parents=True, exist_ok=True)
     worst_all = []
     for events, windows in parse_cases(args.cases):
-        per_day = max(1, round(args.per_day * 20 / windows))  # the office's presses, shared by its windows
         print(f"\n== {events:,} events over {windows} windows ==")
-        worst_all.append(run_case(folder / f"dashboard-{events}x{windows}.db", events, windows, per_day, args))
+        path = fleetdata.dataset(folder, events, windows, args.per_day, args.ingest_limit, keep=bool(args.keep))
+        worst_all.append(run_case(path, args))
     print(f"\nworst p99 over all cases: {max(worst_all):.1f} ms (target < 100 ms)")
     tmp.cleanup()
 
 
-def run_case(path: Path, events: int, windows: int, per_day: int, args) -> float:
-    if not path.exists():
-        t0 = time.perf_counter()
-        what = build(path, events, windows, per_day, args.ingest_limit)
-        print(f"built {what} in {time.perf_counter() - t0:.0f} s")
+def run_case(path: Path, args) -> float:
     conn = dbmod.connect(path)
     ratings = conn.execute("SELECT count(*) FROM events").fetchone()[0]
     print(
@@ -177,13 +87,11 @@ def run_case(path: Path, events: int, windows: int, per_day: int, args) -> float
     results = []
     try:
         s = requests.Session()
-        import re
-
         page = s.get(f"{server.url}/admin/login", timeout=10)
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
         s.post(
             f"{server.url}/admin/login",
-            data={"username": "bench", "password": "bench-password-1", "csrf": csrf},
+            data={"username": fleetdata.VIEWER[0], "password": fleetdata.VIEWER[1], "csrf": csrf},
             timeout=30,
         )
         for label, params in filters:
@@ -199,10 +107,7 @@ def run_case(path: Path, events: int, windows: int, per_day: int, args) -> float
             # The naive way: the same span's counts per level straight from the events table.
             where, qp = "type = 'rating'", []
             if "from" in params:
-                lo = time.mktime(date.fromisoformat(params["from"]).timetuple())
                 where += " AND corrected_at >= ? AND corrected_at < ?"
-                from datetime import datetime
-
                 lo = datetime.fromisoformat(params["from"]).replace(tzinfo=OFFICE_TZ).timestamp()
                 hi = (datetime.fromisoformat(params["to"]) + timedelta(days=1)).replace(tzinfo=OFFICE_TZ).timestamp()
                 qp += [lo, hi]
