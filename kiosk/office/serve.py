@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 import uvicorn
@@ -18,6 +19,10 @@ log = logging.getLogger(__name__)
 def listen_address(config: Config) -> tuple[str, int]:
     host, _, port = config["queue.listen"].rpartition(":")
     return host.strip("[]"), int(port)
+
+
+def _stop(signum, frame) -> None:
+    raise SystemExit(0)
 
 
 def serve(config: Config, data_dir: Path, *, port: int | None = None, clock=None) -> None:
@@ -51,6 +56,12 @@ def serve(config: Config, data_dir: Path, *, port: int | None = None, clock=None
                 print(f"queue host listening on http://{name[0]}:{name[1]}/ (display: /display)", flush=True)
 
     server.startup = startup  # type: ignore[method-assign]
+    # uvicorn stops gracefully on SIGTERM or Ctrl-C, then puts back the handlers it found and raises
+    # the signal again. With the default handlers the process would die right there (exit -15, as
+    # systemd stops it), before the lines below stop the sync worker and close the host's log; with
+    # these the signal ends in a clean exit 0 through them.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop)
     try:
         server.run()
     finally:

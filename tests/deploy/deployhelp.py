@@ -43,11 +43,14 @@ def wait_for_home(proc: subprocess.Popen, log: Path, timeout: float) -> None:
     wait_until(home_shown, timeout=timeout, what="the installed kiosk to draw its home screen")
 
 
-def wait_for_health(proc: subprocess.Popen, base: str, log: Path, timeout: float = 60) -> None:
-    """Until the collector at ``base`` answers its health check; AssertionError at once if it exits first."""
+def wait_for_health(
+    proc: subprocess.Popen, base: str, log: Path, timeout: float = 60, path: str = "/api/v1/health"
+) -> None:
+    """Until the server at ``base`` answers its health check (the collector's unless ``path`` says
+    otherwise); AssertionError at once if it exits first."""
 
     def health():
-        assert proc.poll() is None, f"the installed collector exited ({proc.returncode}):\n{log.read_text()[-4000:]}"
-        return http_get(f"{base}/api/v1/health")
+        assert proc.poll() is None, f"the installed server exited ({proc.returncode}):\n{log.read_text()[-4000:]}"
+        return http_get(f"{base}{path}")
 
-    wait_until(health, timeout=timeout, what="the installed collector to answer")
+    wait_until(health, timeout=timeout, what=f"the installed server to answer {path}")

@@ -114,9 +114,10 @@ def wheel(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def venvs(wheel, tmp_path_factory) -> dict[str, Venv]:
-    """Fresh venvs with the wheel as [collector] and as [kiosk], installed side by side."""
+    """Fresh venvs with the wheel as [collector], as [kiosk] and as [host] (the office's queue host),
+    installed side by side."""
     made, installs = {}, {}
-    for extra in ("collector", "kiosk"):
+    for extra in ("collector", "kiosk", "host"):
         base = tmp_path_factory.mktemp(f"venv-{extra}")
         venv = Venv(base / "venv", base / "home")
         venv.home.mkdir()
@@ -158,6 +159,8 @@ def test_the_wheel_holds_every_data_file_of_the_tree(wheel):
 def test_each_venv_holds_only_its_part(venvs):
     assert venvs["collector"].importable(KIOSK_MODULES) == [], "the collector must install no kiosk packages"
     assert venvs["kiosk"].importable(COLLECTOR_MODULES) == [], "the kiosk must install no collector packages"
+    # The queue host serves HTTP (FastAPI, uvicorn) but none of the collector's pages or exports.
+    assert venvs["host"].importable(("jinja2", "weasyprint", "argon2", "openpyxl")) == []
     # And the code they run is the installed copy, not this checkout.
     for venv in venvs.values():
         where = venv.run("python", "-c", "import kiosk, server_sync; print(kiosk.__file__, server_sync.__file__)")
@@ -171,6 +174,9 @@ def test_a_missing_extra_names_the_fix_both_ways(venvs):
     no_collector = venvs["kiosk"].run("kiosk-collector", "serve")
     assert no_collector.returncode == 1
     assert no_collector.stderr.splitlines() == [missing_message("collector")], no_collector.stderr
+    no_host = venvs["kiosk"].run("kiosk", "host")
+    assert no_host.returncode == 1
+    assert no_host.stderr.splitlines() == [missing_message("host")], no_host.stderr
 
 
 def test_the_installed_version_is_pyprojects(venvs):
@@ -210,6 +216,37 @@ def test_the_installed_collector_serves_the_admin_login_and_its_style_sheet(venv
         assert status == 200 and "text/css" in kind and body.strip(), (status, kind)
     finally:
         stop_process(proc, grace=15)
+
+
+def test_the_installed_queue_host_serves_the_wall_display(venvs):
+    venv = venvs["host"]
+    config = venv.home / "host.toml"
+    # The bundled demo directory (queue.directory left empty), as an office's first start has it.
+    config.write_text('[kiosk]\nid = "entrance"\nwindow = ""\n[queue]\nrole = "host"\n', encoding="utf-8")
+    port = free_port()
+    log = venv.home / "host.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [venv.bin("kiosk"), "host", "--config", str(config), "--data-dir", str(venv.home / "host")]
+            + ["--port", str(port)],
+            cwd=venv.home,
+            env=venv.env(PYTHONUNBUFFERED="1"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(proc, base, log, path="/office/v1/health")
+        status, kind, body = http_get(f"{base}/display")
+        assert status == 200 and "text/html" in kind and "display.js" in body, (status, kind, body[-2000:])
+        status, kind, body = http_get(f"{base}/static/display.js")
+        assert status == 200 and "javascript" in kind and "EventSource" in body, (status, kind)
+    finally:
+        code = stop_process(proc, grace=15)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert code == 0, f"exit {code} on SIGTERM:\n{text[-4000:]}"
+    assert "Traceback" not in text, text[-4000:]
 
 
 def test_the_installed_kiosk_simulates_a_queue_day(venvs):
