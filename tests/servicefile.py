@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
-from kiosk.directory import bundled_path
+from kiosk.directory import bundled_rows, write_rows
 
 
 def all_day_directory(path: Path, **changes) -> Path:
@@ -14,18 +12,12 @@ def all_day_directory(path: Path, **changes) -> Path:
 
     changes: service code → {column: value} to alter; a value of None drops the service.
     """
-    rows = list(csv.DictReader(bundled_path().open(encoding="utf-8")))
     out = []
-    for row in rows:
+    for row in bundled_rows():
         row["hours"] = "mon-sun 00:00-24:00"
         change = changes.get(row["code"], {})
         if change is None:
             continue
         row.update(change)
         out.append(row)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(out)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
+    return write_rows(path, out)

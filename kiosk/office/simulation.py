@@ -19,8 +19,6 @@ own), each ``ticket_called`` naming the window that called it.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
@@ -42,7 +40,7 @@ import requests
 from kiosk import estimate
 from kiosk.clock import AcceleratedClock
 from kiosk.config import Config
-from kiosk.directory import bundled_path
+from kiosk.directory import bundled_rows, write_rows
 from kiosk.office import devices
 from kiosk.office.hub import host_data_dir
 from kiosk.office.sim_baseline import fixed_pairs
@@ -88,18 +86,13 @@ class OfficeResult:
 def office_directory(path: Path, windows: int, *, spread: int = 2, hours: str | None = None) -> Path:
     """The bundled directory with each service's line at ``spread`` neighbouring windows of
     1..``windows``; ``hours``: the same opening hours for every service ("mon-sun 00:00-24:00")."""
-    rows = list(csv.DictReader(bundled_path().open(encoding="utf-8")))
+    rows = bundled_rows()
     for i, row in enumerate(rows):
         at = sorted({(i + k) % windows + 1 for k in range(min(spread, windows))})
         row["windows"] = ";".join(str(w) for w in at)
         if hours:
             row["hours"] = hours
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
+    return write_rows(path, rows)
 
 
 def host_config(path: Path, config: Config, directory: Path) -> Path:
