@@ -216,6 +216,12 @@ class Flow:
         self.banner = Banner("call", now + self.calling_seconds, number=number, window=window)
         return self.screen
 
+    def call_moved(self, number: str) -> None:
+        """``number`` was transferred to another line or window: a banner still calling it here would
+        send its visitor to the wrong window, so it goes; any other banner stays."""
+        if self.banner is not None and self.banner.kind == "call" and self.banner.number == number:
+            self.banner = None
+
     def status_changed(self, now: float) -> str:
         """The sync status changed: shown discreetly where it is, never instead of a screen."""
         return self.screen

@@ -505,3 +505,16 @@ def test_a_staff_call_does_not_end_the_visit_until_home(spoken):
     listen_at_home(spoken)
     assert spoken.called("A001", "1", 1) == "calling" and spoken.speech
     assert spoken.tick(1 + spoken.calling_seconds) == "home" and not spoken.speech
+
+
+def test_a_transfer_takes_away_the_banner_calling_that_number_only(long_flow, rate):
+    flow = long_flow
+    reach(flow, "guidance", rate)
+    flow.called("A007", "2", T)
+    flow.call_moved("A008")  # another number moved: this call still stands
+    assert flow.banner is not None and flow.banner.number == "A007"
+    flow.call_moved("A007")  # sent to another window: "go to window 2" would be wrong now
+    assert flow.banner is None and flow.screen == "guidance"
+    flow.rated(rate(1), T)
+    flow.call_moved("A007")  # a rating's banner is not a call
+    assert flow.banner is not None and flow.banner.kind == "rated"

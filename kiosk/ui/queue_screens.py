@@ -635,7 +635,10 @@ class QueueUI:
             if isinstance(result, Exception):
                 log.error("transfer failed: %s", result)
             else:
-                log.info("transferred: %s", result.transferred.number if result.transferred else panel.number)
+                number = result.transferred.number if result.transferred else panel.number
+                log.info("transferred: %s", number)
+                self.app.flow.call_moved(number)  # its call banner here would send the visitor to this window
+                self.app._show()
             panel.finished(result)
             self._refresh_staff()
 
