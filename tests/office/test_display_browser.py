@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from chromium import launch, playwright_or_skip
 from officehelp import HostProcess, add_device, office_config
+from waiting import wait_until
 
 from kiosk.office.client import HostClient
 
@@ -61,6 +63,44 @@ def test_the_wall_display_shows_calls_and_says_when_it_has_lost_the_host(office,
     page.set_viewport_size({"width": 1280, "height": 720})
     assert card.bounding_box()["height"] >= 0.08 * 720
     shoot(page, "display-1280x720.png")
+
+    # A busy hour: every recent call listed pushes the lines down; none is cut at the column's foot,
+    # those left out are counted, and they are lines nobody waits in (waiting ones come first).
+    window1 = HostClient(host.url, tokens["1"])
+    entrance.issue("election_bulletin", priority=False, press="display-test-3")
+    for i in range(6):
+        entrance.issue("polling_place", priority=False, press=f"display-polling-{i}")  # windows 1;2
+    presses = iter(range(100))
+
+    def call_at(client: HostClient, window: str) -> str | None:
+        # A second "next" within NEXT_GUARD seconds is taken for a double press: wait it out.
+        res = client.press(window, "next", press=f"display-busy-{next(presses)}")
+        return None if res["ignored"] else res["called"]["number"]
+
+    for client, window in ((window1, "1"), (window2, "2")) * 2 + ((window1, "1"),):
+        last = wait_until(
+            lambda c=client, w=window: call_at(c, w), timeout=15, what=f"a call at window {window}", interval=0.5
+        )
+        if window == "2":
+            called = last  # what window 2 serves now, which the display must show again after a restart
+    page.wait_for_function(f"document.body.dataset.lastCall === '{last}@1'", timeout=10000)
+    page.wait_for_function("document.querySelectorAll('#calls li').length === 6", timeout=10000)
+    foot = page.locator("#lines").bounding_box()
+    rows = page.locator("#services tbody tr:not([hidden])")
+    assert rows.count() >= 1
+    for i in range(rows.count()):
+        box = rows.nth(i).bounding_box()
+        assert box["y"] + box["height"] <= foot["y"] + foot["height"] + 1, rows.nth(i).inner_text()
+    shown = [rows.nth(i).inner_text() for i in range(rows.count())]
+    waiting = [int(re.search(r"(\d+) 人", t).group(1)) > 0 for t in shown]
+    assert waiting == sorted(waiting, reverse=True), shown  # every line with people before any without
+    assert any(waiting), shown
+    left_out = int(page.evaluate("document.body.dataset.linesLeftOut"))
+    all_rows = page.locator("#services tbody tr").count()
+    assert left_out == all_rows - rows.count()
+    if left_out:
+        assert f"另有 {left_out} 項服務未列出" in page.locator("#more").inner_text()
+    shoot(page, "display-busy-1280x720.png")
 
     host.kill()
     page.wait_for_function("document.body.dataset.connection === 'lost'", timeout=20000)

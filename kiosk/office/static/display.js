@@ -33,14 +33,40 @@ function render(state) {
     li.append(make("span", "num", c.number), make("span", "to", `→ ${c.window} 號櫃台 Counter ${c.window}`));
     return li;
   }));
+  // Lines with people waiting first, then the open ones, then the closed (each in the directory's
+  // order): if the column is too short, what is left out is a line nobody is waiting in.
+  const rank = (s) => (s.waiting ? 0 : s.open ? 1 : 2);
+  const lines = state.services.filter((s) => s.open || s.waiting).sort((a, b) => rank(a) - rank(b));
   const body = document.querySelector("#services tbody");
-  body.replaceChildren(...state.services.filter((s) => s.open || s.waiting).map((s) => {
+  body.replaceChildren(...lines.map((s) => {
     const tr = make("tr");
     const name = make("td", null, s.name);
     name.append(make("span", "en", s.name_en));
     tr.append(name, make("td", "n", s.open ? `${s.waiting} 人` : "未開放 Closed"));
     return tr;
   }));
+  fitLines();
+}
+
+// No line is cut in half at the bottom of the column: those that do not fit are left out, from the
+// last, and a note says how many.
+function fitLines() {
+  document.body.dataset.linesLeftOut = "0";
+  const box = document.getElementById("lines");
+  const more = document.getElementById("more");
+  const rows = [...document.querySelectorAll("#services tbody tr")];
+  rows.forEach((r) => { r.hidden = false; });
+  more.hidden = true;
+  const limit = box.getBoundingClientRect().bottom + 1;
+  if (rows.every((r) => r.getBoundingClientRect().bottom <= limit)) return;
+  more.hidden = false;
+  let left = 0;
+  for (let i = rows.length - 1; i >= 0 && (left === 0 || more.getBoundingClientRect().bottom > limit); i--) {
+    rows[i].hidden = true;
+    left += 1;
+    text(more, `另有 ${left} 項服務未列出  ${left} more not shown`);
+  }
+  document.body.dataset.linesLeftOut = String(left);
 }
 
 function playNext() {
@@ -89,3 +115,4 @@ tick();
 setInterval(tick, 1000);
 document.body.dataset.connection = "connecting";
 connect();
+window.addEventListener("resize", fitLines); // a TV switched to another resolution
