@@ -77,6 +77,9 @@ KIND_LABELS = {
     **tamper_rules.KIND_LABELS,
 }
 TAMPER_CHECK_SECONDS = 900.0  # the statistical tamper checks read weeks of rollups: every 15 minutes is enough
+# ... and the first of them waits this long after the worker starts: they take ~2 CPU-s at 500
+# windows, and a collector just (re)started first has its fleet's reconnect storm to take.
+FIRST_TAMPER_SECONDS = 120.0
 SMTP_PASSWORD_ENV = "KIOSK_COLLECTOR_SMTP_PASSWORD"
 WEBHOOK_SECRET_ENV = "KIOSK_COLLECTOR_WEBHOOK_SECRET"
 MAX_RETRY_DELAY = 3600.0
@@ -665,7 +668,8 @@ class AlertWorker:
     kiosk's silence are measured against the same "now" the events were stored by.
     ``write_lock`` is the ingest writer's lock (Ingestor.lock), taken around each write
     transaction; ``gather_seconds`` the least time from one round's start to the next
-    while notifications keep coming. Rounds run only while this process holds the election
+    while notifications keep coming; ``first_tamper_seconds`` how long after it starts the
+    statistical tamper checks first run (then every TAMPER_CHECK_SECONDS). Rounds run only while this process holds the election
     (``Election``); until then it tries again every ``standby_seconds``."""
 
     def __init__(
@@ -677,8 +681,10 @@ class AlertWorker:
         write_lock: AbstractContextManager | None = None,
         gather_seconds: float = GATHER_SECONDS,
         standby_seconds: float = STANDBY_SECONDS,
+        first_tamper_seconds: float = FIRST_TAMPER_SECONDS,
     ):
         self.db_path = db_path
+        self._first_tamper = first_tamper_seconds
         self.clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -716,7 +722,8 @@ class AlertWorker:
     def _rounds(self) -> None:
         conn = None
         last_silent = 0.0
-        last_tamper = -TAMPER_CHECK_SECONDS  # the first round checks at once
+        # The statistical checks first run first_tamper_seconds after this (stuck buttons at once).
+        last_tamper = time.monotonic() - TAMPER_CHECK_SECONDS + self._first_tamper
         while not self._stop.is_set():
             poll = 5.0
             started = time.monotonic()
