@@ -137,18 +137,23 @@ class Figures:
         return None if self.suppressed or not self.n else round(100.0 * self.unhappy / self.n, 1)
 
     def as_dict(self, max_level: int = 5) -> dict:
+        # The same figures as the properties give, with n and the suppression worked out once: a
+        # dashboard at 500 windows builds this for every window, and the properties each re-add n.
+        n = self.n
+        shown = n >= self.min_n and n > 0
+        counts = {str(lv): self.levels.get(lv, 0) for lv in range(1, max_level + 1)}
         return {
-            "n": self.n,
+            "n": n,
             "misuse": self.misuse,
-            "suppressed": self.suppressed,
+            "suppressed": n < self.min_n,
             "min_n": self.min_n,
-            "levels": {str(lv): self.levels.get(lv, 0) for lv in range(1, max_level + 1)},
-            "shares": {str(lv): self.share(lv) for lv in range(1, max_level + 1)},
-            "happy_index": self.happy_index,
+            "levels": counts,
+            "shares": {lv: round(100.0 * c / n, 1) if shown else None for lv, c in counts.items()},
+            "happy_index": round(self.happy_sum / n, 1) if shown else None,
             "happy_index_ci": self.happy_ci,
-            "csat": self.csat,
+            "csat": round(100.0 * self.top2 / n, 1) if shown else None,
             "csat_ci": self.csat_ci,
-            "unhappy_share": self.unhappy_share,
+            "unhappy_share": round(100.0 * self.unhappy / n, 1) if shown else None,
         }
 
 
