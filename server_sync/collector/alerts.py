@@ -694,6 +694,7 @@ class AlertWorker:
         self._standby = standby_seconds
         self._election = Election(db_path)
         self.standby_checks = 0  # times it found another process holding the election
+        self.rounds = 0  # rounds completed (each: rating rules, silence, tamper, deliveries)
         self._thread = threading.Thread(target=self._run, name="alert-worker", daemon=True)
         self._thread.start()
 
@@ -739,6 +740,7 @@ class AlertWorker:
                 check_tamper(conn, now=self.clock(), statistics=statistics, lock=self._write_lock)
                 last_tamper = time.monotonic() if statistics else last_tamper
                 deliver_due(conn, now=self.clock())
+                self.rounds += 1
             except Exception:
                 log.exception("alert worker step failed; retrying")
                 if conn is not None:

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from collector_helpers import make_batch, make_event
 from tamper_sim import OFFICE_TZ, first_monday, simulate
+from waiting import wait_until
 
 from server_sync.collector import alerts, volume
 from server_sync.collector import db as dbmod
@@ -251,3 +252,35 @@ def test_tamper_rules_come_by_default_and_keep_the_old_ones(collector):
         rules.OFFICE_SILENT: False,  # the office's hours are its own to set first
     }
     assert OFFICE_TZ.key == "Asia/Taipei"
+
+
+def test_the_alert_worker_waits_before_its_first_statistical_check(tmp_path):
+    """A restarted collector takes its fleet's reconnect storm before the ~2 CPU-s tamper statistics."""
+    path = tmp_path / "collector.db"
+    conn = dbmod.open_db(path)
+    office = simulate(7, 27, START, tampered=(2, 20, (4, 5)))
+    for i in range(5):
+        add_kiosk(conn, f"w{i + 1}", unit="第一組", window=str(i + 1))
+    conn.execute("UPDATE alert_rules SET enabled = 0 WHERE kind NOT IN ('tamper_quiet', 'tamper_shift')")
+    now = office.closing(26).timestamp()
+    for i in range(5):
+        events = _events(office, i, range(0, 27), "第一組", str(i + 1), 0)
+        for start in range(0, len(events), 1000):  # a batch holds at most 1,000
+            _ingest(conn, now, f"w{i + 1}", events[start : start + 1000])
+
+    def tamper_alerts() -> list:
+        return [a for a in alerts.list_alerts(conn) if a["kind"] in (rules.QUIET, rules.SHIFT)]
+
+    waiting = alerts.AlertWorker(path, clock=lambda: now, first_tamper_seconds=3600)
+    try:
+        wait_until(lambda: waiting.rounds >= 1, timeout=30, what="a round of the alert worker")
+        assert tamper_alerts() == []  # its first round ran (it used to check at once), the statistics not yet
+    finally:
+        waiting.close()
+    at_once = alerts.AlertWorker(path, clock=lambda: now, first_tamper_seconds=0)
+    try:
+        found = wait_until(tamper_alerts, timeout=30, what="the tampered window's alert")
+    finally:
+        at_once.close()
+    assert {a["window"] for a in found} == {"3"}
+    conn.close()
