@@ -207,6 +207,8 @@ def test_the_entrance_kiosk_lists_every_service_and_issues_through_the_host(scre
         app.click("take_priority:election_bulletin")
         app.expect(r"ticket: P001 stored")
         app.expect_shown("ticket", "en")
+        # Printing runs beside the screen: stopped before it ends, the file held half a ticket.
+        wait_until(lambda: "printed: P001" in app.log_text(), what="the priority ticket printed")
         assert app.stop() == 0
     log = app.log_text()
     assert "Traceback" not in log, log[-3000:]
