@@ -27,7 +27,8 @@ def bundled_rows() -> list[dict[str, str]]:
 def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
     """A directory file of ``rows`` (the demo directory's columns, in its order) at ``path``."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(bundled_rows()[0]))
+    # The rows' own columns; the demo file is read again for them only when there are no rows.
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0] if rows else bundled_rows()[0]))
     writer.writeheader()
     writer.writerows(rows)
     path.write_text(buf.getvalue(), encoding="utf-8")
