@@ -149,6 +149,9 @@ def test_closed_case_is_hidden_after_its_day_even_offline(tmp_path):
     store.close()
 
 
+WRONG_CODE = "9081726354"
+
+
 def test_kiosk_lookup_command_shares_checks_and_lockout(kiosk_dir, tmp_path):
     import shutil
 
@@ -165,7 +168,7 @@ def test_kiosk_lookup_command_shares_checks_and_lockout(kiosk_dir, tmp_path):
     as_json = json.loads(cli("113-000124", "2468135790", "--json").output)
     assert as_json["result"] == "found" and as_json["case"]["name"] == "歐○○○"
     for _ in range(5):
-        out = cli("113-000123", "1111", "--json")
+        out = cli("113-000123", WRONG_CODE, "--json")
         assert out.exit_code == 3
     assert json.loads(out.output)["result"] == "not_found"
     # The screen's service on the same folder sees the lock the command set.
@@ -184,7 +187,9 @@ def test_kiosk_lookup_command_shares_checks_and_lockout(kiosk_dir, tmp_path):
     ]
     assert [e["result"] for e in events] == ["found", "found"] + ["not_found"] * 5 + ["locked", "locked"]
     assert {e["source"] for e in events} == {"cli", "screen"}
-    assert not any("5678012349" in json.dumps(e) or "1111" in json.dumps(e) for e in events)
+    # Both codes are ten digits: a short one (it was "1111") turned up by chance inside an
+    # event's random uuid and failed this check on CI.
+    assert not any("5678012349" in json.dumps(e) or WRONG_CODE in json.dumps(e) for e in events)
 
 
 def test_flow_result_screen_clears_on_done_and_after_idle():
