@@ -37,6 +37,7 @@ The visit ends, and speech with it, as large-text mode's does: back home, or
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from server_sync.wire.events import Event
@@ -283,3 +284,26 @@ class Flow:
             self.lang = self.language  # nobody is there any more: the next visitor starts afresh
             self.speech = False
         return self.screen
+
+    def next_change(self, now: float) -> float | None:
+        """The earliest time (on ``now``'s clock) at which ``tick`` or ``warning`` gives
+        something new: a banner goes, the screen times out, its warning appears or counts
+        down a second, the visit's language and speech reset. None when nothing here changes
+        by itself (home with a fresh visit): the app sleeps until the next touch or press.
+        """
+        times: list[float] = []
+        if self.banner is not None:
+            times.append(self.banner.until)
+        limit = self.timeout()
+        if limit is not None:
+            end = self._since + limit
+            times.append(end)
+            if self.screen in WARNED_SCREENS:
+                warn_from = end - min(self.warn_seconds, limit / 2)
+                if now < warn_from:
+                    times.append(warn_from)
+                elif now < end:  # the warning shows whole seconds left: the next one
+                    times.append(end - (math.ceil(end - now) - 1))
+        elif self.screen == "home" and (self.lang != self.language or self.speech):
+            times.append(self._since + self.idle_timeout)
+        return min(times) if times else None

@@ -34,3 +34,9 @@ class TextSize:
             self.large = False
         self._screen = screen
         return self.large
+
+    def next_change(self) -> float | None:
+        """When ``update`` on home would next turn large text off by itself, or None."""
+        if self.large and self._screen == "home":
+            return self._since + self.idle_timeout
+        return None

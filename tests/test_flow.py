@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from kiosk.config import validate
@@ -518,3 +520,77 @@ def test_a_transfer_takes_away_the_banner_calling_that_number_only(long_flow, ra
     flow.rated(rate(1), T)
     flow.call_moved("A007")  # a rating's banner is not a call
     assert flow.banner is not None and flow.banner.kind == "rated"
+
+
+# -- waking only when something changes (issue 15: no fixed-rate polling) -------------
+STEP = 0.125  # binary-exact, so grid times and deadlines compare exactly
+
+
+def _looks(flow, now):
+    """What the window shows at ``now``: screen, banner, language, speech, warning seconds."""
+    left = flow.warning(now)
+    return flow.screen, flow.banner, flow.lang, flow.speech, None if left is None else math.ceil(left)
+
+
+def _poke(flow, rng, now, rate):
+    """One random thing a visitor, staff or the queue does."""
+    kind = rng.choice(["rate", "touch", "open", "home", "lang", "listen", "call", "ticket", "fail", "reason"])
+    if kind == "rate":
+        flow.rated(rate(rng.randint(1, 5)), now)
+    elif kind == "touch":
+        flow.touched(now)
+    elif kind == "open":
+        flow.open(rng.choice(["guidance", "lookup"]), now)
+    elif kind == "home":
+        flow.home(now)
+    elif kind == "lang":
+        flow.toggle_language(now)
+    elif kind == "listen":
+        flow.listen(now)
+    elif kind == "call":
+        flow.called(f"A{rng.randint(1, 9):03d}", "1", now)
+    elif kind == "ticket":
+        flow.queue_screen(rng.choice(["ticket", "staff"]), now)
+    elif kind == "fail":
+        flow.press_failed("磁碟已滿", "Disk full", now)
+    elif flow.screen == "reasons":
+        flow.reason_chosen(now)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_ticking_only_at_next_change_shows_what_a_fine_beat_shows(rate, seed):
+    """A flow woken only at ``next_change`` (and at each event) looks, at every grid
+    instant, the same as one ticked every STEP: it never misses a timeout, a banner's end,
+    a warning's appearance or one of its seconds, or the end of a visit on home."""
+    import copy
+    import random
+
+    rng = random.Random(seed)
+    params = dict(idle_timeout=12, thanks_seconds=4, reasons_timeout=10, notice_seconds=6, ticket_seconds=9)
+    beat, woken = Flow(prompts=True, **params), Flow(prompts=True, **params)
+    shown = _looks(woken, 0.0)  # what the sleeping app last drew
+    due = woken.next_change(0.0)
+    now, wakes = 0.0, 0
+    for step in range(1, 2400):
+        now = step * STEP
+        if rng.random() < 0.02:
+            event_rng = random.Random(rng.random())
+            _poke(beat, copy.copy(event_rng), now, rate)
+            _poke(woken, event_rng, now, rate)
+            woken.tick(now)  # the app shows the flow after every event
+            shown, due = _looks(woken, now), woken.next_change(now)
+        elif due is not None and now >= due:
+            woken.tick(now)
+            shown, due, wakes = _looks(woken, now), woken.next_change(now), wakes + 1
+            assert due is None or due > now, "a deadline that does not move on would spin the loop"
+        beat.tick(now)
+        assert shown == _looks(beat, now), f"at {now} s"
+    assert wakes < 2400 / 4  # and it did sleep most of the time
+
+
+def test_home_with_a_fresh_visit_has_nothing_to_wake_for(flow):
+    assert flow.next_change(0.0) is None
+    flow.toggle_language(5.0)  # a visitor switched to English: the visit ends 60 s later
+    assert flow.next_change(6.0) == 65.0
+    flow.tick(65.0)
+    assert flow.lang == "zh-TW" and flow.next_change(65.0) is None

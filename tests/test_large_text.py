@@ -36,3 +36,19 @@ def test_switching_twice_is_normal_text():
     size.toggle(0)
     assert size.toggle(1) is False
     assert size.update("guidance", 2) is False
+
+
+def test_next_change_is_when_home_turns_it_off_by_itself():
+    size = TextSize(idle_timeout=60)
+    size.update("home", 0)
+    assert size.next_change() is None  # normal text: nothing to wait for
+    size.toggle(10.0)
+    assert size.next_change() == 70.0
+    size.touched(50.0)
+    due = size.next_change()
+    assert due == 110.0
+    assert size.update("home", due - 0.5) is True and size.update("home", due) is False
+    assert size.next_change() is None
+    size.update("guidance", 120.0)
+    size.toggle(121.0)
+    assert size.next_change() is None  # away from home the visit ends on the way back, not by time

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from kivy.animation import Animation
 from kivy.app import App
-from kivy.clock import Clock
+from kivy.clock import Clock, ClockEvent
 from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
@@ -62,7 +62,10 @@ from kiosk.watchdog import Notifier
 log = logging.getLogger("kiosk.ui")
 
 SCREENS_DIR = resources.files("kiosk.ui") / "screens"  # package data (pyproject.toml)
-TICK_SECONDS = 0.2
+# The flow is looked at when it says something changes (Flow.next_change), not on a beat;
+# this is only the longest the loop sleeps between looks, in case a change slipped by.
+LONGEST_TICK = 60.0
+TICK_MARGIN = 0.002  # a hair past the deadline, so the look finds it passed
 STATUS_SECONDS = 5.0
 SCREEN_POWER_SECONDS = 10.0  # office hours change by the minute; no need to look more often
 COUNTDOWN_STEP = 0.1  # the thank-you bar moves 10 times a second: smooth enough for a bar, a third of the redraws
@@ -178,6 +181,7 @@ class KioskApp(App):
         self._log_layout = os.environ.get("KIOSK_LOG_LAYOUT") == "1"
         self._status_failed = False
         self._countdown_anim: Animation | None = None
+        self._tick_event: ClockEvent | None = None  # the next look at the flow (_plan_tick)
         self.touch_faces = bool(kiosk_config["buttons.touch_faces"])
         self.face_taps: FaceTaps | None = None  # once the kiosk is built
         self.demo_keys = DemoKeys(lambda: self.kiosk) if demo else None
@@ -287,7 +291,8 @@ class KioskApp(App):
             self.kiosk.start_sync()
         except Exception:  # sync is optional; the kiosk records on its own
             log.exception("Sync could not start; ratings are still recorded locally")
-        Clock.schedule_interval(self._tick, TICK_SECONDS)
+        self._tick_event = Clock.create_trigger(self._tick)
+        self._tick_event()
         if self.kiosk_config["sync.url"]:  # without sync the status line never changes: nothing to look at
             Clock.schedule_interval(self._refresh_status, STATUS_SECONDS)
         # Heartbeats come from the UI loop itself, so a frozen UI (not only a dead
@@ -378,6 +383,7 @@ class KioskApp(App):
         self.screen_power.wake(self.now())
         self.flow.touched(self.now())
         self.text_size.touched(self.now())
+        self._plan_tick(0.0)  # a touch answers a warning: take it away on the next frame
 
     def toggle_large_text(self) -> None:
         """The 大字 button: larger, higher-contrast text until the visit ends."""
@@ -499,6 +505,20 @@ class KioskApp(App):
         if what is not None:
             self.speech.read(what)
         self.overlays.sync(flow, self.now())
+        self._plan_tick()
+
+    def _plan_tick(self, delay: float | None = None) -> None:
+        """Look at the flow again when it next changes by itself (or after ``delay``)."""
+        event = self._tick_event
+        if event is None:
+            return  # before on_start: it looks once the loop runs
+        if delay is None:
+            now = self.now()
+            due = [t for t in (self.flow.next_change(now), self.text_size.next_change()) if t is not None]
+            delay = min(max(0.0, min(due) - now) + TICK_MARGIN, LONGEST_TICK) if due else LONGEST_TICK
+        event.cancel()
+        event.timeout = delay
+        event()
 
     def _start_countdown(self) -> None:
         if self._countdown_anim is not None:
