@@ -66,6 +66,9 @@ def test_visitor_walkthrough(screen, tmp_path):
     shutil.rmtree(shots, ignore_errors=True)
     with start_app(screen, tmp_path, tmp_path / "data", "app") as app:
         app.expect_shown("home", "zh-TW", timeout=30)
+        # Idle, its loop sleeps in SDL until input (tests/test_loop_sleep.py shows what wakes it);
+        # every press and tap below comes to a loop that may be asleep.
+        assert "main loop: sleeps until input when idle (SDL x11)" in app.log_text()
         check_targets(app, "guidance", "lookup", "language")
         entry_h = app.layout["guidance"][3]
         assert entry_h >= 1.5 * MIN_TARGET_PX, f"main entries only {entry_h} px tall"

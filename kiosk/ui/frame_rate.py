@@ -6,8 +6,9 @@ idle home screen, all day, that is most of the kiosk's CPU. So the loop runs at
 ``active`` frames a second while frames are being drawn or a finger or key is
 down, and drops to ``idle`` once nothing has been drawn for ``linger`` seconds.
 The idle rate bounds how long the first touch after a quiet spell waits to be
-read (1/idle s); a physical button press is handed to the loop the same way, so
-it too is seen within that.
+read (1/idle s), unless the loop sleeps until input (kiosk/ui/loop_sleep.py, on X11 and
+Wayland): then a touch, a key or a handed-over button press ends the sleep at once, and
+the idle rate is only the longest sleep when no timer is due (SLEEPING_IDLE_FPS).
 
 Kivy has no public setter for the frame rate of a running clock; it reads
 ``Config['graphics']['maxfps']`` once into the clock's ``_max_fps``, which its
@@ -20,6 +21,9 @@ from collections.abc import Callable
 
 ACTIVE_FPS = 30
 IDLE_FPS = 4  # the first touch after a quiet spell is read within a quarter of a second
+# Where the loop sleeps until input (kiosk/ui/loop_sleep.py) the idle "rate" is only the
+# longest sleep with nothing scheduled: a touch or a press ends it at once.
+SLEEPING_IDLE_FPS = 1 / 60
 LINGER_SECONDS = 2.0
 
 

@@ -32,6 +32,7 @@ from kivy.animation import Animation
 from kivy.app import App
 from kivy.clock import Clock, ClockEvent
 from kivy.core.window import Window
+from kivy.input.factory import MotionEventFactory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
@@ -49,9 +50,10 @@ from kiosk.store import StoreUnavailable
 from kiosk.ui import queue_screens, text_faces, widgets
 from kiosk.ui.demo_keys import DemoKeys
 from kiosk.ui.entrance import EntranceScreen  # the entrance kiosk's home ([queue] entrance)
-from kiosk.ui.frame_rate import FrameRate
+from kiosk.ui.frame_rate import SLEEPING_IDLE_FPS, FrameRate
 from kiosk.ui.lazy_screens import LazyScreens
 from kiosk.ui.lookup_screens import CaseResultScreen, LookupScreen  # 案件查詢 (kiosk/lookup.py)
+from kiosk.ui.loop_sleep import LoopSleep, waking_providers
 from kiosk.ui.overlays import Overlays  # banners and the timeout warning over a screen
 from kiosk.ui.process_age import process_age, process_cpu
 from kiosk.ui.screen import KioskScreen
@@ -182,6 +184,7 @@ class KioskApp(App):
         self._status_failed = False
         self._countdown_anim: Animation | None = None
         self._tick_event: ClockEvent | None = None  # the next look at the flow (_plan_tick)
+        self.loop_sleep: LoopSleep | None = None
         self.touch_faces = bool(kiosk_config["buttons.touch_faces"])
         self.face_taps: FaceTaps | None = None  # once the kiosk is built
         self.demo_keys = DemoKeys(lambda: self.kiosk) if demo else None
@@ -293,6 +296,13 @@ class KioskApp(App):
             log.exception("Sync could not start; ratings are still recorded locally")
         self._tick_event = Clock.create_trigger(self._tick)
         self._tick_event()
+        # Idle, the loop sleeps until input or the next timer where SDL can wait for input
+        # (kiosk/ui/loop_sleep.py); elsewhere it keeps the frame rate's idle beat.
+        waking_providers.register(MotionEventFactory)  # before Kivy creates its input providers
+        self.loop_sleep = LoopSleep.install(Clock)
+        if self.loop_sleep is not None:
+            waking_providers.sleep = self.loop_sleep
+            self.frame_rate.idle = SLEEPING_IDLE_FPS
         if self.kiosk_config["sync.url"]:  # without sync the status line never changes: nothing to look at
             Clock.schedule_interval(self._refresh_status, STATUS_SECONDS)
         # Heartbeats come from the UI loop itself, so a frozen UI (not only a dead
