@@ -47,6 +47,8 @@ def pytest_configure(config):
             raise pytest.UsageError(f"CI is missing {', '.join(missing)}: ./dev.sh setup installs them")
 
 
+# First, so the marks exist when pytest-xdist's own hook reads them (below).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Everything under tests/deploy builds and installs the product: marked ``deploy`` so a pass can
     leave it out (./dev.sh's clock-shifted pass does) without each new file there having to say so."""
@@ -56,3 +58,20 @@ def pytest_collection_modifyitems(config, items):
             # Under pytest-xdist (--dist loadgroup) they share one worker: their session fixtures
             # (the wheel, the Debian root's layers) are then built once, not once per worker.
             item.add_marker(pytest.mark.xdist_group("deploy"))
+
+
+@pytest.hookimpl(specname="pytest_collection_modifyitems", trylast=True)
+def pytest_collection_modifyitems_carry_xdist_groups(items):
+    """Make ``--dist loadgroup`` group again under pytest 9.
+
+    pytest-xdist 3.8 groups by an "@group" suffix it writes into ``item._nodeid``; pytest 9
+    builds ``nodeid`` from ``item._id`` instead, so the suffix never reached the scheduler and
+    every xdist_group was spread over both workers. Each worker then built the Debian root and
+    its install layers (~100 s of a core each) and walked the readability screens twice.
+    """
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        grouped = getattr(item, "_nodeid", None)
+        if isinstance(grouped, str) and grouped != item.nodeid and grouped.startswith(item.nodeid + "@"):
+            item._id = NodeId.parse(grouped)
