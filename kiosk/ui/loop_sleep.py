@@ -120,20 +120,20 @@ class LoopSleep:
         self.wake()
 
 
-class _WakingDeque(deque):
-    """A provider's touch queue that wakes the sleeping loop as its thread fills it."""
+class _Wakes:
+    """A provider's queue that wakes the sleeping loop as its thread fills it."""
 
     def append(self, item) -> None:
-        super().append(item)
+        super().append(item)  # type: ignore[misc]
         waking_providers.wake()
 
 
-class _WakingList(list):
-    """hidinput's queue of key and mouse-position events, likewise."""
+class _WakingDeque(_Wakes, deque):
+    """The touch queue (hidinput, mtdev)."""
 
-    def append(self, item) -> None:
-        super().append(item)
-        waking_providers.wake()
+
+class _WakingList(_Wakes, list):
+    """hidinput's queue of key and mouse-position events."""
 
 
 class _Waking:
