@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -62,8 +61,9 @@ def start_app(xvfb: Xvfb, tmp_path: Path, data_dir: Path, name: str) -> KioskApp
 @needs_x
 def test_visitor_walkthrough(screen, tmp_path):
     size = f"{screen.width}x{screen.height}"
+    # Screenshots overwrite their own files: emptying the folder first raced the other xdist
+    # worker's GUI tests writing into the same per-size folder (their `import` failed).
     shots = SHOTS / size
-    shutil.rmtree(shots, ignore_errors=True)
     with start_app(screen, tmp_path, tmp_path / "data", "app") as app:
         app.expect_shown("home", "zh-TW", timeout=30)
         # Idle, its loop sleeps in SDL until input (tests/test_loop_sleep.py shows what wakes it);

@@ -266,12 +266,14 @@ class KioskApp:
         """The whole X screen (the app's window fills it) as a PNG; ``settle`` lets a tapped button pop back up."""
         path.parent.mkdir(parents=True, exist_ok=True)
         time.sleep(settle)
-        subprocess.run(
+        grab = subprocess.run(
             ["import", "-display", self.xvfb.display, "-window", "root", str(path)],
-            check=True,
             capture_output=True,
+            text=True,
             timeout=20,
         )
+        if grab.returncode != 0:
+            raise AssertionError(f"screenshot {path} failed (import exit {grab.returncode}): {grab.stderr.strip()}")
         return path
 
     def events(self) -> list[dict]:
