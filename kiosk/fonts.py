@@ -18,7 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
-from server_sync.durable import make_dirs, replace_file, write_file
+from server_sync.durable import make_dirs, write_file
 
 PACKAGE_HINT = "請安裝字型 install the font: sudo apt-get install fonts-noto-cjk"
 
@@ -158,11 +158,9 @@ def _extract_face(collection: Path, weight: str, cache: Path) -> Path:
     except (ValueError, struct.error) as exc:
         raise FontMissing(f"{collection} cannot be read as a font collection ({exc}). {PACKAGE_HINT}") from None
     make_dirs(cache)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(face)
     # fsync, rename, fsync the folder; the check file is written last, so a
     # cut anywhere before it only means the face is extracted again.
-    replace_file(tmp, target)
+    write_file(target, face)
     check = {"size": target.stat().st_size, "blake2b": _digest(target)}
     write_file(_check_path(target), json.dumps(check).encode())
     return target

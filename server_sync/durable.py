@@ -10,7 +10,9 @@ Standard library only, so both ends can use it.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from pathlib import Path
 
 
@@ -62,12 +64,24 @@ def replace_file(tmp: str | Path, target: str | Path) -> None:
 
 
 def write_file(target: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file beside it, durably."""
+    """Write ``data`` to ``target`` through a temporary file beside it, durably.
+
+    The temporary file's name is unique: two processes writing the same target at
+    once (two kiosks starting on one cold font cache) each rename a whole file into
+    place instead of one renaming the other's away. A failed write (a full disk)
+    removes its temporary file and leaves ``target`` as it was.
+    """
     target = Path(target)
-    tmp = target.with_name(target.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    # Not mkstemp: its file is 0600, and exports are read by other accounts.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     fsync_dir(target.parent)

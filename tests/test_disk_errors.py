@@ -232,3 +232,18 @@ def test_read_only_at_start_up_then_writable(small_fs, counter):
     outcome, lit = c.press(3)
     assert isinstance(outcome, PressOutcome) and outcome.counted and lit
     assert [r[2:] for r in rows(c.data_dir)] == [("rating", 3, 0)]
+
+
+def test_a_file_written_on_a_full_disk_leaves_the_old_one_and_no_temporary(small_fs):
+    """durable.write_file (exports, the kiosk's identity, the font cache) on a full disk:
+    ENOSPC reaches the caller, the file already there is whole, no half temporary stays."""
+    from server_sync.durable import write_file
+
+    target = small_fs / "report.csv"
+    write_file(target, b"old,whole\n")
+    fill(small_fs)
+    with pytest.raises(OSError) as raised:
+        write_file(target, b"new," * 4096)
+    assert raised.value.errno == 28
+    assert target.read_bytes() == b"old,whole\n"
+    assert sorted(p.name for p in small_fs.iterdir()) == ["filler", "report.csv"]

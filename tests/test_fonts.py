@@ -75,3 +75,27 @@ def test_the_copied_face_is_the_collections_tc_face_table_for_table(cached):
             body[8:12] = bytes(4)
         assert _u32_sum(bytes(body)) == check, tag
     assert _u32_sum(data) == 0xB1B0AFBA
+
+
+def _extract_when_all_are_ready(cache: str, ready) -> str:
+    ready.wait(timeout=60)
+    return str(find_cjk_font(cache=Path(cache))["Regular"])
+
+
+def test_kiosks_starting_together_on_a_cold_cache_all_get_the_face(tmp_path):
+    """Two kiosk processes on one machine (or a kiosk and `kiosk doctor`) extract the face
+    into one empty cache at the same moment: each starts, and one whole face is left."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _collection()
+    spawn = multiprocessing.get_context("spawn")
+    starters = 3
+    with spawn.Manager() as manager, ProcessPoolExecutor(starters, mp_context=spawn) as pool:
+        ready = manager.Barrier(starters)
+        fonts = list(pool.map(_extract_when_all_are_ready, [str(tmp_path)] * starters, [ready] * starters))
+    assert len(set(fonts)) == 1
+    faces = find_cjk_font(cache=tmp_path)  # reused, so it passed the whole-file check
+    assert str(faces["Regular"]) == fonts[0]
+    made = {p.name for p in tmp_path.iterdir()}
+    assert made == {name for face in set(faces.values()) for name in (face.name, face.name + ".check")}
