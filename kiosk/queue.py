@@ -191,6 +191,7 @@ class Queue:
         self.last_served: dict[str, Ticket] = {}  # window -> its last ticket served, for a late rating
         self.presses: dict[str, Event] = {}  # idempotency key of a window's press -> the event it stored
         self.press_calls: dict[str, Event] = {}  # a no-show's key -> its call of the next visitor
+        self.press_served: dict[str, Event] = {}  # a "next" press's key -> the finishing of the visitor before
         self.last_event: Event | None = None  # the latest one stored (the host announces calls from it)
         self.counters: dict[str, int] = {}
         self._last_next: dict[str, float] = {}
@@ -218,7 +219,7 @@ class Queue:
         self.day = day
         self.tickets, self.by_id, self.waiting, self.counters = {}, {}, [], {}
         self.serving, self.last_served, self.presses, self._served_mono = {}, {}, {}, {}
-        self.press_calls = {}
+        self.press_calls, self.press_served = {}, {}
 
     def _check_day(self) -> None:
         today = local_day(self.clock.now())
@@ -275,9 +276,14 @@ class Queue:
         t = self.by_id.get(e.ref or "")
         if t is None:
             return
-        # A no-show's call of the next visitor carries the no-show's key too: a retry answers with both.
-        if d.get("press") and self.presses.setdefault(d["press"], e) is not e and e.type == "ticket_called":
-            self.press_calls[d["press"]] = e
+        # A "next" press stores the finishing of one visitor and the call of the next, and a no-show's
+        # the no-show and the call, all under the press's key: a retry answers with both. The press
+        # itself is the call (or the no-show); the finishing is kept beside it.
+        press = d.get("press")
+        if press and e.type == "ticket_served":
+            self.press_served[press] = e
+        elif press and self.presses.setdefault(press, e) is not e and e.type == "ticket_called":
+            self.press_calls[press] = e
         if e.type == "ticket_called":
             if t in self.waiting:
                 self.waiting.remove(t)
@@ -487,7 +493,7 @@ class Queue:
             detail["press"] = press
         return detail
 
-    def _finish(self, window: str, via: str, extra: dict | None = None) -> Ticket | None:
+    def _finish(self, window: str, via: str, extra: dict | None = None, *, press: str | None = None) -> Ticket | None:
         t = self.serving.get(window)
         if t is None or t.called_at is None or t.called_mono is None:  # set together at the first call
             return None
@@ -498,7 +504,8 @@ class Queue:
             "wait_seconds": t.wait_seconds,
             "service_seconds": round(seconds, 1),
         }
-        self._append("ticket_served", t, {**self._detail(t, window, via, None, fields), **(extra or {})}, window=window)
+        detail = {**self._detail(t, window, via, press, fields), **(extra or {})}
+        self._append("ticket_served", t, detail, window=window)
         self.estimator.observe(t.service, seconds)
         return t
 
@@ -541,12 +548,17 @@ class Queue:
 
     def _repeat(self, press: str | None) -> CallOutcome | None:
         """What an earlier press with this key did, if it stored anything."""
-        event = self.presses.get(press) if press else None
-        if event is None:
+        if not press:
             return None
+        event = self.presses.get(press)
+        finished = self.press_served.get(press)
+        served = self.by_id.get(finished.ref or "") if finished else None
+        if event is None:
+            # "next" with nobody waiting: it only finished the visitor before
+            return CallOutcome(None, served=served) if served is not None else None
         t = self.by_id.get(event.ref or "")
         if event.type == "ticket_called":
-            return CallOutcome(t, recall=bool(event.detail.get("recall")))
+            return CallOutcome(t, served=served, recall=bool(event.detail.get("recall")))
         if event.type == "ticket_no_show":
             after = self.press_calls.get(press or "")
             return CallOutcome(self.by_id.get(after.ref or "") if after else None, no_show=t)
@@ -564,7 +576,7 @@ class Queue:
             last = self._last_next.get(window)
             if last is not None and 0 <= now - last < NEXT_GUARD:
                 return CallOutcome(self.serving.get(window), ignored=True)
-            served = self._finish(window, via)
+            served = self._finish(window, via, press=press)
             nxt = self._next_waiting(window)
             if nxt is not None:
                 self._call(nxt, window, via, press=press)

@@ -65,6 +65,38 @@ def test_a_retried_no_show_answers_with_the_next_visitor_it_called(host):
     store.close()
 
 
+def test_a_retried_next_answers_with_the_visitor_it_finished_and_the_one_it_called(host):
+    clock, store, queue, open_queue, _ = host
+    first, second = queue.issue(SERVICE), queue.issue(SERVICE)
+    queue.call_next(window="1", press="next-1")
+    clock.advance(STEP)
+    answer = queue.call_next(window="1", press="next-2")
+    assert (answer.served.number, answer.called.number) == (first.number, second.number)
+    events = store.count()
+    clock.advance(STEP)
+    again = queue.call_next(window="1", press="next-2")
+    assert (again.served.number, again.called.number) == (first.number, second.number)
+    assert store.count() == events  # nothing stored again
+    store.close()
+    store, restarted = open_queue()  # a restarted host still knows whom that press finished
+    again = restarted.call_next(window="1", press="next-2")
+    assert (again.served.number, again.called.number) == (first.number, second.number)
+    store.close()
+
+
+def test_a_retried_next_with_nobody_waiting_names_the_visitor_it_finished(host):
+    clock, store, queue, _, _ = host
+    only = queue.issue(SERVICE)
+    queue.call_next(window="1", press="next-1")
+    clock.advance(STEP)
+    assert queue.call_next(window="1", press="next-2").served.number == only.number
+    events = store.count()
+    clock.advance(STEP)
+    again = queue.call_next(window="1", press="next-2")
+    assert again.called is None and again.served is not None and again.served.number == only.number
+    assert store.count() == events
+
+
 def test_a_retried_recall_past_the_limit_answers_with_the_next_visitor_it_called(host):
     clock, store, queue, _, _ = host
     absent, present = queue.issue(SERVICE), queue.issue(SERVICE)
@@ -132,3 +164,23 @@ def test_once_the_host_answers_a_press_a_lost_one_of_another_kind_is_not_resent_
     later = window.no_show()  # a new press for the visitor now at the counter, not the lost one again
     assert later.no_show is not None and later.no_show.number == tickets[2].number
     assert len({key for _, key in link.keys}) == len(link.keys)
+
+
+def test_a_rating_after_a_lost_next_is_the_leaving_visitors(host):
+    """Staff press next, the answer is lost, they press again: a rating pressed at once is still
+    the visitor who just left, as it is when the first answer arrives."""
+    clock, _, queue, _, directory = host
+    leaving, coming = queue.issue(SERVICE), queue.issue(SERVICE)
+    link = LossyLink(queue)
+    window = RemoteQueue(link, window="1", directory=lambda: load_file(directory), clock=clock)  # type: ignore[arg-type]
+    window.call_next()
+    clock.advance(STEP)
+    link.lose = True
+    with pytest.raises(HostUnreachable):
+        window.call_next()
+    clock.advance(STEP)
+    outcome = window.call_next()
+    assert link.keys[-1] == link.keys[-2]
+    assert (outcome.served.number, outcome.called.number) == (leaving.number, coming.number)
+    link_to = window.rating_link()
+    assert link_to is not None and link_to[1]["ticket"] == leaving.number
