@@ -7,13 +7,21 @@ with the same key (urllib3's Retry on the one Session; (connect, read) timeouts 
 call): the host then returns its first answer instead of calling a second visitor. A press
 that still gets no answer raises ``HostUnavailable`` (a StoreUnavailable: nothing was
 called, and the screen says so to staff as it does for a failing disk).
+
+The screens read the host (a service's line, the window's state) on the UI thread, so a host
+that has hung (accepting connections but never answering) must not freeze them: reads get
+short timeouts and no read retries, and for HOLD_OFF seconds after the host failed to answer
+they fail at once without asking it. Presses are not held off: they run off the UI thread,
+carry their key, and are how staff find out the host is back.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +38,8 @@ from server_sync.wire.directory import Directory
 log = logging.getLogger(__name__)
 
 TIMEOUT = (2.0, 5.0)  # (connect, read) seconds: staff wait at most this long to learn the host is gone
+READ_TIMEOUT = (1.0, 2.0)  # a screen's read: a visitor waits at most this long, once per HOLD_OFF
+HOLD_OFF = 10.0  # seconds after the host failed to answer during which reads fail without asking it
 
 
 class HostUnavailable(StoreUnavailable):
@@ -41,18 +51,27 @@ class HostUnreachable(HostUnavailable):
 
     unreachable = True  # read by the screens, which do not import this module (it brings requests)
 
+    @classmethod
+    def because(cls, reason: str) -> HostUnreachable:
+        return cls(
+            "無法連線到叫號主機，未叫號也未取號",
+            "Cannot reach the office's queue host: nothing was called or issued",
+            reason,
+        )
+
 
 def make_session(token: str) -> requests.Session:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    # POST is retried too: every write carries an idempotency key, so a retry is never a second call.
+    # POST is retried: every write carries an idempotency key, so a retry is never a second call.
+    # A GET that timed out is not read again: the screen waiting on it would wait three times as long.
     retry = Retry(
         total=2,
         connect=2,
         read=2,
         backoff_factor=0.2,
         status_forcelist=(502, 503, 504),
-        allowed_methods=frozenset({"GET", "POST"}),
+        allowed_methods=frozenset({"POST"}),
         raise_on_status=False,
     )
     session.mount("http://", HTTPAdapter(max_retries=retry))
@@ -63,13 +82,23 @@ def make_session(token: str) -> requests.Session:
 class HostClient:
     """The host's API, one method per call."""
 
-    def __init__(self, url: str, token: str, *, timeout: tuple[float, float] = TIMEOUT, token_file: Path | None = None):
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: tuple[float, float] = TIMEOUT,
+        token_file: Path | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         """token_file: where the host writes the token of its own device's screens (kiosk.office.devices
         ensure_local), read when no token is given: the host may start after the screens."""
         self.base = url.rstrip("/") + PREFIX
         self.timeout = timeout
         self.session = make_session(token)
         self.token_file = None if token else token_file
+        self.monotonic = monotonic
+        self._lost_at: float | None = None  # when the host last failed to answer; None once it answers
 
     def _token_from_file(self) -> None:
         if self.token_file is not None and self.token_file.is_file():
@@ -83,15 +112,20 @@ class HostClient:
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         self._token_from_file()
+        reading = method == "GET"
+        lost_at = self._lost_at
+        if reading and lost_at is not None and 0 <= self.monotonic() - lost_at < HOLD_OFF:
+            ago = self.monotonic() - lost_at
+            raise HostUnreachable.because(f"it did not answer {ago:.0f} s ago; asked again after {HOLD_OFF:.0f} s")
         try:
-            response = self.session.request(method, self.base + path, json=body, timeout=self.timeout)
+            response = self.session.request(
+                method, self.base + path, json=body, timeout=READ_TIMEOUT if reading else self.timeout
+            )
         except requests.RequestException as exc:
             log.warning("queue host unreachable: %s", exc)
-            raise HostUnreachable(
-                "無法連線到叫號主機，未叫號也未取號",
-                "Cannot reach the office's queue host: nothing was called or issued",
-                str(exc),
-            ) from exc
+            self._lost_at = self.monotonic()
+            raise HostUnreachable.because(str(exc)) from exc
+        self._lost_at = None
         if response.status_code < 300:
             return response.json()
         try:
