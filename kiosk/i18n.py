@@ -175,6 +175,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "more_time_left": ("{seconds} 秒後返回首頁", "Returning home in {seconds} s"),
     "more_time_yes": ("繼續", "Continue"),
     "my_number": ("我的號碼", "My number"),
+    "taking_number": ("取號中…", "Taking a number…"),
     "ticket_issued_at": ("{time} 取號", "Taken at {time}"),
     "ticket_earlier": ("前一張", "Earlier"),
     "qr_photo": ("可用手機拍下此條碼", "Take a photo of this code"),

@@ -133,10 +133,15 @@ class EntranceScreen(KioskScreen):
     def take(self, card, priority: bool) -> None:
         if App.get_running_app().flow.screen != "home" or not card.can_take(card.st, card.lost):
             return
-        refused = self.ui.issue_and_show(card.service, priority=priority)
-        if refused is not None:
-            self.message = refused
+
+        def refused(words: str) -> None:
+            self.message = words
             self.read_lines()
+
+        def taking(on: bool) -> None:
+            self.message = text("taking_number", App.get_running_app().lang) if on else ""
+
+        self.ui.take_number(card.service, priority=priority, on_screen="home", refused=refused, taking=taking)
 
     def detail(self, service) -> None:
         """The service's page (what to bring, hours), 服務導引's; back returns here."""

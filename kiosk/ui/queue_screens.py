@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from importlib import resources
@@ -72,6 +73,7 @@ class GuidanceScreen(KioskScreen):
     service = ObjectProperty(None, allownone=True)  # the Service picked, None for the list
     status = ObjectProperty(None, allownone=True)  # its kiosk.queue.ServiceStatus
     message = StringProperty("")  # a refusal ("not open now") in the current language
+    taking = StringProperty("")  # "regular"/"priority": that 取號 is on its way to the office's queue host
     staff_enabled = BooleanProperty(False)
     host_lost = BooleanProperty(False)  # the office's queue host did not answer: HostLostDetail instead
 
@@ -80,7 +82,7 @@ class GuidanceScreen(KioskScreen):
         super().on_pre_enter()
 
     def show_list(self):
-        self.service, self.status, self.message = None, None, ""
+        self.service, self.status, self.message, self.taking = None, None, "", ""
         body = self.ids.body
         body.clear_widgets()
         panel = Factory.ServiceList()
@@ -193,6 +195,7 @@ class QueueUI:
         self._lock_tick = None
         # (number, perf_counter at the press) of a ticket not yet on screen
         self._ticket_pending: tuple[str, float] | None = None
+        self._taking = False  # a 取號 on its way to the office's queue host
         self.qr = TicketQR()
         # Through the office's queue host: the QR code opens the ticket's page there (docs/queue.md).
         self.host = public_host_url(app.kiosk_config).rstrip("/")
@@ -296,35 +299,88 @@ class QueueUI:
         screen = self.app.sm.get_screen("guidance")
         if self.app.flow.screen != "guidance" or screen.service is None or self.queue is None:
             return  # a second tap after the screen moved on
-        refused = self.issue_and_show(screen.service, priority=priority)
-        if refused is not None:
-            screen.message = refused
-            screen.refresh()
 
-    def issue_and_show(self, service, *, priority: bool) -> str | None:
-        """Take a number for ``service``, show and print it; the refusal's words if the queue said no."""
-        if self.queue is None:
-            return None
+        def refused(words: str) -> None:
+            screen.message = words
+            screen.refresh()  # the refusal may mean the line closed: show its state as it is now
+
+        def taking(on: bool) -> None:  # the tapped button reads 取號中… until the host answers
+            screen.taking = ("priority" if priority else "regular") if on else ""
+
+        self.take_number(screen.service, priority=priority, on_screen="guidance", refused=refused, taking=taking)
+
+    def take_number(
+        self,
+        service,
+        *,
+        priority: bool,
+        on_screen: str,
+        refused: Callable[[str], None],
+        taking: Callable[[bool], None],
+    ) -> None:
+        """Take a number for ``service``, then show and print it; ``refused(words)`` says why not on the
+        screen the visitor tapped (``on_screen``, the flow's name for it), ``taking(on)`` shows the wait.
+
+        A local queue answers from its disk at once. Through the office's queue host the answer can
+        take seconds (a hung host: the whole retry), so the press waits off the UI thread with
+        取號中… shown: the screen keeps drawing and the buttons keep rating, a second tap meanwhile
+        does nothing, and a number that comes after the visitor has left ``on_screen`` is kept in
+        我的號碼 instead of taking over whatever is on screen now.
+        """
+        queue = self.queue
+        if queue is None:
+            return
         t0 = time.perf_counter()
-        lang = self.app.lang
-        try:
-            ticket = self.queue.issue(service.code, priority=priority)
-        except QueueRefused as exc:
-            log.info("ticket refused: %s", exc.en)
-            return exc.en if lang == "en" else exc.zh
-        except StoreUnavailable as exc:  # a failing disk, or the office's queue host not answering
-            log.error("ticket not stored: %s", exc)
-            self.app.notice_zh, self.app.notice_en = exc.zh, exc.en
-            self.app.notice_key = "notice_ticket_title"
-            self.app.flow.store_failed(exc.zh, exc.en, self.app.now())
-            self.app._show()
-            return None
+
+        def work():
+            return queue.issue(service.code, priority=priority)
+
+        if getattr(queue, "client", None) is None:
+            try:
+                result = work()
+            except (QueueRefused, StoreUnavailable) as exc:
+                result = exc
+            self._issued(result, t0, on_screen, refused)
+            return
+        if self._taking:
+            log.info("ticket: tap ignored (the last one is still on its way to the host)")
+            return
+        self._taking = True
+        log.info("ticket: taking a number for %s through the office's queue host", service.code)
+        taking(True)
+
+        def done(result) -> None:
+            self._taking = False
+            taking(False)
+            self._issued(result, t0, on_screen, refused)
+
+        self._off_the_ui_thread(work, done)
+
+    def _issued(self, result, t0: float, on_screen: str, refused: Callable[[str], None]) -> None:
+        """What the queue answered to 取號: a ticket, a refusal, or nothing stored."""
+        here = self.app.flow.screen == on_screen
+        if isinstance(result, QueueRefused):
+            log.info("ticket refused: %s", result.en)
+            if here:
+                refused(result.en if self.app.lang == "en" else result.zh)
+            return
+        if isinstance(result, StoreUnavailable):  # a failing disk, or the office's queue host not answering
+            log.error("ticket not stored: %s", result)
+            if here:
+                self.app.notice_zh, self.app.notice_en = result.zh, result.en
+                self.app.notice_key = "notice_ticket_title"
+                self.app.flow.store_failed(result.zh, result.en, self.app.now())
+                self.app._show()
+            return
+        ticket = result
         log.info("ticket: %s stored", ticket.number)  # durably: Store.append returned (or the host's)
+        if not here:
+            log.info("ticket: %s kept in 我的號碼 (the visitor left the page before it came)", ticket.number)
+            return
         self._ticket_pending = (ticket.number, t0)
         self.show_ticket(ticket, print_key="printing" if self.printer else "no_printer")
         if self.printer is not None:
             threading.Thread(target=self._print, args=(self.printer, ticket), name="kiosk-print", daemon=True).start()
-        return None
 
     def facts(self, ticket) -> TicketFacts:
         cfg = self.app.kiosk_config

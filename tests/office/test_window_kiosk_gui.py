@@ -11,6 +11,7 @@ suite's time budget runs one size).
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 from officehelp import HostProcess, add_device, office_config
@@ -51,6 +52,13 @@ def kiosk_config(path, host, token, directory, **queue) -> None:
     )
 
 
+def window_2(screen, host, tokens, directory, tmp_path) -> KioskApp:
+    """The kiosk app as window 2 of the office (started by ``with``)."""
+    config = tmp_path / "window-2.toml"
+    kiosk_config(config, host, tokens["2"], directory)
+    return KioskApp(screen, tmp_path / "kiosk-data", config, tmp_path / "app.log", env={"SDL_AUDIODRIVER": "dummy"})
+
+
 def shown_with(app: KioskApp, screen: str, target: str, lang: str = r"\S+", timeout: float = 20) -> None:
     """Wait for ``screen`` drawn with ``target`` among its touch targets (it may be drawn before it has it)."""
     while True:
@@ -77,11 +85,7 @@ def test_a_window_kiosk_calls_and_transfers_through_the_host_and_says_when_it_is
         for i, code in enumerate(["electoral_roll", "polling_place", "polling_place"])
     ]
     assert issued == ["C001", "D001", "D002"]
-    config = tmp_path / "window-2.toml"
-    kiosk_config(config, host, tokens["2"], directory)
-    with KioskApp(
-        screen, tmp_path / "kiosk-data", config, tmp_path / "app.log", env={"SDL_AUDIODRIVER": "dummy"}
-    ) as app:
+    with window_2(screen, host, tokens, directory, tmp_path) as app:
         app.expect_shown("home", timeout=30)
         app.click("guidance")
         app.expect_shown("guidance")
@@ -176,6 +180,38 @@ def test_a_window_kiosk_calls_and_transfers_through_the_host_and_says_when_it_is
     served = host_events(host, "ticket_served")
     assert [e["ticket"] for e in served] == ["C001", "D001"]  # C001's service here ended at the transfer
     assert not [e for e in app.events() if e["type"].startswith("ticket_")]  # the queue lives at the host
+
+
+@pytest.mark.gui
+@needs_x
+def test_a_window_kiosk_keeps_working_while_the_host_hangs_on_a_ticket(screen, office, tmp_path):
+    """The host stops answering (SIGSTOP: connections taken, no answers) as a visitor taps 取號: the
+    screen says 取號中… and keeps working (a rating pressed meanwhile is counted), and the number
+    is shown once the host answers."""
+    host, tokens, directory = office
+    with window_2(screen, host, tokens, directory, tmp_path) as app:
+        app.expect_shown("home", timeout=30)
+        app.click("guidance")
+        shown_with(app, "guidance", "service:polling_place")
+        app.click("service:polling_place")
+        shown_with(app, "guidance", "take")
+        host.proc.send_signal(signal.SIGSTOP)
+        try:
+            app.click("take")
+            app.expect(r"ticket: taking a number for polling_place through the office's queue host")
+            app.key("1")  # demo keys are read on the UI thread: a frozen screen would not count this
+            app.expect(r"press: level 1 counted")
+            assert "ticket: D001 stored" not in app.log_text() and "ticket not stored" not in app.log_text()
+            shot(app, "taking-number", settle=0.3)
+        finally:
+            host.proc.send_signal(signal.SIGCONT)
+        app.expect(r"ticket: D001 stored", timeout=30)
+        app.expect_shown("ticket")
+        assert app.stop() == 0
+    log = app.log_text()
+    assert "Traceback" not in log, log[-3000:]
+    assert [e["ticket"] for e in host_events(host, "ticket_issued")] == ["D001"]  # one ticket, not one per try
+    assert [e["level"] for e in app.events() if e["type"] == "rating"] == [1]
 
 
 @pytest.mark.gui
