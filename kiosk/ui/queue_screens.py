@@ -93,6 +93,8 @@ class GuidanceScreen(KioskScreen):
         body.add_widget(panel)
 
     def show_service(self, service):
+        if service is not self.service:
+            self.status = None  # not another service's line while this one's is read
         self.service = service
         self.refresh()
         self._show_detail()
@@ -104,11 +106,36 @@ class GuidanceScreen(KioskScreen):
         body.add_widget(Factory.HostLostDetail() if self.host_lost else ServiceDetail())
 
     def refresh(self):
-        if self.service is not None:
-            lost = self.host_lost
-            self.status, self.host_lost = self.ui.status_of(self.service.code)
-            if lost != self.host_lost and self.ids.body.children:
-                self._show_detail()
+        """The picked service's line, now. Through the office's queue host it is read off the UI
+        thread (a hung host must not freeze the page): the page shows what it knew until the
+        answer comes, and an answer for a service no longer picked is dropped."""
+        service = self.service
+        if service is None:
+            return
+        if getattr(self.ui.queue, "client", None) is None:  # the local queue: its disk answers at once
+            self._show_status(service, *self.ui.status_of(service.code))
+            return
+
+        def read() -> None:
+            status, lost = self.ui.status_of(service.code)
+            Clock.schedule_once(lambda dt: self._show_status(service, status, lost, announce=True))
+
+        threading.Thread(target=read, name="kiosk-service-status", daemon=True).start()
+
+    def _show_status(self, service, status, lost: bool, *, announce: bool = False) -> None:
+        if service is not self.service:
+            return  # the visitor went back or picked another service meanwhile
+        was_lost, could_take = self.host_lost, self._can_take()
+        self.status, self.host_lost = status, lost
+        if was_lost != lost and self.ids.body.children:
+            self._show_detail()
+        app = App.get_running_app()
+        if announce and app.sm.current == self.name and (was_lost != lost or could_take != self._can_take()):
+            app._announce(self.name)  # 取號 came or went: the layout log says so
+
+    def _can_take(self) -> bool:
+        st = self.status
+        return bool(st and st.here and st.open and not self.host_lost)
 
     @property
     def ui(self) -> QueueUI:

@@ -187,7 +187,7 @@ def test_a_window_kiosk_calls_and_transfers_through_the_host_and_says_when_it_is
 def test_a_window_kiosk_keeps_working_while_the_host_hangs_on_a_ticket(screen, office, tmp_path):
     """The host stops answering (SIGSTOP: connections taken, no answers) as a visitor taps 取號: the
     screen says 取號中… and keeps working (a rating pressed meanwhile is counted), and the number
-    is shown once the host answers."""
+    is shown once the host answers. Stopped again, a service's page still opens at once."""
     host, tokens, directory = office
     with window_2(screen, host, tokens, directory, tmp_path) as app:
         app.expect_shown("home", timeout=30)
@@ -207,6 +207,25 @@ def test_a_window_kiosk_keeps_working_while_the_host_hangs_on_a_ticket(screen, o
             host.proc.send_signal(signal.SIGCONT)
         app.expect(r"ticket: D001 stored", timeout=30)
         app.expect_shown("ticket")
+        app.expect_shown("ticket")  # its back button acts a second later
+        app.click("back")
+        app.expect_shown("home")
+
+        # A service's page while the host hangs: it is drawn at once, its line read beside it,
+        # and it says numbers are unavailable once the read has failed.
+        app.click("guidance")
+        shown_with(app, "guidance", "service:polling_place")
+        host.proc.send_signal(signal.SIGSTOP)
+        try:
+            app.click("service:polling_place")
+            shown_with(app, "guidance", "back")
+            assert "service:polling_place" not in app.layout  # the service's page, not the list
+            assert "service polling_place: no status" not in app.log_text()  # drawn before the read ended
+            app.expect(r"service polling_place: no status")
+            app.expect_shown("guidance")
+            assert "take" not in app.layout
+        finally:
+            host.proc.send_signal(signal.SIGCONT)
         assert app.stop() == 0
     log = app.log_text()
     assert "Traceback" not in log, log[-3000:]
