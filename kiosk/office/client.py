@@ -8,8 +8,8 @@ call): the host then returns its first answer instead of calling a second visito
 that still gets no answer raises ``HostUnavailable`` (a StoreUnavailable: nothing was
 called, and the screen says so to staff as it does for a failing disk).
 
-The screens read the host (a service's line, the window's state) on the UI thread, so a host
-that has hung (accepting connections but never answering) must not freeze them: reads get
+A host that has hung (accepting connections but never answering) must not hold the screens:
+reads (a service's line, the window's state; the staff panel's still on the UI thread) get
 short timeouts and no read retries, and for HOLD_OFF seconds after the host failed to answer
 they fail at once without asking it. Presses are not held off: they run off the UI thread,
 carry their key, and are how staff find out the host is back.
@@ -113,10 +113,10 @@ class HostClient:
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         self._token_from_file()
         reading = method == "GET"
-        lost_at = self._lost_at
-        if reading and lost_at is not None and 0 <= self.monotonic() - lost_at < HOLD_OFF:
-            ago = self.monotonic() - lost_at
-            raise HostUnreachable.because(f"it did not answer {ago:.0f} s ago; asked again after {HOLD_OFF:.0f} s")
+        if reading and self._lost_at is not None:
+            ago = self.monotonic() - self._lost_at
+            if 0 <= ago < HOLD_OFF:
+                raise HostUnreachable.because(f"it did not answer {ago:.0f} s ago; asked again after {HOLD_OFF:.0f} s")
         try:
             response = self.session.request(
                 method, self.base + path, json=body, timeout=READ_TIMEOUT if reading else self.timeout
